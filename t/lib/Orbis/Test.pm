@@ -1,0 +1,405 @@
+package Orbis::Test;
+
+# The integration-test harness: a throwaway Postgres, Redis and nginx (with
+# the module) on free ports in a temp dir, torn down whatever happens.
+#
+#   my $t = Orbis::Test->new;            # starts all three
+#   my $res = $t->get('/api/health');    # Mojo::Message::Response
+#   $t->stop_redis; ... $t->start_redis;
+#   $t->done;                            # checks the error log, stops all
+
+use strict;
+use warnings;
+
+use Carp qw(croak);
+use Cwd qw(abs_path);
+use File::Basename qw(dirname);
+use File::Path qw(make_path);
+use File::Temp qw(tempdir);
+use IO::Socket::INET;
+use POSIX qw(WNOHANG);
+use Time::HiRes qw(sleep time);
+use Mojo::UserAgent;
+use Mojo::JSON qw(decode_json encode_json);
+use Test::More;
+
+our $ROOT = abs_path(dirname(__FILE__) . '/../../..');
+our @LIVE;
+
+my $PGBIN = do {
+    my $b = `pg_config --bindir 2>/dev/null`;
+    chomp $b;
+    (-x "$b/initdb") ? $b : (sort glob('/usr/lib/postgresql/*/bin'))[-1];
+};
+
+sub new {
+    my ($class, %opt) = @_;
+
+    my $self = bless {
+        opt     => \%opt,
+        dir     => tempdir('orbis-test-XXXXXX', TMPDIR => 1, CLEANUP => 0),
+        pids    => {},
+        workers => $opt{workers} // 2,
+    }, $class;
+
+    push @LIVE, $self;
+
+    chmod 0755, $self->{dir};
+    make_path(map { "$self->{dir}/$_" } qw(logs tmp pg));
+    $self->_svc_own("$self->{dir}/pg");
+
+    $self->start_postgres unless $opt{no_postgres};
+    $self->start_redis unless $opt{no_redis};
+    $self->start_nginx unless $opt{no_nginx};
+
+    return $self;
+}
+
+sub dir { $_[0]{dir} }
+
+sub free_port {
+    my $s = IO::Socket::INET->new(
+        Listen => 1, LocalAddr => '127.0.0.1', LocalPort => 0, ReuseAddr => 1
+    ) or croak "no free port: $!";
+    my $port = $s->sockport;
+    close $s;
+    return $port;
+}
+
+# Postgres refuses to run as root; services that need it run as orbis
+sub _as_svc {
+    my ($self, @cmd) = @_;
+    return ($> == 0) ? ('runuser', '-u', 'orbis', '--', @cmd) : @cmd;
+}
+
+sub _svc_own {
+    my ($self, $path) = @_;
+    return unless $> == 0;
+    my ($uid, $gid) = (getpwnam('orbis'))[2, 3];
+    croak "user orbis is missing: run scripts/deps.sh" unless defined $uid;
+    chown $uid, $gid, $path;
+}
+
+sub _run {
+    my ($self, @cmd) = @_;
+    my $out = "$self->{dir}/logs/cmd.log";
+    system("@{[map { _q($_) } @cmd]} >>$out 2>&1") == 0
+        or croak "failed: @cmd (see $out):\n" . _tail($out);
+}
+
+sub _q {
+    my $s = shift;
+    $s =~ s/'/'\\''/g;
+    return "'$s'";
+}
+
+sub _tail {
+    my $f = shift;
+    open my $fh, '<', $f or return '';
+    my @l = <$fh>;
+    return join '', @l[ ($#l > 20 ? $#l - 20 : 0) .. $#l ];
+}
+
+# ---------------------------------------------------------------- Postgres
+
+sub pg_port { $_[0]{pg_port} }
+
+sub start_postgres {
+    my $self = shift;
+    my $data = "$self->{dir}/pg/data";
+
+    $self->{pg_port} //= free_port();
+
+    unless (-f "$data/PG_VERSION") {
+        $self->_run($self->_as_svc("$PGBIN/initdb", '-D', $data, '-U',
+                    'orbis', '-A', 'trust', '-E', 'UTF8', '--no-sync'));
+    }
+
+    $self->_run($self->_as_svc("$PGBIN/pg_ctl", '-D', $data, '-w',
+        '-l', "$self->{dir}/pg/postgres.log", '-o',
+        "-p $self->{pg_port} -c listen_addresses=127.0.0.1"
+        . " -k $self->{dir}/pg -c fsync=off -c full_page_writes=off",
+        'start'));
+
+    unless ($self->{pg_ready}++) {
+        $self->_run('psql', $self->_pg_args('postgres'), '-q', '-c',
+                    'CREATE DATABASE orbis');
+        local $ENV{PGHOST} = '127.0.0.1';
+        local $ENV{PGPORT} = $self->{pg_port};
+        local $ENV{PGUSER} = 'orbis';
+        local $ENV{PGDATABASE} = 'orbis';
+        $self->_run("$ROOT/scripts/migrate.sh");
+    }
+}
+
+sub stop_postgres {
+    my ($self, $mode) = @_;
+    $self->_run($self->_as_svc("$PGBIN/pg_ctl", '-D',
+                "$self->{dir}/pg/data", '-m', $mode // 'fast', '-w',
+                'stop'));
+}
+
+sub _pg_args {
+    my ($self, $db) = @_;
+    return ('-X', '-h', '127.0.0.1', '-p', $self->{pg_port}, '-U', 'orbis',
+            '-d', $db // 'orbis');
+}
+
+# runs SQL through psql and returns rows as arrays of strings
+sub sql {
+    my ($self, $sql, @bind) = @_;
+    # binds go in as psql variables, referenced as :'p1', :'p2' ...
+    my @vars = map { ('-v', "p" . ($_ + 1) . "=$bind[$_]") } 0 .. $#bind;
+    my $file = "$self->{dir}/tmp/query.sql";
+    open my $q, '>', $file or croak "$file: $!";
+    print $q $sql;
+    close $q;
+    open my $fh, '-|', 'psql', $self->_pg_args, '-At', '-F', "\t",
+        '-v', 'ON_ERROR_STOP=1', @vars, '-f', $file
+        or croak "psql: $!";
+    my @rows = map { chomp; [ split /\t/, $_, -1 ] } <$fh>;
+    close $fh or croak "psql failed on: $sql";
+    return @rows;
+}
+
+sub sql_value {
+    my ($self, $sql, @bind) = @_;
+    my @rows = $self->sql($sql, @bind);
+    return @rows ? $rows[0][0] : undef;
+}
+
+# ------------------------------------------------------------------- Redis
+
+sub redis_port { $_[0]{redis_port} }
+
+sub start_redis {
+    my $self = shift;
+
+    $self->{redis_port} //= free_port();
+
+    my $pid = fork // croak "fork: $!";
+    if ($pid == 0) {
+        open STDOUT, '>>', "$self->{dir}/logs/redis.log";
+        open STDERR, '>&', \*STDOUT;
+        exec 'redis-server', '--port', $self->{redis_port},
+             '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+             '--dir', $self->{dir};
+        exit 127;
+    }
+
+    $self->{pids}{redis} = $pid;
+    $self->_wait_port($self->{redis_port}, 'redis');
+}
+
+sub stop_redis {
+    my $self = shift;
+    $self->_stop_pid('redis', 'TERM');
+}
+
+sub redis {
+    my ($self, @cmd) = @_;
+    my $out = `redis-cli -p $self->{redis_port} @{[map { _q($_) } @cmd]}`;
+    chomp $out;
+    return $out;
+}
+
+# ------------------------------------------------------------------- nginx
+
+sub http_port { $_[0]{http_port} }
+sub error_log { "$_[0]{dir}/logs/error.log" }
+
+sub nginx_conf {
+    my $self = shift;
+    my %o = (%{ $self->{opt} }, @_);
+
+    my $http = $o{http} // '';
+    my $server = $o{server} // '';
+    my $module = "$ROOT/build/nginx/objs/ngx_http_orbis_module.so";
+    my $user = $> == 0 ? 'user root;' : '';
+    my $pg = "host=127.0.0.1 port=$self->{pg_port} dbname=orbis user=orbis";
+
+    return <<"EOF";
+load_module $module;
+$user
+worker_processes $self->{workers};
+daemon off;
+master_process on;
+pid $self->{dir}/nginx.pid;
+error_log $self->{dir}/logs/error.log info;
+events { worker_connections 1024; }
+http {
+    client_body_temp_path $self->{dir}/tmp/body;
+    proxy_temp_path $self->{dir}/tmp/proxy;
+    fastcgi_temp_path $self->{dir}/tmp/fastcgi;
+    uwsgi_temp_path $self->{dir}/tmp/uwsgi;
+    scgi_temp_path $self->{dir}/tmp/scgi;
+    access_log $self->{dir}/logs/access.log;
+    client_max_body_size 64k;
+    client_body_buffer_size 64k;
+
+    orbis_postgres "$pg";
+    orbis_redis 127.0.0.1:$self->{redis_port};
+    orbis_test_endpoints on;
+    $http
+
+    server {
+        listen 127.0.0.1:$self->{http_port};
+        location /api/ { orbis_api; }
+        $server
+    }
+}
+EOF
+}
+
+sub start_nginx {
+    my ($self, %o) = @_;
+
+    $self->{http_port} //= free_port();
+
+    my $conf = "$self->{dir}/nginx.conf";
+    open my $fh, '>', $conf or croak "$conf: $!";
+    print $fh $self->nginx_conf(%o);
+    close $fh;
+
+    my $pid = fork // croak "fork: $!";
+    if ($pid == 0) {
+        open STDOUT, '>>', "$self->{dir}/logs/nginx.out";
+        open STDERR, '>&', \*STDOUT;
+        exec 'nginx', '-p', $self->{dir}, '-c', $conf;
+        exit 127;
+    }
+
+    $self->{pids}{nginx} = $pid;
+    $self->_wait_port($self->{http_port}, 'nginx');
+}
+
+sub reload_nginx {
+    my $self = shift;
+    kill 'HUP', $self->{pids}{nginx};
+}
+
+sub stop_nginx {
+    my $self = shift;
+    $self->_stop_pid('nginx', 'QUIT');
+}
+
+sub worker_pids {
+    my $self = shift;
+    my $master = $self->{pids}{nginx} or return ();
+    my @pids = split ' ', `pgrep -P $master`;
+    return @pids;
+}
+
+# ----------------------------------------------------------------- clients
+
+sub url {
+    my ($self, $path) = @_;
+    return "http://127.0.0.1:$self->{http_port}$path";
+}
+
+sub ua {
+    my $self = shift;
+    $self->{ua} //= Mojo::UserAgent->new(
+        request_timeout => 20, inactivity_timeout => 20);
+    return $self->{ua};
+}
+
+sub request {
+    my ($self, $method, $path, %o) = @_;
+    my @args = ($self->url($path), $o{headers} // {});
+    push @args, json => $o{json} if exists $o{json};
+    push @args, $o{body} if exists $o{body};
+    my $tx = $self->ua->build_tx($method => @args);
+    return $self->ua->start($tx)->result;
+}
+
+sub get { my ($self, $p, %o) = @_; $self->request(GET => $p, %o) }
+sub post { my ($self, $p, %o) = @_; $self->request(POST => $p, %o) }
+sub put { my ($self, $p, %o) = @_; $self->request(PUT => $p, %o) }
+sub del { my ($self, $p, %o) = @_; $self->request(DELETE => $p, %o) }
+
+# polls until the code returns true or the time is up
+sub wait_for {
+    my ($self, $secs, $code) = @_;
+    my $until = time + $secs;
+    while (time < $until) {
+        my $v = $code->();
+        return $v if $v;
+        sleep 0.1;
+    }
+    return $code->();
+}
+
+# ------------------------------------------------------------------ checks
+
+sub error_log_text {
+    my $self = shift;
+    open my $fh, '<', $self->error_log or return '';
+    local $/;
+    return <$fh>;
+}
+
+sub check_error_log {
+    my ($self, $name) = @_;
+    my @bad = grep { /\[(alert|emerg)\]/ } split /\n/, $self->error_log_text;
+    ok(!@bad, $name // 'no [alert] or [emerg] in the error log')
+        or diag join "\n", @bad;
+}
+
+sub done {
+    my $self = shift;
+    $self->check_error_log;
+    $self->teardown;
+}
+
+# -------------------------------------------------------------- lifecycle
+
+sub _wait_port {
+    my ($self, $port, $what) = @_;
+    for (1 .. 100) {
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                      PeerPort => $port, Timeout => 1);
+        if ($s) { close $s; return; }
+        my $pid = $self->{pids}{$what};
+        if ($pid && waitpid($pid, WNOHANG) == $pid) {
+            delete $self->{pids}{$what};
+            croak "$what exited at start:\n"
+                . _tail("$self->{dir}/logs/"
+                        . ($what eq 'nginx' ? 'nginx.out' : "$what.log"))
+                . _tail($self->error_log);
+        }
+        sleep 0.05;
+    }
+    croak "$what did not listen on $port";
+}
+
+sub _stop_pid {
+    my ($self, $what, $sig) = @_;
+    my $pid = delete $self->{pids}{$what} or return;
+    kill $sig, $pid;
+    for (1 .. 100) {
+        return if waitpid($pid, WNOHANG) == $pid;
+        sleep 0.05;
+    }
+    kill 'KILL', $pid;
+    waitpid($pid, 0);
+}
+
+sub teardown {
+    my $self = shift;
+    return if $self->{down}++;
+    $self->_stop_pid('nginx', 'TERM');
+    $self->_stop_pid('redis', 'TERM');
+    if ($self->{pg_ready} && -f "$self->{dir}/pg/data/postmaster.pid") {
+        eval { $self->stop_postgres('immediate') };
+    }
+    system('rm', '-rf', $self->{dir}) unless $ENV{ORBIS_KEEP_TMP};
+}
+
+END {
+    my $rc = $?;
+    $_->teardown for @LIVE;
+    $? = $rc;
+}
+
+1;
