@@ -25,7 +25,7 @@ $(CORE): $(wildcard liborbiscore/src/*/*.c liborbiscore/src/*/*.h \
 
 # Debian's nginx-dev ships the configure tree and the flags the packaged
 # binary was built with; a module built this way loads into it.
-$(NGX_BUILD)/objs/Makefile: config $(CORE)
+$(NGX_BUILD)/objs/Makefile: config $(CORE) $(wildcard ngx_orbis_module/*.c)
 	rm -rf $(NGX_BUILD) && mkdir -p build && cp -r $(NGX_SRC) $(NGX_BUILD)
 	cd $(NGX_BUILD) && bash -c '. ./conf_flags && ./configure \
 	    "$${NGX_CONF_FLAGS[@]}" --add-dynamic-module=$(ROOT)' \

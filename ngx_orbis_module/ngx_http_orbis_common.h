@@ -12,9 +12,16 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#if !(NGX_THREADS)
+#error "the Orbis module needs nginx built --with-threads"
+#endif
+
+#include <ngx_thread_pool.h>
+
 #include <jansson.h>
 
 #include <orbiscore/orbiscore.h>
+#include <orbiscore/ratelimit.h>
 
 #include "ngx_http_orbis_pg.h"
 #include "ngx_http_orbis_redis.h"
@@ -27,10 +34,46 @@ typedef void (*ngx_http_orbis_done_pt)(ngx_http_request_t *r,
     ngx_http_orbis_ctx_t *ctx, PGresult *res, ngx_uint_t status);
 
 
+/* route flags */
+#define NGX_HTTP_ORBIS_PUBLIC         0
+#define NGX_HTTP_ORBIS_AUTH           0x01   /* session, JWT or secret key */
+#define NGX_HTTP_ORBIS_AUTH_OPTIONAL  0x02   /* who, if anyone */
+#define NGX_HTTP_ORBIS_IP_LIMIT       0x04   /* signup, login: per address */
+#define NGX_HTTP_ORBIS_TEST_ONLY      0x08   /* orbis_test_endpoints on */
+
+/* how the caller proved who it is */
+#define NGX_HTTP_ORBIS_AUTH_NONE      0
+#define NGX_HTTP_ORBIS_AUTH_COOKIE    1
+#define NGX_HTTP_ORBIS_AUTH_BEARER    2
+#define NGX_HTTP_ORBIS_AUTH_KEY       3
+
+
 typedef struct {
     ngx_http_orbis_pg_conf_t      pg;
     ngx_http_orbis_redis_conf_t   redis;
 
+    ngx_str_t                     jwt_secret;
+    ngx_str_t                     jwt_secret_file;
+    time_t                        jwt_ttl;
+
+    ngx_uint_t                    rate_limit;        /* per minute */
+    ngx_uint_t                    auth_rate_limit;   /* per address */
+    ngx_flag_t                    rl_fallback_local;
+    ngx_shm_zone_t               *rl_zone;
+
+    ngx_str_t                     thread_pool_name;
+    ngx_thread_pool_t            *thread_pool;
+
+    ngx_array_t                  *cors_origins;      /* of ngx_str_t */
+
+    ngx_str_t                     openapi_file;
+    ngx_str_t                     openapi;
+
+    ngx_str_t                     tenants_file;
+
+    struct orbis_tools_s         *tools;      /* the tool registry */
+
+    ngx_flag_t                    api_used;
     ngx_flag_t                    test_endpoints;
 } ngx_http_orbis_main_conf_t;
 
@@ -62,6 +105,26 @@ struct ngx_http_orbis_ctx_s {
     ngx_uint_t                    nparams;
 
     ngx_queue_t                   schema_wait;
+    ngx_uint_t                    step;        /* of the pipeline */
+
+    /* the caller, once authenticated */
+    ngx_uint_t                    auth_kind;
+    ngx_str_t                     tenant_id;
+    ngx_str_t                     user_id;
+    ngx_str_t                     role;
+    ngx_str_t                     key_id;
+
+    ngx_str_t                     rate_key;
+    ngx_uint_t                    rate_limit;
+    orbis_gcra_result_t           rate;
+    ngx_http_orbis_redis_cmd_t   *redis_cmd;
+    unsigned                      rl_cleanup:1;
+
+    ngx_str_t                     body;
+    ngx_uint_t                    ok_status;   /* for json_done */
+    const char                   *thing;       /* "agent": for a 404 */
+    ngx_uint_t                    limit;       /* page size */
+
     ngx_http_orbis_pg_query_t    *query;       /* in flight, cancelled on
                                                   request cleanup */
     ngx_http_orbis_done_pt        done;
@@ -78,7 +141,7 @@ struct ngx_http_orbis_route_s {
     ngx_uint_t                    method;      /* NGX_HTTP_GET ... */
     ngx_str_t                     pattern;     /* "agents/{id}" */
     ngx_http_orbis_handler_pt     handler;
-    ngx_uint_t                    test_only;   /* needs orbis_test_endpoints */
+    ngx_uint_t                    flags;       /* NGX_HTTP_ORBIS_AUTH ... */
 };
 
 
@@ -86,7 +149,85 @@ extern ngx_module_t  ngx_http_orbis_module;
 extern ngx_http_orbis_worker_t  *ngx_http_orbis_worker;
 
 
+typedef struct ngx_http_orbis_pw_task_s  ngx_http_orbis_pw_task_t;
+
+typedef void (*ngx_http_orbis_pw_done_pt)(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx, ngx_http_orbis_pw_task_t *t);
+
+/* a password hashed or verified on the thread pool */
+struct ngx_http_orbis_pw_task_s {
+    ngx_http_request_t           *request;
+    ngx_http_orbis_pw_done_pt     done;
+    char                         *password;    /* cleansed after use */
+    size_t                        len;
+    const char                   *stored;      /* verify against this */
+    uint8_t                       salt[16];
+    char                          hash[128];
+    orbis_rc_t                    rc;
+    void                         *data;
+};
+
+
 /* ngx_http_orbis_util.c */
+ngx_int_t ngx_http_orbis_send_text(ngx_http_request_t *r, ngx_uint_t status,
+    u_char *text, size_t len);
+void ngx_http_orbis_json_done(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx, PGresult *res, ngx_uint_t status);
+void ngx_http_orbis_list_done(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx, PGresult *res, ngx_uint_t status);
+ngx_int_t ngx_http_orbis_password_task(ngx_http_request_t *r,
+    ngx_http_orbis_pw_task_t *t);
+ngx_int_t ngx_http_orbis_invalid(ngx_http_request_t *r, orbis_err_t *err);
+ngx_int_t ngx_http_orbis_not_found(ngx_http_request_t *r, const char *thing);
+ngx_int_t ngx_http_orbis_check_json_body(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+u_char *ngx_http_orbis_json_array(ngx_pool_t *pool, char **items,
+    size_t n, size_t *len);
+ngx_int_t ngx_http_orbis_cparam(ngx_http_request_t *r, ngx_str_t *dst,
+    const char *src);
+ngx_uint_t ngx_http_orbis_id_valid(ngx_str_t *id);
+ngx_int_t ngx_http_orbis_page_params(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx, ngx_str_t *params);
+
+/* handlers, one file per resource */
+ngx_int_t ngx_http_orbis_signup(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+ngx_int_t ngx_http_orbis_login(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+ngx_int_t ngx_http_orbis_logout(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+ngx_int_t ngx_http_orbis_me(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+ngx_int_t ngx_http_orbis_tenant_get(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+ngx_int_t ngx_http_orbis_tenant_update(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+ngx_int_t ngx_http_orbis_agents_list(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+ngx_int_t ngx_http_orbis_agents_create(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+ngx_int_t ngx_http_orbis_agents_get(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+ngx_int_t ngx_http_orbis_agents_update(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+ngx_int_t ngx_http_orbis_agents_delete(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+ngx_int_t ngx_http_orbis_keys_list(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+ngx_int_t ngx_http_orbis_keys_create(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+ngx_int_t ngx_http_orbis_keys_update(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+ngx_int_t ngx_http_orbis_keys_delete(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+ngx_int_t ngx_http_orbis_catalog(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+ngx_int_t ngx_http_orbis_plans(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+ngx_int_t ngx_http_orbis_openapi(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+ngx_int_t ngx_http_orbis_test_routes(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
 ngx_int_t ngx_http_orbis_send_json(ngx_http_request_t *r, ngx_uint_t status,
     json_t *body);
 ngx_int_t ngx_http_orbis_send_error(ngx_http_request_t *r, ngx_uint_t status,
@@ -97,6 +238,22 @@ ngx_int_t ngx_http_orbis_body(ngx_http_request_t *r, ngx_str_t *body);
 
 /* ngx_http_orbis_router.c */
 ngx_int_t ngx_http_orbis_api_handler(ngx_http_request_t *r);
+
+/* runs the request's next pipeline step: auth, rate limit, handler */
+void ngx_http_orbis_continue(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+ngx_table_elt_t *ngx_http_orbis_header_in(ngx_http_request_t *r,
+    const char *name);
+ngx_int_t ngx_http_orbis_sql_fail(ngx_http_request_t *r, PGresult *res);
+
+/* ngx_http_orbis_auth.c, ngx_http_orbis_ratelimit.c: pipeline steps */
+ngx_int_t ngx_http_orbis_auth(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+ngx_int_t ngx_http_orbis_ratelimit(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+ngx_int_t ngx_http_orbis_ratelimit_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+void ngx_http_orbis_ratelimit_init_script(void);
 
 /*
  * Runs a statement for the request; done is called with its result.

@@ -11,6 +11,9 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include <orbiscore/auth.h>
+#include <orbiscore/tools.h>
+
 #include "ngx_http_orbis_common.h"
 
 
@@ -21,11 +24,25 @@ static char *ngx_http_orbis_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static char *ngx_http_orbis_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_orbis_cors_origins(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_orbis_tools_init(ngx_conf_t *cf,
+    ngx_http_orbis_main_conf_t *omcf);
+static void ngx_http_orbis_tools_cleanup(void *data);
+static char *ngx_http_orbis_read_file(ngx_conf_t *cf, ngx_str_t *name,
+    ngx_str_t *out, size_t max);
 static ngx_int_t ngx_http_orbis_init_process(ngx_cycle_t *cycle);
 static void ngx_http_orbis_exit_process(ngx_cycle_t *cycle);
 
 
 ngx_http_orbis_worker_t  *ngx_http_orbis_worker;
+
+
+static ngx_conf_enum_t  ngx_http_orbis_fallbacks[] = {
+    { ngx_string("refuse"), 0 },
+    { ngx_string("local"), 1 },
+    { ngx_null_string, 0 }
+};
 
 
 static ngx_command_t  ngx_http_orbis_commands[] = {
@@ -84,6 +101,69 @@ static ngx_command_t  ngx_http_orbis_commands[] = {
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_orbis_main_conf_t, redis.timeout),
+      NULL },
+
+    { ngx_string("orbis_jwt_secret_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_orbis_main_conf_t, jwt_secret_file),
+      NULL },
+
+    { ngx_string("orbis_jwt_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_orbis_main_conf_t, jwt_ttl),
+      NULL },
+
+    { ngx_string("orbis_rate_limit"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_orbis_main_conf_t, rate_limit),
+      NULL },
+
+    { ngx_string("orbis_auth_rate_limit"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_orbis_main_conf_t, auth_rate_limit),
+      NULL },
+
+    { ngx_string("orbis_rate_limit_fallback"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_orbis_main_conf_t, rl_fallback_local),
+      &ngx_http_orbis_fallbacks },
+
+    { ngx_string("orbis_thread_pool"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_orbis_main_conf_t, thread_pool_name),
+      NULL },
+
+    { ngx_string("orbis_cors_origins"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_orbis_cors_origins,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("orbis_openapi_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_orbis_main_conf_t, openapi_file),
+      NULL },
+
+    { ngx_string("orbis_tenants_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_orbis_main_conf_t, tenants_file),
       NULL },
 
     { ngx_string("orbis_test_endpoints"),
@@ -151,6 +231,10 @@ ngx_http_orbis_create_main_conf(ngx_conf_t *cf)
     omcf->pg.connect_timeout = NGX_CONF_UNSET_MSEC;
     omcf->pg.query_timeout = NGX_CONF_UNSET_MSEC;
     omcf->redis.timeout = NGX_CONF_UNSET_MSEC;
+    omcf->jwt_ttl = NGX_CONF_UNSET;
+    omcf->rate_limit = NGX_CONF_UNSET_UINT;
+    omcf->auth_rate_limit = NGX_CONF_UNSET_UINT;
+    omcf->rl_fallback_local = NGX_CONF_UNSET;
     omcf->test_endpoints = NGX_CONF_UNSET;
 
     return omcf;
@@ -162,6 +246,8 @@ ngx_http_orbis_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_orbis_main_conf_t  *omcf = conf;
 
+    ngx_str_t  name;
+
     ngx_conf_init_uint_value(omcf->pg.max_conns, 8);
     ngx_conf_init_uint_value(omcf->pg.queue_size, 256);
     ngx_conf_init_msec_value(omcf->pg.queue_timeout, 2000);
@@ -169,6 +255,14 @@ ngx_http_orbis_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(omcf->pg.query_timeout, 5000);
     ngx_conf_init_msec_value(omcf->redis.timeout, 1000);
     ngx_conf_init_value(omcf->test_endpoints, 0);
+    ngx_conf_init_value(omcf->jwt_ttl, 12 * 60 * 60);
+    ngx_conf_init_uint_value(omcf->rate_limit, 100);
+    ngx_conf_init_uint_value(omcf->auth_rate_limit, 10);
+    ngx_conf_init_value(omcf->rl_fallback_local, 1);
+
+    if (omcf->thread_pool_name.len == 0) {
+        ngx_str_set(&omcf->thread_pool_name, "default");
+    }
 
     if (omcf->pg.max_conns == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -191,7 +285,170 @@ ngx_http_orbis_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    return ngx_http_orbis_redis_conf_init(cf, &omcf->redis);
+    if (ngx_http_orbis_redis_conf_init(cf, &omcf->redis) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* password hashing runs here, off the event loop */
+
+    omcf->thread_pool = ngx_thread_pool_add(cf, &omcf->thread_pool_name);
+    if (omcf->thread_pool == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_str_set(&name, "orbis_ratelimit");
+
+    omcf->rl_zone = ngx_shared_memory_add(cf, &name, 1024 * 1024,
+                                          &ngx_http_orbis_module);
+    if (omcf->rl_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    omcf->rl_zone->init = ngx_http_orbis_ratelimit_init_zone;
+
+    ngx_http_orbis_ratelimit_init_script();
+
+    if (ngx_http_orbis_tools_init(cf, omcf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (omcf->jwt_secret_file.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "orbis_jwt_secret_file is required: a file "
+                           "with at least 32 random bytes, the same on "
+                           "every node");
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_orbis_read_file(cf, &omcf->jwt_secret_file,
+                                 &omcf->jwt_secret, 4096)
+        != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    while (omcf->jwt_secret.len > 0
+           && (omcf->jwt_secret.data[omcf->jwt_secret.len - 1] == '\n'
+               || omcf->jwt_secret.data[omcf->jwt_secret.len - 1] == '\r'))
+    {
+        omcf->jwt_secret.len--;
+    }
+
+    if (omcf->jwt_secret.len < 32) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "orbis_jwt_secret_file \"%V\" holds %uz bytes, "
+                           "at least 32 are needed",
+                           &omcf->jwt_secret_file, omcf->jwt_secret.len);
+        return NGX_CONF_ERROR;
+    }
+
+    if (omcf->openapi_file.len
+        && ngx_http_orbis_read_file(cf, &omcf->openapi_file, &omcf->openapi,
+                                    1024 * 1024)
+           != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* the tool registry, shared read-only by every worker after fork */
+
+static char *
+ngx_http_orbis_tools_init(ngx_conf_t *cf, ngx_http_orbis_main_conf_t *omcf)
+{
+    orbis_err_t          err;
+    ngx_pool_cleanup_t  *cln;
+
+    omcf->tools = orbis_tools_new();
+    if (omcf->tools == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        orbis_tools_free(omcf->tools);
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_http_orbis_tools_cleanup;
+    cln->data = omcf->tools;
+
+    if (orbis_tools_register_builtin(omcf->tools, &err) != ORBIS_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "orbis: tools: %s", err.msg);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void
+ngx_http_orbis_tools_cleanup(void *data)
+{
+    orbis_tools_free(data);
+}
+
+
+static char *
+ngx_http_orbis_read_file(ngx_conf_t *cf, ngx_str_t *name, ngx_str_t *out,
+    size_t max)
+{
+    ssize_t          n;
+    ngx_str_t        path;
+    ngx_file_t       file;
+    ngx_file_info_t  fi;
+
+    path = *name;
+
+    if (ngx_conf_full_name(cf->cycle, &path, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&file, sizeof(ngx_file_t));
+
+    file.name = path;
+    file.log = cf->log;
+    file.fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+
+    if (file.fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_open_file_n " \"%V\" failed", &path);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_fd_info(file.fd, &fi) == NGX_FILE_ERROR
+        || (size_t) ngx_file_size(&fi) > max)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" is unreadable or larger than %uz bytes",
+                           &path, max);
+        ngx_close_file(file.fd);
+        return NGX_CONF_ERROR;
+    }
+
+    out->len = (size_t) ngx_file_size(&fi);
+    out->data = ngx_pnalloc(cf->pool, out->len + 1);
+    if (out->data == NULL) {
+        ngx_close_file(file.fd);
+        return NGX_CONF_ERROR;
+    }
+
+    n = ngx_read_file(&file, out->data, out->len, 0);
+    ngx_close_file(file.fd);
+
+    if (n != (ssize_t) out->len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "cannot read \"%V\"", &path);
+        return NGX_CONF_ERROR;
+    }
+
+    out->data[out->len] = '\0';
+
+    return NGX_CONF_OK;
 }
 
 
@@ -245,6 +502,49 @@ ngx_http_orbis_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_orbis_api_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_orbis_cors_origins(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_orbis_main_conf_t  *omcf = conf;
+
+    ngx_str_t   *value, *o;
+    ngx_uint_t   i;
+
+    if (omcf->cors_origins != NULL) {
+        return "is duplicate";
+    }
+
+    omcf->cors_origins = ngx_array_create(cf->pool, cf->args->nelts,
+                                          sizeof(ngx_str_t));
+    if (omcf->cors_origins == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (!(value[i].len == 1 && value[i].data[0] == '*')
+            && !orbis_origin_valid((const char *) value[i].data,
+                                   value[i].len))
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid origin \"%V\": use "
+                               "scheme://host[:port] or *", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        o = ngx_array_push(omcf->cors_origins);
+        if (o == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *o = value[i];
+    }
 
     return NGX_CONF_OK;
 }

@@ -34,10 +34,7 @@ static void ngx_http_orbis_query_done(void *data, PGresult *res,
 
 static ngx_http_orbis_route_t  ngx_http_orbis_routes[] = {
 
-    { NGX_HTTP_GET, ngx_string("health"), ngx_http_orbis_health, 0 },
-
-    { NGX_HTTP_GET, ngx_string("_test/pg-sleep"),
-      ngx_http_orbis_test_pg_sleep, 1 },
+#include "ngx_http_orbis_routes.h"
 
     { 0, ngx_null_string, NULL, 0 }
 };
@@ -268,7 +265,8 @@ ngx_http_orbis_route_find(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
     allowed = 0;
 
     for (rt = ngx_http_orbis_routes; rt->handler != NULL; rt++) {
-        if (rt->test_only && !omcf->test_endpoints) {
+        if ((rt->flags & NGX_HTTP_ORBIS_TEST_ONLY) && !omcf->test_endpoints)
+        {
             continue;
         }
 
@@ -439,13 +437,109 @@ ngx_http_orbis_run(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
         return;
     }
 
-    rc = ctx->route->handler(r, ctx);
+    ngx_http_orbis_continue(r, ctx);
+}
 
-    if (rc == NGX_DONE) {
+
+/*
+ * Each step answers NGX_DECLINED to let the request go on, NGX_DONE when
+ * it went asynchronous (it calls back here), or the status of the answer
+ * it sent.
+ */
+
+void
+ngx_http_orbis_continue(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    for ( ;; ) {
+        switch (ctx->step++) {
+
+        case 0:
+            rc = ngx_http_orbis_auth(r, ctx);
+            break;
+
+        case 1:
+            rc = ngx_http_orbis_ratelimit(r, ctx);
+            break;
+
+        default:
+            rc = ctx->route->handler(r, ctx);
+
+            if (rc != NGX_DONE) {
+                ngx_http_finalize_request(r, rc);
+            }
+
+            return;
+        }
+
+        if (rc == NGX_DECLINED) {
+            continue;
+        }
+
+        if (rc != NGX_DONE) {
+            ngx_http_finalize_request(r, rc);
+        }
+
         return;
     }
+}
 
-    ngx_http_finalize_request(r, rc);
+
+ngx_table_elt_t *
+ngx_http_orbis_header_in(ngx_http_request_t *r, const char *name)
+{
+    size_t            len;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    len = ngx_strlen(name);
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NULL;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == len
+            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
+        {
+            return &h[i];
+        }
+    }
+}
+
+
+/* a statement the server refused: a conflict, or our bug */
+
+ngx_int_t
+ngx_http_orbis_sql_fail(ngx_http_request_t *r, PGresult *res)
+{
+    char  *state;
+
+    state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+    if (state != NULL && ngx_strcmp(state, "23505") == 0) {
+        return ngx_http_orbis_send_error(r, NGX_HTTP_CONFLICT, "conflict",
+                                         "that already exists");
+    }
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "orbis: statement failed (%s): %s",
+                  state ? state : "-", PQresultErrorMessage(res));
+
+    return ngx_http_orbis_send_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                     "internal", "the request failed; "
+                                     "it has been logged");
 }
 
 
@@ -531,4 +625,40 @@ ngx_http_orbis_ctx_cleanup(void *data)
         ngx_http_orbis_pg_cancel(ctx->query);
         ctx->query = NULL;
     }
+}
+
+
+/* _test/routes: the table, so a test can hold the OpenAPI file to it */
+
+ngx_int_t
+ngx_http_orbis_test_routes(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
+{
+    json_t                  *items;
+    ngx_uint_t               i;
+    ngx_http_orbis_route_t  *rt;
+
+    items = json_array();
+    if (items == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    for (rt = ngx_http_orbis_routes; rt->handler != NULL; rt++) {
+        if (rt->flags & NGX_HTTP_ORBIS_TEST_ONLY) {
+            continue;
+        }
+
+        for (i = 0; i < sizeof(ngx_http_orbis_methods) / sizeof(ngx_uint_t);
+             i++)
+        {
+            if (rt->method == ngx_http_orbis_methods[i]) {
+                json_array_append_new(items, json_pack("{s:s%,s:s%}",
+                    "method", ngx_http_orbis_method_names[i].data,
+                    ngx_http_orbis_method_names[i].len,
+                    "path", rt->pattern.data, rt->pattern.len));
+            }
+        }
+    }
+
+    return ngx_http_orbis_send_json(r, NGX_HTTP_OK,
+                                    json_pack("{s:o}", "items", items));
 }

@@ -27,6 +27,11 @@ if [ "$(id -u)" = 0 ]; then
     fi
 fi
 
+if [ ! -s var/jwt.secret ]; then
+    (umask 077; openssl rand -hex 32 > var/jwt.secret)
+fi
+[ "$(id -u)" = 0 ] && chown orbis: var/jwt.secret
+
 started=""
 cleanup() {
     trap - EXIT INT TERM

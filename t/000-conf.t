@@ -9,10 +9,11 @@ use Orbis::Test;
 
 my $root = $Orbis::Test::ROOT;
 my $prefix = tempdir('orbis-conf-XXXXXX', TMPDIR => 1, CLEANUP => 1);
-symlink "$root/$_", "$prefix/$_" for qw(build html widget);
+symlink "$root/$_", "$prefix/$_" for qw(build html widget docs);
 mkdir "$prefix/$_" for qw(var conf);
 mkdir "$prefix/var/$_" for qw(log run tmp);
 system("cp $root/conf/*.conf $prefix/conf/") == 0 or die;
+system("openssl rand -hex 32 > $prefix/var/jwt.secret") == 0 or die;
 
 my $out = `nginx -p $prefix -c conf/nginx.conf -t 2>&1`;
 is $?, 0, 'nginx -t passes on conf/' or diag $out;

@@ -240,6 +240,8 @@ http {
     orbis_postgres "$pg";
     orbis_redis 127.0.0.1:$self->{redis_port};
     orbis_test_endpoints on;
+    orbis_jwt_secret_file $self->{dir}/jwt.secret;
+    orbis_openapi_file $ROOT/docs/openapi.json;
     $http
 
     server {
@@ -255,6 +257,12 @@ sub start_nginx {
     my ($self, %o) = @_;
 
     $self->{http_port} //= free_port();
+
+    unless (-f "$self->{dir}/jwt.secret") {
+        open my $sf, '>', "$self->{dir}/jwt.secret" or croak $!;
+        print $sf join '', map { ('a' .. 'z')[rand 26] } 1 .. 48;
+        close $sf;
+    }
 
     my $conf = "$self->{dir}/nginx.conf";
     open my $fh, '>', $conf or croak "$conf: $!";

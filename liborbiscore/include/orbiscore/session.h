@@ -1,0 +1,261 @@
+/*
+ * Copyright (C) Orbis
+ *
+ * One voice call: the state machine between a browser on /stream and
+ * Gemini Live, and the record of the call.  Pure logic: the nginx module
+ * reports what happened (client frames, upstream frames and closes, tool
+ * results, the time) and carries out the actions each call returns.
+ *
+ *   NEW -> UPSTREAM_CONNECTING -> SETUP_SENT -> LIVE <-> RESUMING
+ *                                                 \-> ENDING -> ENDED
+ *   NEW -> ECHO (no upstream: audio and text come straight back)
+ *
+ * Every orbis_session_on_*() / _tick() / _end() call empties the action
+ * list it is given and fills it with what the module must do, in order.
+ * Actions are valid until the list is used again.  Carry them out even
+ * when the call returns an error: the rc only tells what to log.  After
+ * ORBIS_ERR_NOMEM the session cannot be trusted: close both sides with
+ * 1011 and call orbis_session_end(..., ORBIS_SESSION_END_ERROR, ...).
+ *
+ * Rules the module relies on:
+ *  - CONNECT_UPSTREAM: open a new Gemini WebSocket, then report
+ *    orbis_session_on_upstream_open() or _on_upstream_close().
+ *  - CLOSE_UPSTREAM: drop the current Gemini connection and report nothing
+ *    more about it (no on_upstream_close for it).
+ *  - CLOSE_CLIENT: send a close frame; the session is then ENDING until
+ *    orbis_session_on_client_close() says the browser is gone.
+ *  - FINALIZE comes once per call: persist orbis_session_record_json().
+ *  - Call orbis_session_tick() at orbis_session_next_deadline() (absolute
+ *    ms; the session never reads a clock).
+ *
+ * Client audio that arrives before setupComplete, at the start or while
+ * RESUMING, is kept (up to audio_buffer_bytes, oldest dropped first) and
+ * sent once Gemini is ready, so the start of what the user said is not
+ * lost.  Typed text is queued the same way (ORBIS_SESSION_MAX_PENDING_TEXTS).
+ *
+ * goAway: the session moves to a new connection resumed with the latest
+ * resumable handle as soon as nothing is in flight (no agent turn, no
+ * running tool), or when the next resumable handle arrives, or shortly
+ * before timeLeft runs out, whichever comes first.  A retryable upstream
+ * close (see orbis_gemini_close_class()) does the same at once.  Each new
+ * connection after the call went live counts as a resumption; more than
+ * max_resumptions, or a fatal close, ends the call with 4004.  A resumed
+ * connection gets no greeting.  Tools still running when the connection
+ * changes are cancelled (their answers could not be delivered).
+ */
+
+#ifndef ORBISCORE_SESSION_H
+#define ORBISCORE_SESSION_H
+
+#include <orbiscore/client.h>
+#include <orbiscore/gemini.h>
+
+
+#define ORBIS_SESSION_MAX_PENDING_TEXTS  4
+#define ORBIS_SESSION_MAX_AUDIO_FRAME    65536   /* bytes in one frame */
+#define ORBIS_SESSION_MAX_TOOL_CALLS     256     /* per call */
+#define ORBIS_SESSION_MAX_TRANSCRIPT     (1024 * 1024)  /* bytes kept */
+
+
+typedef struct orbis_session_s  orbis_session_t;
+
+
+typedef enum {
+    ORBIS_SESSION_NEW = 0,
+    ORBIS_SESSION_UPSTREAM_CONNECTING,
+    ORBIS_SESSION_SETUP_SENT,
+    ORBIS_SESSION_LIVE,
+    ORBIS_SESSION_RESUMING,
+    ORBIS_SESSION_ECHO,
+    ORBIS_SESSION_ENDING,
+    ORBIS_SESSION_ENDED
+} orbis_session_state_t;
+
+
+/* why a call ended; each maps to the close code the client is sent */
+typedef enum {
+    ORBIS_SESSION_END_NONE = 0,
+    ORBIS_SESSION_END_CLIENT_CLOSED,    /* 1000 ("end" or a close frame) */
+    ORBIS_SESSION_END_CLIENT_VANISHED,  /* 1006, nothing is sent */
+    ORBIS_SESSION_END_UPSTREAM_FAILED,  /* 4004 */
+    ORBIS_SESSION_END_IDLE_TIMEOUT,     /* 4008 */
+    ORBIS_SESSION_END_MAX_DURATION,     /* 1000 */
+    ORBIS_SESSION_END_SHUTDOWN,         /* 1001 */
+    ORBIS_SESSION_END_USAGE_LIMIT,      /* 4002 */
+    ORBIS_SESSION_END_ERROR,            /* 1011 */
+    ORBIS_SESSION_END_CLIENT_PROTOCOL   /* 1008, repeated bad messages */
+} orbis_session_end_t;
+
+
+typedef enum {
+    ORBIS_SESSION_ACT_SEND_UPSTREAM = 1,  /* data: JSON, a text frame */
+    ORBIS_SESSION_ACT_SEND_CLIENT_TEXT,   /* data: JSON, a text frame */
+    ORBIS_SESSION_ACT_SEND_CLIENT_BINARY, /* data: PCM16LE, binary frame */
+    ORBIS_SESSION_ACT_CONNECT_UPSTREAM,   /* data: resume handle or NULL */
+    ORBIS_SESSION_ACT_CLOSE_UPSTREAM,
+    ORBIS_SESSION_ACT_RUN_TOOL,           /* tool_id, tool_name, tool_args */
+    ORBIS_SESSION_ACT_CANCEL_TOOL,        /* tool_id, tool_name */
+    ORBIS_SESSION_ACT_CLOSE_CLIENT,       /* code, data: reason text */
+    ORBIS_SESSION_ACT_FINALIZE            /* end_reason, code */
+} orbis_session_act_type_t;
+
+
+typedef struct {
+    orbis_session_act_type_t   type;
+    const char                *data;       /* NUL follows data[len] */
+    size_t                     len;
+    uint16_t                   code;
+    orbis_session_end_t        end_reason;
+    const char                *tool_id;    /* owned by the session */
+    const char                *tool_name;
+    const json_t              *tool_args;  /* an object, never NULL */
+    size_t                     data_off;   /* internal */
+} orbis_session_action_t;
+
+
+/* reused from call to call: once grown, it allocates nothing */
+typedef struct {
+    orbis_session_action_t  *items;
+    size_t                   n;
+    size_t                   cap;
+    orbis_strbuf_t           arena;        /* holds every item's data */
+} orbis_session_actions_t;
+
+
+void orbis_session_actions_init(orbis_session_actions_t *a);
+void orbis_session_actions_free(orbis_session_actions_t *a);
+
+
+/* 0 in a numeric field means the default in brackets */
+typedef struct {
+    const char            *session_id;     /* required */
+    const char            *tenant_id;      /* NULL: none */
+    const char            *agent_id;       /* NULL: none */
+    int                    echo;           /* no Gemini: echo mode */
+    orbis_gemini_setup_t   setup;          /* copied; resume_handle unused */
+    const char            *greeting;       /* text turn sent once when the
+                                            * call first goes live, to make
+                                            * the agent speak first; NULL:
+                                            * wait for the user */
+    uint32_t               idle_timeout_ms;      /* [60000] */
+    uint32_t               max_duration_ms;      /* [1800000] */
+    uint32_t               setup_timeout_ms;     /* [10000] */
+    uint32_t               tool_timeout_ms;      /* [20000] */
+    uint32_t               max_resumptions;      /* [5] */
+    uint32_t               max_connect_retries;  /* [2] before going live */
+    size_t                 audio_buffer_bytes;   /* [160000] = 5 s */
+} orbis_session_conf_t;
+
+
+/*
+ * Copies everything conf points to (function declarations included).
+ * NULL on failure with err set: ORBIS_ERR_INVALID for a missing session id
+ * or, unless echo, a setup orbis_gemini_append_setup() refuses.
+ * Release with orbis_session_free().
+ */
+orbis_session_t *orbis_session_create(const orbis_session_conf_t *conf,
+    orbis_err_t *err);
+
+void orbis_session_free(orbis_session_t *s);
+
+
+/* sends "ready" and opens the upstream (or enters ECHO) */
+orbis_rc_t orbis_session_start(orbis_session_t *s, int64_t now_ms,
+    orbis_session_actions_t *a);
+
+/*
+ * A binary frame: PCM16LE at 16 kHz.  Odd-length or larger than
+ * ORBIS_SESSION_MAX_AUDIO_FRAME frames are refused as bad messages.
+ */
+orbis_rc_t orbis_session_on_client_audio(orbis_session_t *s,
+    const uint8_t *pcm, size_t len, int64_t now_ms,
+    orbis_session_actions_t *a);
+
+/* a text frame, parsed with orbis_client_parse() */
+orbis_rc_t orbis_session_on_client_text(orbis_session_t *s, const char *msg,
+    size_t len, int64_t now_ms, orbis_session_actions_t *a);
+
+/* the browser's socket closed: code 1006 (or 0) for no close frame */
+orbis_rc_t orbis_session_on_client_close(orbis_session_t *s, uint16_t code,
+    int64_t now_ms, orbis_session_actions_t *a);
+
+orbis_rc_t orbis_session_on_upstream_open(orbis_session_t *s,
+    int64_t now_ms, orbis_session_actions_t *a);
+
+/*
+ * One Gemini frame (text or binary).  ORBIS_ERR_PROTOCOL for a frame that
+ * does not parse, or content before setupComplete; it is dropped and the
+ * call goes on.
+ */
+orbis_rc_t orbis_session_on_upstream_message(orbis_session_t *s,
+    const char *msg, size_t len, int64_t now_ms,
+    orbis_session_actions_t *a);
+
+/* the Gemini socket closed by itself; 1006 when there was no close frame */
+orbis_rc_t orbis_session_on_upstream_close(orbis_session_t *s, uint16_t code,
+    const char *reason, int64_t now_ms, orbis_session_actions_t *a);
+
+/*
+ * The answer to a RUN_TOOL.  ok: result (borrowed; any JSON, NULL = {}) is
+ * the function's response; !ok: result is the error (a string, or NULL).
+ * ORBIS_ERR_NOT_FOUND for an id never run; a result for a tool that was
+ * cancelled or timed out meanwhile is dropped with ORBIS_OK.
+ */
+orbis_rc_t orbis_session_on_tool_result(orbis_session_t *s, const char *id,
+    int ok, const json_t *result, int64_t now_ms,
+    orbis_session_actions_t *a);
+
+/* timers: idle, max duration, setup timeout, goAway, backoff, tools */
+orbis_rc_t orbis_session_tick(orbis_session_t *s, int64_t now_ms,
+    orbis_session_actions_t *a);
+
+/* when tick() must next run (absolute ms), or -1 if there is no timer */
+int64_t orbis_session_next_deadline(const orbis_session_t *s);
+
+/*
+ * Ends the call from outside (shutdown, usage limit, error...).  Does
+ * nothing once the session is ENDING or ENDED.
+ */
+orbis_rc_t orbis_session_end(orbis_session_t *s, orbis_session_end_t reason,
+    int64_t now_ms, orbis_session_actions_t *a);
+
+
+orbis_session_state_t orbis_session_state(const orbis_session_t *s);
+orbis_session_end_t orbis_session_end_reason(const orbis_session_t *s);
+unsigned orbis_session_resumptions(const orbis_session_t *s);
+
+/* the handle the next resumption would use, NULL if none yet */
+const char *orbis_session_resume_handle(const orbis_session_t *s);
+
+const char *orbis_session_state_name(orbis_session_state_t st);
+const char *orbis_session_end_reason_name(orbis_session_end_t r);
+uint16_t orbis_session_end_close_code(orbis_session_end_t r);
+
+
+/*
+ * The whole call, for the calls table (one jsonb parameter):
+ * {"sessionId","tenantId","agentId","mode","model","startedMs","endedMs",
+ *  "durationMs","endReason","closeCode","audioSecondsIn","audioSecondsOut",
+ *  "audioSecondsDropped","resumptions","connectRetries",
+ *  "usage":{"promptTokens","responseTokens","totalTokens"} (sums),
+ *  "transcriptTruncated",
+ *  "turns":[{"role","text","startedMs","final","interrupted","typed"}],
+ *  "toolCalls":[{"id","name","args","result","status","startedMs",
+ *                "finishedMs"}]}
+ * Fields not known yet are null.  A new reference (json_decref), NULL when
+ * out of memory.
+ */
+json_t *orbis_session_record_json(const orbis_session_t *s);
+
+/*
+ * The live state for Redis: {"sessionId","tenantId","agentId","mode",
+ * "state","startedMs","lastActivityMs","durationMs","audioSecondsIn",
+ * "audioSecondsOut","resumptions","turns","toolCalls","toolsRunning"}
+ * (turns and toolCalls are counts).  A new reference, NULL when out of
+ * memory.
+ */
+json_t *orbis_session_heartbeat_json(const orbis_session_t *s,
+    int64_t now_ms);
+
+
+#endif /* ORBISCORE_SESSION_H */

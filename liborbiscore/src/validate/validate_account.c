@@ -1,0 +1,229 @@
+/*
+ * Copyright (C) Orbis
+ */
+
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "validate_int.h"
+
+
+#define ORBIS_REFERRAL_MIN  4
+#define ORBIS_REFERRAL_MAX  32
+
+
+static orbis_rc_t orbis_req_referral(json_t *obj, char **out,
+    orbis_err_t *err);
+static void orbis_req_wipe(char *s);
+
+
+static const char *const  orbis_signup_fields[] = {
+    "email", "password", "tenantName", "name", "referralCode", NULL
+};
+
+static const char *const  orbis_login_fields[] = {
+    "email", "password", NULL
+};
+
+
+orbis_rc_t
+orbis_req_signup_parse(const char *body, size_t len, orbis_req_signup_t *out,
+    orbis_err_t *err)
+{
+    size_t       n;
+    json_t      *root;
+    orbis_rc_t   rc;
+    const char  *s;
+
+    memset(out, 0, sizeof(*out));
+
+    rc = orbis_vjson_load(body, len, &root, err);
+    if (rc != ORBIS_OK) {
+        return rc;
+    }
+
+    rc = orbis_vjson_fields(root, orbis_signup_fields, err);
+    if (rc != ORBIS_OK) {
+        goto failed;
+    }
+
+    rc = orbis_vjson_str(root, "email", 1, &s, &n, err);
+    if (rc != ORBIS_OK
+        || (rc = orbis_vemail("email", s, n, NULL, &out->email, err))
+           != ORBIS_OK)
+    {
+        goto failed;
+    }
+
+    rc = orbis_vjson_str(root, "password", 1, &s, &n, err);
+    if (rc != ORBIS_OK
+        || (rc = orbis_password_check_rules(s, n, err)) != ORBIS_OK)
+    {
+        goto failed;
+    }
+
+    out->password = orbis_vstrdup(s, n);
+    if (out->password == NULL) {
+        rc = orbis_err_set(err, ORBIS_ERR_NOMEM, "out of memory");
+        goto failed;
+    }
+
+    rc = orbis_vjson_name(root, "tenantName", 1, 0, &out->tenant_name, err);
+    if (rc != ORBIS_OK) {
+        goto failed;
+    }
+
+    rc = orbis_vjson_name(root, "name", 0, 1, &out->name, err);
+    if (rc != ORBIS_OK) {
+        goto failed;
+    }
+
+    rc = orbis_req_referral(root, &out->referral_code, err);
+    if (rc != ORBIS_OK) {
+        goto failed;
+    }
+
+    json_decref(root);
+
+    return ORBIS_OK;
+
+failed:
+
+    json_decref(root);
+    orbis_req_signup_free(out);
+
+    return rc;
+}
+
+
+void
+orbis_req_signup_free(orbis_req_signup_t *s)
+{
+    free(s->email);
+    orbis_req_wipe(s->password);
+    free(s->tenant_name);
+    free(s->name);
+    free(s->referral_code);
+
+    memset(s, 0, sizeof(*s));
+}
+
+
+orbis_rc_t
+orbis_req_login_parse(const char *body, size_t len, orbis_req_login_t *out,
+    orbis_err_t *err)
+{
+    size_t       n;
+    json_t      *root;
+    orbis_rc_t   rc;
+    const char  *s;
+
+    memset(out, 0, sizeof(*out));
+
+    rc = orbis_vjson_load(body, len, &root, err);
+    if (rc != ORBIS_OK) {
+        return rc;
+    }
+
+    rc = orbis_vjson_fields(root, orbis_login_fields, err);
+    if (rc != ORBIS_OK) {
+        goto failed;
+    }
+
+    rc = orbis_vjson_str(root, "email", 1, &s, &n, err);
+    if (rc != ORBIS_OK
+        || (rc = orbis_vemail("email", s, n, NULL, &out->email, err))
+           != ORBIS_OK)
+    {
+        goto failed;
+    }
+
+    rc = orbis_vjson_str(root, "password", 1, &s, &n, err);
+    if (rc != ORBIS_OK
+        || (rc = orbis_vtext_check("password", s, n, 1,
+                                   ORBIS_PASSWORD_MAX_BYTES,
+                                   ORBIS_VTEXT_BYTES, err))
+           != ORBIS_OK)
+    {
+        goto failed;
+    }
+
+    out->password = orbis_vstrdup(s, n);
+    if (out->password == NULL) {
+        rc = orbis_err_set(err, ORBIS_ERR_NOMEM, "out of memory");
+        goto failed;
+    }
+
+    json_decref(root);
+
+    return ORBIS_OK;
+
+failed:
+
+    json_decref(root);
+    orbis_req_login_free(out);
+
+    return rc;
+}
+
+
+void
+orbis_req_login_free(orbis_req_login_t *l)
+{
+    free(l->email);
+    orbis_req_wipe(l->password);
+
+    memset(l, 0, sizeof(*l));
+}
+
+
+static orbis_rc_t
+orbis_req_referral(json_t *obj, char **out, orbis_err_t *err)
+{
+    char         c;
+    size_t       i, n;
+    orbis_rc_t   rc;
+    const char  *s;
+
+    rc = orbis_vjson_str(obj, "referralCode", 0, &s, &n, err);
+    if (rc != ORBIS_OK || s == NULL || n == 0) {
+        return rc;
+    }
+
+    for (i = 0; i < n; i++) {
+        c = s[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9') || c == '-'))
+        {
+            break;
+        }
+    }
+
+    if (i < n || n < ORBIS_REFERRAL_MIN || n > ORBIS_REFERRAL_MAX) {
+        return orbis_err_set(err, ORBIS_ERR_INVALID,
+                             "referralCode: must be %d to %d letters, "
+                             "digits or hyphens", ORBIS_REFERRAL_MIN,
+                             ORBIS_REFERRAL_MAX);
+    }
+
+    *out = orbis_vstrdup(s, n);
+    if (*out == NULL) {
+        return orbis_err_set(err, ORBIS_ERR_NOMEM, "out of memory");
+    }
+
+    return ORBIS_OK;
+}
+
+
+static void
+orbis_req_wipe(char *s)
+{
+    if (s != NULL) {
+        OPENSSL_cleanse(s, strlen(s));
+        free(s);
+    }
+}

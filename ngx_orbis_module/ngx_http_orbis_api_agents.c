@@ -1,0 +1,238 @@
+
+/*
+ * Copyright (C) Orbis
+ *
+ * /agents and /agents/{id}.  Every statement carries the caller's tenant;
+ * another tenant's id is simply not found.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <orbiscore/validate.h>
+#include <orbiscore/tools.h>
+
+#include "ngx_http_orbis_common.h"
+
+
+static ngx_int_t ngx_http_orbis_agent_params(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx, ngx_uint_t partial, ngx_str_t *params);
+static ngx_int_t ngx_http_orbis_uint_param(ngx_http_request_t *r,
+    ngx_str_t *dst, ngx_uint_t value);
+
+
+ngx_int_t
+ngx_http_orbis_agents_list(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
+{
+    ngx_int_t   rc;
+    ngx_str_t   params[4];
+
+    rc = ngx_http_orbis_page_params(r, ctx, &params[1]);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    params[0] = ctx->tenant_id;
+
+    return ngx_http_orbis_api_query(r,
+        "SELECT orbis_agent_json(a)::text,"
+        " (extract(epoch FROM a.created_at) * 1000000)::bigint, a.id"
+        " FROM agents a"
+        " WHERE a.tenant_id = $1 AND a.deleted_at IS NULL"
+        " AND ($2::bigint IS NULL OR (a.created_at, a.id) <"
+        "      (timestamptz 'epoch' + $2::bigint * interval '1 microsecond',"
+        "       $3::uuid))"
+        " ORDER BY a.created_at DESC, a.id DESC LIMIT $4",
+        4, params, ngx_http_orbis_list_done);
+}
+
+
+ngx_int_t
+ngx_http_orbis_agents_create(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+    ngx_str_t  params[8];
+
+    rc = ngx_http_orbis_agent_params(r, ctx, 0, params);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    ctx->ok_status = NGX_HTTP_CREATED;
+
+    return ngx_http_orbis_api_query(r,
+        "INSERT INTO agents (tenant_id, name, system_prompt, voice,"
+        " greeting, language, tools, idle_timeout_sec)"
+        " VALUES ($1, $2, $3, $4, coalesce($5, ''), coalesce($6, 'en-US'),"
+        " coalesce(orbis_text_array($7::json), '{}'), $8::integer)"
+        " RETURNING orbis_agent_json(agents)::text",
+        8, params, ngx_http_orbis_json_done);
+}
+
+
+ngx_int_t
+ngx_http_orbis_agents_get(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
+{
+    ngx_str_t  params[2];
+
+    ctx->thing = "agent";
+
+    if (!ngx_http_orbis_id_valid(&ctx->params[0])) {
+        return ngx_http_orbis_not_found(r, ctx->thing);
+    }
+
+    params[0] = ctx->tenant_id;
+    params[1] = ctx->params[0];
+
+    return ngx_http_orbis_api_query(r,
+        "SELECT orbis_agent_json(a)::text FROM agents a"
+        " WHERE a.tenant_id = $1 AND a.id = $2 AND a.deleted_at IS NULL",
+        2, params, ngx_http_orbis_json_done);
+}
+
+
+ngx_int_t
+ngx_http_orbis_agents_update(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+    ngx_str_t  params[9];
+
+    ctx->thing = "agent";
+
+    if (!ngx_http_orbis_id_valid(&ctx->params[0])) {
+        return ngx_http_orbis_not_found(r, ctx->thing);
+    }
+
+    rc = ngx_http_orbis_agent_params(r, ctx, 1, params);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    params[8] = ctx->params[0];
+
+    return ngx_http_orbis_api_query(r,
+        "UPDATE agents SET name = coalesce($2, name),"
+        " system_prompt = coalesce($3, system_prompt),"
+        " voice = coalesce($4, voice),"
+        " greeting = coalesce($5, greeting),"
+        " language = coalesce($6, language),"
+        " tools = coalesce(orbis_text_array($7::json), tools),"
+        " idle_timeout_sec = coalesce($8::integer, idle_timeout_sec)"
+        " WHERE tenant_id = $1 AND id = $9 AND deleted_at IS NULL"
+        " RETURNING orbis_agent_json(agents)::text",
+        9, params, ngx_http_orbis_json_done);
+}
+
+
+ngx_int_t
+ngx_http_orbis_agents_delete(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
+{
+    ngx_str_t  params[2];
+
+    ctx->thing = "agent";
+
+    if (!ngx_http_orbis_id_valid(&ctx->params[0])) {
+        return ngx_http_orbis_not_found(r, ctx->thing);
+    }
+
+    params[0] = ctx->tenant_id;
+    params[1] = ctx->params[0];
+
+    /* kept for the conversations that name it */
+
+    return ngx_http_orbis_api_query(r,
+        "UPDATE agents SET deleted_at = now()"
+        " WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL",
+        2, params, ngx_http_orbis_json_done);
+}
+
+
+/*
+ * $1 tenant, $2 name, $3 prompt, $4 voice, $5 greeting, $6 language,
+ * $7 tools (JSON array), $8 idle timeout; absent fields are SQL NULL.
+ */
+
+static ngx_int_t
+ngx_http_orbis_agent_params(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
+    ngx_uint_t partial, ngx_str_t *params)
+{
+    size_t                       n;
+    ngx_int_t                    rc;
+    orbis_err_t                  err;
+    orbis_req_agent_t            req;
+    const char *const           *known;
+    ngx_http_orbis_main_conf_t  *omcf;
+
+    rc = ngx_http_orbis_check_json_body(r, ctx);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_orbis_module);
+    known = orbis_tools_names(omcf->tools, &n);
+
+    if (orbis_req_agent_parse((const char *) ctx->body.data, ctx->body.len,
+                              (int) partial, known, n, &req, &err)
+        != ORBIS_OK)
+    {
+        return ngx_http_orbis_invalid(r, &err);
+    }
+
+    ngx_memzero(params, 8 * sizeof(ngx_str_t));
+    params[0] = ctx->tenant_id;
+
+    rc = NGX_DECLINED;
+
+    if (ngx_http_orbis_cparam(r, &params[1],
+                              (req.present & ORBIS_AGENT_NAME)
+                              ? req.name : NULL) != NGX_OK
+        || ngx_http_orbis_cparam(r, &params[2],
+                                 (req.present & ORBIS_AGENT_SYSTEM_PROMPT)
+                                 ? req.system_prompt : NULL) != NGX_OK
+        || ngx_http_orbis_cparam(r, &params[3],
+                                 (req.present & ORBIS_AGENT_VOICE)
+                                 ? req.voice : NULL) != NGX_OK
+        || ngx_http_orbis_cparam(r, &params[4],
+                                 (req.present & ORBIS_AGENT_GREETING)
+                                 ? req.greeting : NULL) != NGX_OK
+        || ngx_http_orbis_cparam(r, &params[5],
+                                 (req.present & ORBIS_AGENT_LANGUAGE)
+                                 ? req.language : NULL) != NGX_OK)
+    {
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_DECLINED && (req.present & ORBIS_AGENT_TOOLS)) {
+        params[6].data = ngx_http_orbis_json_array(r->pool, req.tools,
+                                                   req.n_tools,
+                                                   &params[6].len);
+        if (params[6].data == NULL) {
+            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    if (rc == NGX_DECLINED && (req.present & ORBIS_AGENT_IDLE_TIMEOUT)) {
+        rc = ngx_http_orbis_uint_param(r, &params[7], req.idle_timeout_sec);
+    }
+
+    orbis_req_agent_free(&req);
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_http_orbis_uint_param(ngx_http_request_t *r, ngx_str_t *dst,
+    ngx_uint_t value)
+{
+    dst->data = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+    if (dst->data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    dst->len = ngx_sprintf(dst->data, "%ui", value) - dst->data;
+
+    return NGX_DECLINED;
+}

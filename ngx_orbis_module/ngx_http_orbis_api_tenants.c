@@ -1,0 +1,183 @@
+
+/*
+ * Copyright (C) Orbis
+ *
+ * /tenants/me, and the public reference data: the catalog (voices, tools,
+ * languages), the plans and the OpenAPI document.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <orbiscore/validate.h>
+#include <orbiscore/tools.h>
+
+#include "ngx_http_orbis_common.h"
+
+
+static const char  *ngx_http_orbis_languages[] = {
+    "en-US", "en-GB", "en-AU", "en-IN", "es-US", "es-ES", "fr-FR", "fr-CA",
+    "de-DE", "it-IT", "pt-BR", "nl-NL", "pl-PL", "ru-RU", "tr-TR", "ar-XA",
+    "hi-IN", "bn-IN", "ta-IN", "te-IN", "mr-IN", "ja-JP", "ko-KR", "cmn-CN",
+    "id-ID", "th-TH", "vi-VN", NULL
+};
+
+
+ngx_int_t
+ngx_http_orbis_tenant_get(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
+{
+    ctx->thing = "tenant";
+
+    return ngx_http_orbis_api_query(r,
+        "SELECT orbis_tenant_json(t)::text FROM tenants t WHERE t.id = $1",
+        1, &ctx->tenant_id, ngx_http_orbis_json_done);
+}
+
+
+ngx_int_t
+ngx_http_orbis_tenant_update(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
+{
+    ngx_int_t                  rc;
+    ngx_str_t                 *params;
+    orbis_err_t                err;
+    orbis_req_tenant_update_t  req;
+
+    ctx->thing = "tenant";
+
+    if (ctx->role.len == 6 && ngx_strncmp(ctx->role.data, "member", 6) == 0)
+    {
+        return ngx_http_orbis_send_error(r, NGX_HTTP_FORBIDDEN, "forbidden",
+                                         "only an owner or an admin can "
+                                         "change the account");
+    }
+
+    rc = ngx_http_orbis_check_json_body(r, ctx);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    if (orbis_req_tenant_update_parse((const char *) ctx->body.data,
+                                      ctx->body.len, &req, &err)
+        != ORBIS_OK)
+    {
+        return ngx_http_orbis_invalid(r, &err);
+    }
+
+    params = ngx_pcalloc(r->pool, 4 * sizeof(ngx_str_t));
+    rc = NGX_OK;
+
+    if (params == NULL
+        || ngx_http_orbis_cparam(r, &params[1],
+                                 (req.present & ORBIS_TENANT_UPD_NAME)
+                                 ? req.name : NULL) != NGX_OK
+        || ngx_http_orbis_cparam(r, &params[2],
+                                 (req.present & ORBIS_TENANT_UPD_BILLING_EMAIL)
+                                 ? req.billing_email : NULL) != NGX_OK)
+    {
+        rc = NGX_ERROR;
+    }
+
+    if (rc == NGX_OK && (req.present & ORBIS_TENANT_UPD_ORIGINS)) {
+        params[3].data = ngx_http_orbis_json_array(r->pool,
+                                                   req.allowed_origins,
+                                                   req.n_allowed_origins,
+                                                   &params[3].len);
+        if (params[3].data == NULL) {
+            rc = NGX_ERROR;
+        }
+    }
+
+    orbis_req_tenant_update_free(&req);
+
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    params[0] = ctx->tenant_id;
+
+    return ngx_http_orbis_api_query(r,
+        "UPDATE tenants SET name = coalesce($2, name),"
+        " billing_email = coalesce($3, billing_email),"
+        " allowed_origins = coalesce(orbis_text_array($4::json),"
+        "                            allowed_origins)"
+        " WHERE id = $1 RETURNING orbis_tenant_json(tenants)::text",
+        4, params, ngx_http_orbis_json_done);
+}
+
+
+ngx_int_t
+ngx_http_orbis_catalog(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
+{
+    size_t                       i, n;
+    json_t                      *voices, *tools, *langs, *body;
+    const char *const           *names;
+    const orbis_tool_t          *tool;
+    ngx_http_orbis_main_conf_t  *omcf;
+
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_orbis_module);
+
+    voices = json_array();
+    tools = json_array();
+    langs = json_array();
+    body = json_pack("{s:o,s:o,s:o}", "voices", voices, "tools", tools,
+                     "languages", langs);
+    if (body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    names = orbis_voices(&n);
+
+    for (i = 0; i < n; i++) {
+        json_array_append_new(voices, json_string(names[i]));
+    }
+
+    names = orbis_tools_names(omcf->tools, &n);
+
+    for (i = 0; i < n; i++) {
+        tool = orbis_tools_find(omcf->tools, names[i]);
+        json_array_append_new(tools, json_pack("{s:s,s:s}",
+                              "name", names[i],
+                              "description", tool->description));
+    }
+
+    for (i = 0; ngx_http_orbis_languages[i] != NULL; i++) {
+        json_array_append_new(langs,
+                              json_string(ngx_http_orbis_languages[i]));
+    }
+
+    return ngx_http_orbis_send_json(r, NGX_HTTP_OK, body);
+}
+
+
+ngx_int_t
+ngx_http_orbis_plans(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
+{
+    return ngx_http_orbis_api_query(r,
+        "SELECT json_build_object('items', coalesce(json_agg("
+        " json_build_object('id', id, 'name', name,"
+        " 'priceMonthlyCents', price_monthly_cents,"
+        " 'conversationsPerMonth', conversations_per_month,"
+        " 'rateLimitPerMinute', rate_limit_per_minute) ORDER BY sort),"
+        " '[]'))::text FROM plans",
+        0, NULL, ngx_http_orbis_json_done);
+}
+
+
+ngx_int_t
+ngx_http_orbis_openapi(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
+{
+    ngx_http_orbis_main_conf_t  *omcf;
+
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_orbis_module);
+
+    if (omcf->openapi.len == 0) {
+        return ngx_http_orbis_send_error(r, NGX_HTTP_NOT_FOUND, "not_found",
+                                         "no orbis_openapi_file is "
+                                         "configured");
+    }
+
+    return ngx_http_orbis_send_text(r, NGX_HTTP_OK, omcf->openapi.data,
+                                    omcf->openapi.len);
+}

@@ -1,0 +1,361 @@
+
+/*
+ * Copyright (C) Orbis
+ *
+ * Who is calling: a JWT (Authorization: Bearer, or the session cookie) is
+ * checked here with no I/O; a secret key (Bearer sk_...) is looked up by
+ * its hash, so a revoked key stops working at once on every node.
+ * Mutating requests authenticated by the cookie must carry an Origin (or
+ * Referer) of the API's own origin or of a configured one: CSRF defence.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <orbiscore/auth.h>
+
+#include "ngx_http_orbis_common.h"
+
+
+static ngx_int_t ngx_http_orbis_auth_jwt(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx, ngx_str_t *token);
+static ngx_int_t ngx_http_orbis_auth_key(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx, ngx_str_t *key);
+static void ngx_http_orbis_auth_key_done(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx, PGresult *res, ngx_uint_t status);
+static ngx_int_t ngx_http_orbis_auth_csrf(ngx_http_request_t *r);
+static ngx_int_t ngx_http_orbis_unauthorized(ngx_http_request_t *r,
+    const char *why);
+static ngx_int_t ngx_http_orbis_pstr(ngx_http_request_t *r, ngx_str_t *dst,
+    const char *src, size_t len);
+
+
+static ngx_str_t  ngx_http_orbis_cookie_name = ngx_string("orbis_session");
+
+
+ngx_int_t
+ngx_http_orbis_auth(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
+{
+    ngx_int_t         rc;
+    ngx_str_t         token, cookie;
+    ngx_table_elt_t  *h;
+
+    if (!(ctx->route->flags & (NGX_HTTP_ORBIS_AUTH
+                               | NGX_HTTP_ORBIS_AUTH_OPTIONAL)))
+    {
+        return NGX_DECLINED;
+    }
+
+    h = r->headers_in.authorization;
+
+    if (h != NULL) {
+        if (h->value.len < 8
+            || ngx_strncasecmp(h->value.data, (u_char *) "Bearer ", 7) != 0)
+        {
+            return ngx_http_orbis_unauthorized(r,
+                                  "Authorization must be \"Bearer <token>\"");
+        }
+
+        token.data = h->value.data + 7;
+        token.len = h->value.len - 7;
+
+        while (token.len && token.data[0] == ' ') {
+            token.data++;
+            token.len--;
+        }
+
+        if (token.len > 3 && ngx_strncmp(token.data, "sk_", 3) == 0) {
+            return ngx_http_orbis_auth_key(r, ctx, &token);
+        }
+
+        if (token.len > 3 && ngx_strncmp(token.data, "pk_", 3) == 0) {
+            return ngx_http_orbis_unauthorized(r,
+                                   "a publishable key only opens /stream; "
+                                   "use a secret key or a session");
+        }
+
+        ctx->auth_kind = NGX_HTTP_ORBIS_AUTH_BEARER;
+
+        return ngx_http_orbis_auth_jwt(r, ctx, &token);
+    }
+
+    if (ngx_http_parse_multi_header_lines(&r->headers_in.cookies,
+                                          &ngx_http_orbis_cookie_name,
+                                          &cookie)
+        != NGX_DECLINED && cookie.len > 0)
+    {
+        ctx->auth_kind = NGX_HTTP_ORBIS_AUTH_COOKIE;
+
+        rc = ngx_http_orbis_auth_jwt(r, ctx, &cookie);
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+
+        return ngx_http_orbis_auth_csrf(r);
+    }
+
+    if (ctx->route->flags & NGX_HTTP_ORBIS_AUTH_OPTIONAL) {
+        return NGX_DECLINED;
+    }
+
+    return ngx_http_orbis_unauthorized(r, "authentication required");
+}
+
+
+static ngx_int_t
+ngx_http_orbis_auth_jwt(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
+    ngx_str_t *token)
+{
+    u_char                      *p;
+    orbis_err_t                  err;
+    orbis_jwt_claims_t           claims;
+    ngx_http_orbis_main_conf_t  *omcf;
+
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_orbis_module);
+
+    if (orbis_jwt_verify((const char *) token->data, token->len,
+                         omcf->jwt_secret.data, omcf->jwt_secret.len,
+                         (int64_t) ngx_time(), &claims, &err)
+        != ORBIS_OK)
+    {
+        if (ctx->route->flags & NGX_HTTP_ORBIS_AUTH_OPTIONAL) {
+            ctx->auth_kind = NGX_HTTP_ORBIS_AUTH_NONE;
+            return NGX_DECLINED;
+        }
+
+        return ngx_http_orbis_unauthorized(r, err.code == ORBIS_ERR_EXPIRED
+                                              ? "session expired"
+                                              : "invalid token");
+    }
+
+    if (ngx_http_orbis_pstr(r, &ctx->user_id, claims.sub,
+                            ngx_strlen(claims.sub)) != NGX_OK
+        || ngx_http_orbis_pstr(r, &ctx->tenant_id, claims.tid,
+                               ngx_strlen(claims.tid)) != NGX_OK
+        || ngx_http_orbis_pstr(r, &ctx->role, claims.role,
+                               ngx_strlen(claims.role)) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, sizeof("rl:user:") - 1 + ctx->user_id.len);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->rate_key.data = p;
+    ctx->rate_key.len = ngx_sprintf(p, "rl:user:%V", &ctx->user_id) - p;
+    ctx->rate_limit = omcf->rate_limit;
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_orbis_auth_key(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
+    ngx_str_t *key)
+{
+    char                 hash[ORBIS_APIKEY_HASH_LEN + 1];
+    ngx_str_t            param;
+    orbis_apikey_kind_t  kind;
+
+    if (orbis_apikey_parse((const char *) key->data, key->len, &kind, NULL)
+        != ORBIS_OK
+        || kind != ORBIS_KEY_SECRET)
+    {
+        return ngx_http_orbis_unauthorized(r, "invalid API key");
+    }
+
+    (void) orbis_apikey_hash((const char *) key->data, key->len, hash);
+
+    param.data = (u_char *) hash;
+    param.len = ORBIS_APIKEY_HASH_LEN;
+
+    ctx->auth_kind = NGX_HTTP_ORBIS_AUTH_KEY;
+
+    return ngx_http_orbis_api_query(r,
+               "SELECT k.id, k.tenant_id, p.rate_limit_per_minute"
+               " FROM api_keys k"
+               " JOIN tenants t ON t.id = k.tenant_id"
+               " JOIN plans p ON p.id = t.plan"
+               " WHERE k.key_hash = $1 AND k.kind = 'secret'"
+               " AND k.revoked_at IS NULL",
+               1, &param, ngx_http_orbis_auth_key_done);
+}
+
+
+static void
+ngx_http_orbis_auth_key_done(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
+    PGresult *res, ngx_uint_t status)
+{
+    u_char     *p;
+    ngx_int_t   n;
+
+    if (status != NGX_HTTP_ORBIS_PG_OK) {
+        ngx_http_finalize_request(r, ngx_http_orbis_pg_fail(r, status));
+        return;
+    }
+
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        ngx_http_finalize_request(r, ngx_http_orbis_sql_fail(r, res));
+        return;
+    }
+
+    if (PQntuples(res) != 1) {
+        ngx_http_finalize_request(r, ngx_http_orbis_unauthorized(r,
+                                            "invalid or revoked API key"));
+        return;
+    }
+
+    if (ngx_http_orbis_pstr(r, &ctx->key_id, PQgetvalue(res, 0, 0),
+                            PQgetlength(res, 0, 0)) != NGX_OK
+        || ngx_http_orbis_pstr(r, &ctx->tenant_id, PQgetvalue(res, 0, 1),
+                               PQgetlength(res, 0, 1)) != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_str_set(&ctx->role, "key");
+
+    n = ngx_atoi((u_char *) PQgetvalue(res, 0, 2), PQgetlength(res, 0, 2));
+    ctx->rate_limit = n > 0 ? (ngx_uint_t) n : 100;
+
+    p = ngx_pnalloc(r->pool, sizeof("rl:key:") - 1 + ctx->key_id.len);
+    if (p == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ctx->rate_key.data = p;
+    ctx->rate_key.len = ngx_sprintf(p, "rl:key:%V", &ctx->key_id) - p;
+
+    ngx_http_orbis_continue(r, ctx);
+}
+
+
+/*
+ * A cookie rides along on cross-site requests; an Origin (or Referer) of
+ * our own, or a configured dashboard origin, shows the page was ours.
+ */
+
+static ngx_int_t
+ngx_http_orbis_auth_csrf(ngx_http_request_t *r)
+{
+    u_char                      *p, *last;
+    ngx_str_t                    origin, self;
+    ngx_uint_t                   i;
+    ngx_table_elt_t             *h;
+    ngx_http_orbis_main_conf_t  *omcf;
+
+    if (r->method & (NGX_HTTP_GET | NGX_HTTP_HEAD | NGX_HTTP_OPTIONS)) {
+        return NGX_DECLINED;
+    }
+
+    h = ngx_http_orbis_header_in(r, "Origin");
+
+    if (h != NULL && h->value.len > 0
+        && ngx_strncmp(h->value.data, "null", 4) != 0)
+    {
+        origin = h->value;
+
+    } else if (r->headers_in.referer != NULL) {
+        /* scheme://host[:port] of the Referer */
+        origin = r->headers_in.referer->value;
+        p = ngx_strlcasestrn(origin.data, origin.data + origin.len,
+                             (u_char *) "://", 3 - 1);
+        if (p == NULL) {
+            goto refused;
+        }
+
+        last = ngx_strlchr(p + 3, origin.data + origin.len, '/');
+        if (last != NULL) {
+            origin.len = last - origin.data;
+        }
+
+    } else {
+        goto refused;
+    }
+
+    if (r->headers_in.host != NULL) {
+        p = ngx_pnalloc(r->pool, sizeof("https://") + r->headers_in.host
+                                                         ->value.len);
+        if (p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        self.data = p;
+        self.len = ngx_sprintf(p, "%s://%V",
+#if (NGX_HTTP_SSL)
+                               r->connection->ssl ? "https" : "http",
+#else
+                               "http",
+#endif
+                               &r->headers_in.host->value) - p;
+
+        if (self.len == origin.len
+            && ngx_strncasecmp(self.data, origin.data, origin.len) == 0)
+        {
+            return NGX_DECLINED;
+        }
+    }
+
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_orbis_module);
+
+    if (omcf->cors_origins != NULL) {
+        for (i = 0; i < omcf->cors_origins->nelts; i++) {
+            self = ((ngx_str_t *) omcf->cors_origins->elts)[i];
+
+            if (self.len == origin.len
+                && ngx_strncasecmp(self.data, origin.data, origin.len) == 0)
+            {
+                return NGX_DECLINED;
+            }
+        }
+    }
+
+refused:
+
+    return ngx_http_orbis_send_error(r, NGX_HTTP_FORBIDDEN, "csrf_refused",
+                                     "a request authenticated by the "
+                                     "session cookie must come from the "
+                                     "dashboard's own origin");
+}
+
+
+static ngx_int_t
+ngx_http_orbis_unauthorized(ngx_http_request_t *r, const char *why)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "WWW-Authenticate");
+    ngx_str_set(&h->value, "Bearer realm=\"orbis\"");
+
+    return ngx_http_orbis_send_error(r, NGX_HTTP_UNAUTHORIZED,
+                                     "unauthorized", "%s", why);
+}
+
+
+static ngx_int_t
+ngx_http_orbis_pstr(ngx_http_request_t *r, ngx_str_t *dst, const char *src,
+    size_t len)
+{
+    dst->data = ngx_pnalloc(r->pool, len + 1);
+    if (dst->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(dst->data, src, len);
+    dst->data[len] = '\0';
+    dst->len = len;
+
+    return NGX_OK;
+}
