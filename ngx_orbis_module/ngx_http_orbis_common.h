@@ -70,6 +70,7 @@ typedef struct {
     ngx_str_t                     openapi;
 
     ngx_str_t                     tenants_file;
+    ngx_array_t                  *tenant_docs;  /* of ngx_str_t: JSON */
 
     struct orbis_tools_s         *tools;      /* the tool registry */
 
@@ -168,6 +169,15 @@ struct ngx_http_orbis_pw_task_s {
 };
 
 
+/* ngx_http_orbis_module.c */
+char *ngx_http_orbis_read_conf_file(ngx_conf_t *cf, ngx_str_t *name,
+    ngx_str_t *out, size_t max);
+
+/* ngx_http_orbis_tenants.c */
+char *ngx_http_orbis_tenants_conf(ngx_conf_t *cf,
+    ngx_http_orbis_main_conf_t *omcf);
+void ngx_http_orbis_tenants_init_process(ngx_cycle_t *cycle);
+
 /* ngx_http_orbis_util.c */
 ngx_int_t ngx_http_orbis_send_text(ngx_http_request_t *r, ngx_uint_t status,
     u_char *text, size_t len);
@@ -183,6 +193,10 @@ ngx_int_t ngx_http_orbis_check_json_body(ngx_http_request_t *r,
     ngx_http_orbis_ctx_t *ctx);
 u_char *ngx_http_orbis_json_array(ngx_pool_t *pool, char **items,
     size_t n, size_t *len);
+ngx_int_t ngx_http_orbis_header_out(ngx_http_request_t *r, const char *key,
+    const char *value);
+ngx_int_t ngx_http_orbis_cors_headers(ngx_http_request_t *r,
+    ngx_uint_t preflight);
 ngx_int_t ngx_http_orbis_cparam(ngx_http_request_t *r, ngx_str_t *dst,
     const char *src);
 ngx_uint_t ngx_http_orbis_id_valid(ngx_str_t *id);

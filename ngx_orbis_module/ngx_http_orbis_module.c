@@ -29,8 +29,6 @@ static char *ngx_http_orbis_cors_origins(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_orbis_tools_init(ngx_conf_t *cf,
     ngx_http_orbis_main_conf_t *omcf);
 static void ngx_http_orbis_tools_cleanup(void *data);
-static char *ngx_http_orbis_read_file(ngx_conf_t *cf, ngx_str_t *name,
-    ngx_str_t *out, size_t max);
 static ngx_int_t ngx_http_orbis_init_process(ngx_cycle_t *cycle);
 static void ngx_http_orbis_exit_process(ngx_cycle_t *cycle);
 
@@ -312,6 +310,12 @@ ngx_http_orbis_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    if (omcf->tenants_file.len
+        && ngx_http_orbis_tenants_conf(cf, omcf) != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
     if (omcf->jwt_secret_file.len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "orbis_jwt_secret_file is required: a file "
@@ -320,7 +324,7 @@ ngx_http_orbis_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (ngx_http_orbis_read_file(cf, &omcf->jwt_secret_file,
+    if (ngx_http_orbis_read_conf_file(cf, &omcf->jwt_secret_file,
                                  &omcf->jwt_secret, 4096)
         != NGX_CONF_OK)
     {
@@ -343,8 +347,8 @@ ngx_http_orbis_init_main_conf(ngx_conf_t *cf, void *conf)
     }
 
     if (omcf->openapi_file.len
-        && ngx_http_orbis_read_file(cf, &omcf->openapi_file, &omcf->openapi,
-                                    1024 * 1024)
+        && ngx_http_orbis_read_conf_file(cf, &omcf->openapi_file,
+                                         &omcf->openapi, 1024 * 1024)
            != NGX_CONF_OK)
     {
         return NGX_CONF_ERROR;
@@ -393,8 +397,8 @@ ngx_http_orbis_tools_cleanup(void *data)
 }
 
 
-static char *
-ngx_http_orbis_read_file(ngx_conf_t *cf, ngx_str_t *name, ngx_str_t *out,
+char *
+ngx_http_orbis_read_conf_file(ngx_conf_t *cf, ngx_str_t *name, ngx_str_t *out,
     size_t max)
 {
     ssize_t          n;
@@ -583,6 +587,8 @@ ngx_http_orbis_init_process(ngx_cycle_t *cycle)
     }
 
     ngx_http_orbis_worker = w;
+
+    ngx_http_orbis_tenants_init_process(cycle);
 
     return NGX_OK;
 }

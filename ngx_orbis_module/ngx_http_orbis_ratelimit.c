@@ -120,17 +120,17 @@ ngx_http_orbis_ratelimit(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
     omcf = ngx_http_get_module_main_conf(r, ngx_http_orbis_module);
 
     if (ctx->route->flags & NGX_HTTP_ORBIS_IP_LIMIT) {
-        p = ngx_pnalloc(r->pool, sizeof("rl:ip::") - 1
-                                 + r->connection->addr_text.len
-                                 + ctx->route->pattern.len);
+        /* one budget for signup and login: guesses are guesses */
+
+        p = ngx_pnalloc(r->pool, sizeof("rl:ip::auth") - 1
+                                 + r->connection->addr_text.len);
         if (p == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
         ctx->rate_key.data = p;
-        ctx->rate_key.len = ngx_sprintf(p, "rl:ip:%V:%V",
-                                        &r->connection->addr_text,
-                                        &ctx->route->pattern) - p;
+        ctx->rate_key.len = ngx_sprintf(p, "rl:ip:%V:auth",
+                                        &r->connection->addr_text) - p;
         ctx->rate_limit = omcf->auth_rate_limit;
 
     } else if (ctx->rate_key.len == 0) {

@@ -22,6 +22,7 @@ static ngx_http_orbis_route_t *ngx_http_orbis_route_find(
 static ngx_uint_t ngx_http_orbis_route_match(ngx_str_t *pattern,
     ngx_str_t *path, ngx_http_orbis_ctx_t *ctx);
 static void ngx_http_orbis_body_done(ngx_http_request_t *r);
+static ngx_int_t ngx_http_orbis_preflight(ngx_http_request_t *r);
 static void ngx_http_orbis_run(ngx_http_request_t *r,
     ngx_http_orbis_ctx_t *ctx);
 static void ngx_http_orbis_schema_check(ngx_http_orbis_worker_t *w);
@@ -118,6 +119,10 @@ ngx_http_orbis_api_handler(ngx_http_request_t *r)
 
     ctx->route = ngx_http_orbis_route_find(r, ctx, &allow);
 
+    if (r->method == NGX_HTTP_OPTIONS && (ctx->route != NULL || allow.len)) {
+        return ngx_http_orbis_preflight(r);
+    }
+
     if (ctx->route == NULL) {
         if (allow.len == 0) {
             return ngx_http_orbis_send_error(r, NGX_HTTP_NOT_FOUND,
@@ -148,6 +153,26 @@ ngx_http_orbis_api_handler(ngx_http_request_t *r)
     }
 
     return NGX_DONE;
+}
+
+
+/* a CORS preflight: 204, with the CORS headers only for a known origin */
+
+static ngx_int_t
+ngx_http_orbis_preflight(ngx_http_request_t *r)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (ngx_http_orbis_cors_headers(r, 1) == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_orbis_send_json(r, NGX_HTTP_NO_CONTENT, NULL);
 }
 
 

@@ -213,6 +213,40 @@ ngx_http_orbis_json_str(ngx_str_t *s)
 static ngx_int_t
 ngx_http_orbis_add_security_headers(ngx_http_request_t *r)
 {
+    if (ngx_http_orbis_header_out(r, "X-Content-Type-Options", "nosniff")
+           != NGX_OK
+        || ngx_http_orbis_header_out(r, "Referrer-Policy",
+                                     "strict-origin-when-cross-origin")
+           != NGX_OK
+        || ngx_http_orbis_header_out(r, "Cache-Control", "no-store")
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+#if (NGX_HTTP_SSL)
+    if (r->connection->ssl
+        && ngx_http_orbis_header_out(r, "Strict-Transport-Security",
+                                     "max-age=31536000; includeSubDomains")
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+#endif
+
+    if (r->method == NGX_HTTP_OPTIONS) {
+        /* the preflight added its own */
+        return NGX_OK;
+    }
+
+    return ngx_http_orbis_cors_headers(r, 0);
+}
+
+
+ngx_int_t
+ngx_http_orbis_header_out(ngx_http_request_t *r, const char *key,
+    const char *value)
+{
     ngx_table_elt_t  *h;
 
     h = ngx_list_push(&r->headers_out.headers);
@@ -221,8 +255,51 @@ ngx_http_orbis_add_security_headers(ngx_http_request_t *r)
     }
 
     h->hash = 1;
-    ngx_str_set(&h->key, "X-Content-Type-Options");
-    ngx_str_set(&h->value, "nosniff");
+    h->key.data = (u_char *) key;
+    h->key.len = ngx_strlen(key);
+    h->value.data = (u_char *) value;
+    h->value.len = ngx_strlen(value);
+
+    return NGX_OK;
+}
+
+
+/*
+ * CORS for the origins of orbis_cors_origins: the answer names the
+ * caller's origin (never "*" with credentials) and varies on it.
+ * Returns NGX_DECLINED when the origin is not one of them.
+ */
+
+ngx_int_t
+ngx_http_orbis_cors_headers(ngx_http_request_t *r, ngx_uint_t preflight)
+{
+    ngx_str_t                   *o;
+    ngx_uint_t                   i;
+    ngx_table_elt_t             *origin, *h;
+    ngx_http_orbis_main_conf_t  *omcf;
+
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_orbis_module);
+    origin = ngx_http_orbis_header_in(r, "Origin");
+
+    if (origin == NULL || omcf->cors_origins == NULL) {
+        return preflight ? NGX_DECLINED : NGX_OK;
+    }
+
+    o = omcf->cors_origins->elts;
+
+    for (i = 0; i < omcf->cors_origins->nelts; i++) {
+        if ((o[i].len == 1 && o[i].data[0] == '*')
+            || (o[i].len == origin->value.len
+                && ngx_strncasecmp(o[i].data, origin->value.data,
+                                   o[i].len) == 0))
+        {
+            break;
+        }
+    }
+
+    if (i == omcf->cors_origins->nelts) {
+        return preflight ? NGX_DECLINED : NGX_OK;
+    }
 
     h = ngx_list_push(&r->headers_out.headers);
     if (h == NULL) {
@@ -230,8 +307,33 @@ ngx_http_orbis_add_security_headers(ngx_http_request_t *r)
     }
 
     h->hash = 1;
-    ngx_str_set(&h->key, "Cache-Control");
-    ngx_str_set(&h->value, "no-store");
+    ngx_str_set(&h->key, "Access-Control-Allow-Origin");
+    h->value = origin->value;
+
+    if (ngx_http_orbis_header_out(r, "Access-Control-Allow-Credentials",
+                                  "true") != NGX_OK
+        || ngx_http_orbis_header_out(r, "Vary", "Origin") != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (!preflight) {
+        return ngx_http_orbis_header_out(r, "Access-Control-Expose-Headers",
+                                         "RateLimit-Limit, "
+                                         "RateLimit-Remaining, "
+                                         "RateLimit-Reset, Retry-After");
+    }
+
+    if (ngx_http_orbis_header_out(r, "Access-Control-Allow-Methods",
+                                  "GET, POST, PUT, DELETE") != NGX_OK
+        || ngx_http_orbis_header_out(r, "Access-Control-Allow-Headers",
+                                     "Authorization, Content-Type")
+           != NGX_OK
+        || ngx_http_orbis_header_out(r, "Access-Control-Max-Age", "600")
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
 
     return NGX_OK;
 }

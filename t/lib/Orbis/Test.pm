@@ -241,12 +241,20 @@ http {
     orbis_redis 127.0.0.1:$self->{redis_port};
     orbis_test_endpoints on;
     orbis_jwt_secret_file $self->{dir}/jwt.secret;
+    @{[ $http =~ /orbis_auth_rate_limit/ ? '' : 'orbis_auth_rate_limit 10000;' ]}
     orbis_openapi_file $ROOT/docs/openapi.json;
     $http
 
     server {
         listen 127.0.0.1:$self->{http_port};
-        location /api/ { orbis_api; }
+        location /api/ {
+            orbis_api;
+            error_page 413 = \@orbis_too_large;
+        }
+        location \@orbis_too_large {
+            default_type application/json;
+            return 413 '{"error":{"code":"too_large","message":"too large"}}';
+        }
         $server
     }
 }
@@ -318,13 +326,52 @@ sub request {
     push @args, json => $o{json} if exists $o{json};
     push @args, $o{body} if exists $o{body};
     my $tx = $self->ua->build_tx($method => @args);
-    return $self->ua->start($tx)->result;
+    my $res = $self->ua->start($tx)->result;
+    # no cookie jar: a test sends the cookie itself when it means to
+    $self->ua->cookie_jar->empty;
+    return $res;
 }
 
 sub get { my ($self, $p, %o) = @_; $self->request(GET => $p, %o) }
 sub post { my ($self, $p, %o) = @_; $self->request(POST => $p, %o) }
 sub put { my ($self, $p, %o) = @_; $self->request(PUT => $p, %o) }
 sub del { my ($self, $p, %o) = @_; $self->request(DELETE => $p, %o) }
+
+# a fresh account: {token, user, tenant, email, password, auth => headers}
+sub signup {
+    my ($self, %o) = @_;
+    my $n = ++$self->{nsignup};
+    my $email = $o{email} // "owner$n.$$\@example.com";
+    my $password = $o{password} // 'Correct-horse-42';
+    my $res = $self->post('/api/auth/signup', json => {
+        email => $email, password => $password,
+        tenantName => $o{tenant} // "Tenant $n" });
+    croak 'signup failed: ' . $res->code . ' ' . $res->body
+        unless $res->code == 201;
+    my $s = $res->json;
+    $s->{email} = $email;
+    $s->{password} = $password;
+    $s->{auth} = { Authorization => "Bearer $s->{token}" };
+    return $s;
+}
+
+sub jwt_secret {
+    my $self = shift;
+    open my $fh, '<', "$self->{dir}/jwt.secret" or croak $!;
+    local $/;
+    return scalar <$fh>;
+}
+
+# every row of every table a tenant owns, to prove nothing changed
+sub db_snapshot {
+    my $self = shift;
+    return join "\n", map { join '|', @$_ } $self->sql(q{
+        SELECT 'tenant', t::text FROM tenants t
+        UNION ALL SELECT 'user', u::text FROM users u
+        UNION ALL SELECT 'agent', a::text FROM agents a
+        UNION ALL SELECT 'key', k::text FROM api_keys k
+        ORDER BY 1, 2});
+}
 
 # polls until the code returns true or the time is up
 sub wait_for {
