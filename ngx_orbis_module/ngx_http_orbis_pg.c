@@ -16,6 +16,14 @@
 #include "ngx_http_orbis_util.h"
 
 
+/*
+ * Statements are prepared once per connection, on first use: parsing and
+ * planning is a third of the server's work for the API's small queries.
+ * They are told apart by the address of their (static) SQL text.
+ */
+#define NGX_HTTP_ORBIS_PG_PREPARED_MAX  64
+
+
 typedef enum {
     NGX_HTTP_ORBIS_PGC_CONNECTING = 0,
     NGX_HTTP_ORBIS_PGC_IDLE,
@@ -31,6 +39,10 @@ struct ngx_http_orbis_pg_conn_s {
     ngx_http_orbis_pg_query_t     *query;
     PGresult                      *result;
     ngx_http_orbis_pg_state_e      state;
+
+    const char                    *prepared[NGX_HTTP_ORBIS_PG_PREPARED_MAX];
+    ngx_uint_t                     nprepared;
+    unsigned                       preparing:1;
 };
 
 
@@ -62,6 +74,8 @@ static ngx_int_t ngx_http_orbis_pg_want(ngx_http_orbis_pg_conn_t *pc,
     ngx_uint_t read, ngx_uint_t write);
 static void ngx_http_orbis_pg_send(ngx_http_orbis_pg_conn_t *pc,
     ngx_http_orbis_pg_query_t *q);
+static void ngx_http_orbis_pg_dispatch_statement(
+    ngx_http_orbis_pg_conn_t *pc);
 static void ngx_http_orbis_pg_complete(ngx_http_orbis_pg_query_t *q,
     PGresult *res, ngx_uint_t status);
 static void ngx_http_orbis_pg_dispatch(ngx_http_orbis_pg_pool_t *pool);
@@ -635,7 +649,6 @@ static void
 ngx_http_orbis_pg_send(ngx_http_orbis_pg_conn_t *pc,
     ngx_http_orbis_pg_query_t *q)
 {
-    int                        rc;
     ngx_http_orbis_pg_pool_t  *pool;
 
     pool = pc->pool;
@@ -650,29 +663,66 @@ ngx_http_orbis_pg_send(ngx_http_orbis_pg_conn_t *pc,
 
     ngx_add_timer(&q->timer, pool->conf->query_timeout);
 
-    if (!PQsendQueryParams(pc->pg, q->sql, q->nparams, NULL,
-                           (const char * const *) q->values, q->lengths,
-                           NULL, 0))
-    {
+    ngx_http_orbis_pg_dispatch_statement(pc);
+}
+
+
+/* the query's statement: prepared, executed, or prepared first */
+
+static void
+ngx_http_orbis_pg_dispatch_statement(ngx_http_orbis_pg_conn_t *pc)
+{
+    int                         rc, ok;
+    char                        name[NGX_INT_T_LEN + 8];
+    ngx_uint_t                  i;
+    ngx_http_orbis_pg_query_t  *q;
+
+    q = pc->query;
+
+    for (i = 0; i < pc->nprepared; i++) {
+        if (pc->prepared[i] == q->sql) {
+            break;
+        }
+    }
+
+    ngx_sprintf((u_char *) name, "orbis_%ui%Z", i);
+
+    if (i < pc->nprepared) {
+        ok = PQsendQueryPrepared(pc->pg, name, q->nparams,
+                                 (const char * const *) q->values,
+                                 q->lengths, NULL, 0);
+
+    } else if (i < NGX_HTTP_ORBIS_PG_PREPARED_MAX) {
+        ok = PQsendPrepare(pc->pg, name, q->sql, q->nparams, NULL);
+        pc->preparing = 1;
+
+    } else {
+        ok = PQsendQueryParams(pc->pg, q->sql, q->nparams, NULL,
+                               (const char * const *) q->values, q->lengths,
+                               NULL, 0);
+    }
+
+    if (!ok) {
         ngx_http_orbis_pg_log_error(pc, "send failed");
-        ngx_http_orbis_pg_complete(q, NULL, NGX_HTTP_ORBIS_PG_UNAVAILABLE);
-        ngx_http_orbis_pg_close(pc, NULL);
-        return;
+        goto failed;
     }
 
     rc = PQflush(pc->pg);
 
     if (rc == -1) {
         ngx_http_orbis_pg_log_error(pc, "flush failed");
-        ngx_http_orbis_pg_complete(q, NULL, NGX_HTTP_ORBIS_PG_UNAVAILABLE);
-        ngx_http_orbis_pg_close(pc, NULL);
+        goto failed;
+    }
+
+    if (ngx_http_orbis_pg_want(pc, 1, rc == 1) == NGX_OK) {
         return;
     }
 
-    if (ngx_http_orbis_pg_want(pc, 1, rc == 1) != NGX_OK) {
-        ngx_http_orbis_pg_complete(q, NULL, NGX_HTTP_ORBIS_PG_UNAVAILABLE);
-        ngx_http_orbis_pg_close(pc, "cannot add events");
-    }
+failed:
+
+    pc->preparing = 0;
+    ngx_http_orbis_pg_complete(q, NULL, NGX_HTTP_ORBIS_PG_UNAVAILABLE);
+    ngx_http_orbis_pg_close(pc, NULL);
 }
 
 
@@ -707,6 +757,26 @@ ngx_http_orbis_pg_process_busy(ngx_http_orbis_pg_conn_t *pc, ngx_event_t *ev)
 
     while (!PQisBusy(pc->pg)) {
         res = PQgetResult(pc->pg);
+
+        if (res == NULL && pc->preparing) {
+            pc->preparing = 0;
+            res = pc->result;
+            pc->result = NULL;
+
+            if (q != NULL && res != NULL
+                && PQresultStatus(res) == PGRES_COMMAND_OK)
+            {
+                /* prepared: now run it */
+                PQclear(res);
+                pc->prepared[pc->nprepared++] = q->sql;
+                ngx_http_orbis_pg_dispatch_statement(pc);
+                return;
+            }
+
+            /* a statement the server would not prepare: that is the answer */
+            pc->result = res;
+            res = NULL;
+        }
 
         if (res == NULL) {
             /* the statement is done: hand over what it produced */

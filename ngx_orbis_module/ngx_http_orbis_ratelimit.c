@@ -47,6 +47,7 @@ static ngx_int_t ngx_http_orbis_rl_decide(ngx_http_request_t *r,
 static ngx_int_t ngx_http_orbis_rl_header(ngx_http_request_t *r,
     const char *name, int64_t value);
 static void ngx_http_orbis_rl_cleanup(void *data);
+static ngx_uint_t ngx_http_orbis_rl_burst(ngx_http_orbis_ctx_t *ctx);
 
 
 static u_char  ngx_http_orbis_rl_sha[41];
@@ -174,7 +175,8 @@ ngx_http_orbis_rl_eval(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
     argv[5] = (const char *) period;
     lens[5] = ngx_sprintf(period, "%d", NGX_HTTP_ORBIS_RL_PERIOD) - period;
     argv[6] = (const char *) burst;
-    lens[6] = ngx_sprintf(burst, "%ui", ctx->rate_limit) - burst;
+    lens[6] = ngx_sprintf(burst, "%ui", ngx_http_orbis_rl_burst(ctx))
+              - burst;
 
     ctx->redis_cmd = ngx_http_orbis_redis_command(ngx_http_orbis_worker->redis,
                                                   ngx_http_orbis_rl_reply, r,
@@ -319,7 +321,8 @@ ngx_http_orbis_rl_local(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
     (void) orbis_gcra_check(&s->tat_ms, (int64_t) tp->sec * 1000 + tp->msec,
                             (uint32_t) ctx->rate_limit,
                             NGX_HTTP_ORBIS_RL_PERIOD,
-                            (uint32_t) ctx->rate_limit, &ctx->rate);
+                            (uint32_t) ngx_http_orbis_rl_burst(ctx),
+                            &ctx->rate);
 
     ngx_shmtx_unlock(&shpool->mutex);
 
@@ -385,6 +388,15 @@ ngx_http_orbis_rl_header(ngx_http_request_t *r, const char *name,
     h->value.len = ngx_sprintf(p, "%L", value) - p;
 
     return NGX_OK;
+}
+
+
+/* a minute's worth may come at once, up to what GCRA accepts */
+
+static ngx_uint_t
+ngx_http_orbis_rl_burst(ngx_http_orbis_ctx_t *ctx)
+{
+    return ngx_min(ctx->rate_limit, ORBIS_GCRA_BURST_MAX);
 }
 
 
