@@ -37,14 +37,10 @@ ngx_http_orbis_agents_list(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
     params[0] = ctx->tenant_id;
 
     return ngx_http_orbis_api_query(r,
-        "SELECT orbis_agent_json(a)::text,"
-        " (extract(epoch FROM a.created_at) * 1000000)::bigint, a.id"
-        " FROM agents a"
+        "SELECT a.doc, a.created_us, a.id FROM agents a"
         " WHERE a.tenant_id = $1 AND a.deleted_at IS NULL"
-        " AND ($2::bigint IS NULL OR (a.created_at, a.id) <"
-        "      (timestamptz 'epoch' + $2::bigint * interval '1 microsecond',"
-        "       $3::uuid))"
-        " ORDER BY a.created_at DESC, a.id DESC LIMIT $4",
+        " AND ($2::bigint IS NULL OR (a.created_us, a.id) < ($2, $3::uuid))"
+        " ORDER BY a.created_us DESC, a.id DESC LIMIT $4",
         4, params, ngx_http_orbis_list_done);
 }
 
@@ -67,7 +63,7 @@ ngx_http_orbis_agents_create(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
         " greeting, language, tools, idle_timeout_sec)"
         " VALUES ($1, $2, $3, $4, coalesce($5, ''), coalesce($6, 'en-US'),"
         " coalesce(orbis_text_array($7::json), '{}'), $8::integer)"
-        " RETURNING orbis_agent_json(agents)::text",
+        " RETURNING doc",
         8, params, ngx_http_orbis_json_done);
 }
 
@@ -87,7 +83,7 @@ ngx_http_orbis_agents_get(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
     params[1] = ctx->params[0];
 
     return ngx_http_orbis_api_query(r,
-        "SELECT orbis_agent_json(a)::text FROM agents a"
+        "SELECT a.doc FROM agents a"
         " WHERE a.tenant_id = $1 AND a.id = $2 AND a.deleted_at IS NULL",
         2, params, ngx_http_orbis_json_done);
 }
@@ -121,7 +117,7 @@ ngx_http_orbis_agents_update(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
         " tools = coalesce(orbis_text_array($7::json), tools),"
         " idle_timeout_sec = coalesce($8::integer, idle_timeout_sec)"
         " WHERE tenant_id = $1 AND id = $9 AND deleted_at IS NULL"
-        " RETURNING orbis_agent_json(agents)::text",
+        " RETURNING doc",
         9, params, ngx_http_orbis_json_done);
 }
 
