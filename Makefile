@@ -44,10 +44,16 @@ check-style:
 unit: $(CORE)
 	$(MAKE) -C liborbiscore check
 
-test: build check-style unit
+# playwright-core drives Debian's chromium; it downloads no browser
+browser-deps: t/browser/node_modules/playwright-core/package.json
+
+t/browser/node_modules/playwright-core/package.json: t/browser/package.json
+	npm ci --prefix t/browser --no-audit --no-fund
+
+test: build check-style unit browser-deps
 	prove $(PROVE_ARGS)
 
 clean:
 	rm -rf build liborbiscore/build
 
-.PHONY: all deps build run test unit check-style clean
+.PHONY: all deps build run test unit check-style browser-deps clean

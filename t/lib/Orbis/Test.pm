@@ -228,6 +228,7 @@ pid $self->{dir}/nginx.pid;
 error_log $self->{dir}/logs/error.log info;
 events { worker_connections 1024; }
 http {
+    include /etc/nginx/mime.types;
     client_body_temp_path $self->{dir}/tmp/body;
     proxy_temp_path $self->{dir}/tmp/proxy;
     fastcgi_temp_path $self->{dir}/tmp/fastcgi;
