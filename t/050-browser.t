@@ -17,6 +17,8 @@ my $t = Orbis::Test->new(server => qq{
 });
 
 my $artifacts = $ENV{ORBIS_ARTIFACTS} // "$root/t/artifacts/browser";
+system('rm', '-rf', $artifacts);   # only this run's screenshots
+system('mkdir', '-p', $artifacts);
 local $ENV{ORBIS_URL} = $t->url('');
 local $ENV{ORBIS_ARTIFACTS} = $artifacts;
 local $ENV{ORBIS_E2E_MODE} = $ENV{ORBIS_E2E_MODE} // ($stream ? 'full' : 'static');
