@@ -234,6 +234,10 @@ ngx_int_t ngx_http_orbis_keys_update(ngx_http_request_t *r,
     ngx_http_orbis_ctx_t *ctx);
 ngx_int_t ngx_http_orbis_keys_delete(ngx_http_request_t *r,
     ngx_http_orbis_ctx_t *ctx);
+ngx_int_t ngx_http_orbis_conversations_list(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+ngx_int_t ngx_http_orbis_conversations_get(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
 ngx_int_t ngx_http_orbis_catalog(ngx_http_request_t *r,
     ngx_http_orbis_ctx_t *ctx);
 ngx_int_t ngx_http_orbis_plans(ngx_http_request_t *r,

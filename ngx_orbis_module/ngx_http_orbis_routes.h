@@ -66,6 +66,12 @@
     { NGX_HTTP_DELETE, ngx_string("api-keys/{id}"),
       ngx_http_orbis_keys_delete, NGX_HTTP_ORBIS_AUTH },
 
+    { NGX_HTTP_GET, ngx_string("conversations"),
+      ngx_http_orbis_conversations_list, NGX_HTTP_ORBIS_AUTH },
+
+    { NGX_HTTP_GET, ngx_string("conversations/{id}"),
+      ngx_http_orbis_conversations_get, NGX_HTTP_ORBIS_AUTH },
+
     { NGX_HTTP_GET, ngx_string("_test/pg-sleep"),
       ngx_http_orbis_test_pg_sleep, NGX_HTTP_ORBIS_TEST_ONLY },
 

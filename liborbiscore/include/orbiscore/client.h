@@ -4,7 +4,7 @@
  * The browser-facing protocol of /stream.
  *
  *  - Binary frames carry raw PCM16LE mono audio: 16 kHz from the client,
- *    24 kHz to it (16 kHz both ways in echo mode; "ready" says which).
+ *    24 kHz to it, in echo mode too ("ready" says so).
  *  - Text frames carry one JSON object each, with a "type".
  *
  * Server -> client events (built here):

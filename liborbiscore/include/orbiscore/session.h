@@ -10,6 +10,12 @@
  *                                                 \-> ENDING -> ENDED
  *   NEW -> ECHO (no upstream: audio and text come straight back)
  *
+ * ECHO stands in for a model: the greeting is shown as an agent turn, and
+ * a crude voice detector (RMS) turns each utterance of the caller (speech,
+ * then half a second of quieter audio) into a user turn "(echo mode)
+ * utterance N, X s of speech" and an agent answer, with interim user
+ * transcripts while it lasts, so that the whole path works offline.
+ *
  * Every orbis_session_on_*() / _tick() / _end() call empties the action
  * list it is given and fills it with what the module must do, in order.
  * Actions are valid until the list is used again.  Carry them out even
@@ -90,7 +96,10 @@ typedef enum {
 typedef enum {
     ORBIS_SESSION_ACT_SEND_UPSTREAM = 1,  /* data: JSON, a text frame */
     ORBIS_SESSION_ACT_SEND_CLIENT_TEXT,   /* data: JSON, a text frame */
-    ORBIS_SESSION_ACT_SEND_CLIENT_BINARY, /* data: PCM16LE, binary frame */
+    ORBIS_SESSION_ACT_SEND_CLIENT_BINARY, /* data: PCM16LE, binary frame;
+                                           * in ECHO the caller's 16 kHz,
+                                           * which the module resamples
+                                           * to the 24 kHz of "ready" */
     ORBIS_SESSION_ACT_CONNECT_UPSTREAM,   /* data: resume handle or NULL */
     ORBIS_SESSION_ACT_CLOSE_UPSTREAM,
     ORBIS_SESSION_ACT_RUN_TOOL,           /* tool_id, tool_name, tool_args */

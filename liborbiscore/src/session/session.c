@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <orbiscore/audio.h>
+
 #include "gemini/gemini_int.h"
 #include "session/session_int.h"
 
@@ -68,6 +70,12 @@ static int orbis_session_busy(const orbis_session_t *s);
 static int64_t orbis_session_backoff(uint32_t failures);
 static orbis_rc_t orbis_session_bad_message(orbis_session_t *s,
     const char *why, int64_t now, orbis_session_actions_t *a);
+static orbis_rc_t orbis_session_echo_listen(orbis_session_t *s,
+    const uint8_t *pcm, size_t len, int64_t now,
+    orbis_session_actions_t *a);
+static orbis_rc_t orbis_session_echo_turn(orbis_session_t *s,
+    orbis_client_role_t role, const char *text, int64_t now,
+    orbis_session_actions_t *a);
 
 static orbis_rc_t orbis_session_ring_push(orbis_session_t *s,
     const uint8_t *pcm, size_t len);
@@ -438,8 +446,8 @@ orbis_session_create(const orbis_session_conf_t *conf, orbis_err_t *err)
                                                   : ORBIS_SESSION_AUDIO_BUFFER;
     s->ring_cap &= ~(size_t) 1;
 
-    s->out_rate = s->echo ? ORBIS_CLIENT_INPUT_RATE
-                          : ORBIS_CLIENT_OUTPUT_RATE;
+    /* one rate for the browser in both modes: echo is resampled up */
+    s->out_rate = ORBIS_CLIENT_OUTPUT_RATE;
 
     s->state = ORBIS_SESSION_NEW;
     s->ended_ms = -1;
@@ -805,7 +813,16 @@ orbis_session_do_start(orbis_session_t *s, int64_t now,
 
     if (s->echo) {
         s->state = ORBIS_SESSION_ECHO;
-        return ORBIS_OK;
+
+        if (s->greeting == NULL) {
+            return ORBIS_OK;
+        }
+
+        /* no model to speak it: the greeting is shown as it is */
+        s->greeted = 1;
+
+        return orbis_session_echo_turn(s, ORBIS_CLIENT_ROLE_AGENT,
+                                       s->greeting, now, a);
     }
 
     s->state = ORBIS_SESSION_UPSTREAM_CONNECTING;
@@ -854,11 +871,15 @@ orbis_session_do_client_audio(orbis_session_t *s, const uint8_t *pcm,
         rc = orbis_session_push_data(a, ORBIS_SESSION_ACT_SEND_CLIENT_BINARY,
                                      mark, orbis_strbuf_append(&a->arena, pcm,
                                                                len));
-        if (rc == ORBIS_OK) {
-            s->bytes_out += len;
+        if (rc != ORBIS_OK) {
+            return rc;
         }
 
-        return rc;
+        /* what the module plays back after resampling to 24 kHz */
+        s->bytes_out += len / 2 * (ORBIS_CLIENT_OUTPUT_RATE * 2
+                                   / ORBIS_CLIENT_INPUT_RATE);
+
+        return orbis_session_echo_listen(s, pcm, len, now, a);
 
     case ORBIS_SESSION_LIVE:
         return orbis_session_upstream_audio(a, pcm, len);
@@ -1682,6 +1703,121 @@ orbis_session_bad_message(orbis_session_t *s, const char *why, int64_t now,
     }
 
     return (rc == ORBIS_OK) ? ORBIS_ERR_INVALID : rc;
+}
+
+
+/*
+ * Echo mode has no model to transcribe the caller, so a crude voice
+ * detector stands in for one: each utterance (speech, then half a second
+ * of quieter audio) becomes a user turn and a short agent answer, with
+ * interim transcripts while it lasts, so that transcripts, turns and the
+ * saved conversation all work with no network.
+ */
+
+static orbis_rc_t
+orbis_session_echo_listen(orbis_session_t *s, const uint8_t *pcm,
+    size_t len, int64_t now, orbis_session_actions_t *a)
+{
+    char        text[96];
+    size_t      mark;
+    uint32_t    ms, heard;
+    orbis_rc_t  rc;
+
+    ms = (uint32_t) orbis_pcm_duration_ms(len, ORBIS_CLIENT_INPUT_RATE);
+
+    if (orbis_pcm_rms(pcm, len) >= ORBIS_SESSION_ECHO_VOICE_RMS) {
+        s->echo_voiced_ms += ms;
+        s->echo_silent_ms = 0;
+
+        if (s->echo_voiced_ms - s->echo_interim_ms
+            < ORBIS_SESSION_ECHO_INTERIM_MS)
+        {
+            return ORBIS_OK;
+        }
+
+        s->echo_interim_ms = s->echo_voiced_ms;
+
+        snprintf(text, sizeof(text), "(speaking... %u.%u s)",
+                 (unsigned) (s->echo_voiced_ms / 1000),
+                 (unsigned) (s->echo_voiced_ms % 1000 / 100));
+
+        mark = a->arena.len;
+
+        return orbis_session_push_data(a, ORBIS_SESSION_ACT_SEND_CLIENT_TEXT,
+                   mark, orbis_client_build_transcript(&a->arena,
+                                                       ORBIS_CLIENT_ROLE_USER,
+                                                       text, strlen(text), 0,
+                                                       NULL));
+    }
+
+    if (s->echo_voiced_ms == 0) {
+        return ORBIS_OK;
+    }
+
+    s->echo_silent_ms += ms;
+
+    if (s->echo_silent_ms < ORBIS_SESSION_ECHO_SILENCE_MS) {
+        return ORBIS_OK;
+    }
+
+    heard = s->echo_voiced_ms;
+
+    s->echo_voiced_ms = 0;
+    s->echo_silent_ms = 0;
+    s->echo_interim_ms = 0;
+    s->echo_utterances++;
+
+    snprintf(text, sizeof(text),
+             "(echo mode) utterance %u, %u.%u s of speech",
+             (unsigned) s->echo_utterances, (unsigned) (heard / 1000),
+             (unsigned) (heard % 1000 / 100));
+
+    rc = orbis_session_echo_turn(s, ORBIS_CLIENT_ROLE_USER, text, now, a);
+    if (rc != ORBIS_OK) {
+        return rc;
+    }
+
+    snprintf(text, sizeof(text), "I heard %u.%u seconds of audio.",
+             (unsigned) (heard / 1000), (unsigned) (heard % 1000 / 100));
+
+    rc = orbis_session_echo_turn(s, ORBIS_CLIENT_ROLE_AGENT, text, now, a);
+    if (rc != ORBIS_OK) {
+        return rc;
+    }
+
+    mark = a->arena.len;
+
+    return orbis_session_push_data(a, ORBIS_SESSION_ACT_SEND_CLIENT_TEXT,
+               mark, orbis_client_build_turn_complete(&a->arena, NULL));
+}
+
+
+/* a whole turn at once: recorded, and its final transcript sent */
+
+static orbis_rc_t
+orbis_session_echo_turn(orbis_session_t *s, orbis_client_role_t role,
+    const char *text, int64_t now, orbis_session_actions_t *a)
+{
+    size_t      idx;
+    orbis_rc_t  rc;
+
+    rc = orbis_session_close_turn(s, 1, a);
+
+    if (rc == ORBIS_OK) {
+        rc = orbis_session_new_turn(s, role, now, &idx);
+    }
+
+    if (rc == ORBIS_OK) {
+        rc = orbis_session_turn_append(s, &s->turns[idx], text,
+                                       strlen(text));
+    }
+
+    if (rc != ORBIS_OK) {
+        return rc;
+    }
+
+    /* closing it sends the final transcript with the whole text */
+    return orbis_session_close_turn(s, 1, a);
 }
 
 

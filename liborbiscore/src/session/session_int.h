@@ -24,6 +24,14 @@
 #define ORBIS_SESSION_GOAWAY_DEFAULT  10000
 /* buffered audio goes upstream in messages of at most 1 s */
 #define ORBIS_SESSION_FLUSH_CHUNK     32000
+/*
+ * Echo mode's stand-in for a model: frames at or above this RMS are
+ * speech; a transcript of the utterance so far every ..._INTERIM_MS of
+ * speech; an utterance ends after ..._SILENCE_MS of quieter frames.
+ */
+#define ORBIS_SESSION_ECHO_VOICE_RMS   300
+#define ORBIS_SESSION_ECHO_INTERIM_MS  400
+#define ORBIS_SESSION_ECHO_SILENCE_MS  500
 /* reconnects after failed attempts back off 250 ms, 500 ms ... 4 s */
 #define ORBIS_SESSION_BACKOFF_BASE    250
 #define ORBIS_SESSION_BACKOFF_MAX     4000
@@ -119,6 +127,12 @@ struct orbis_session_s {
     int64_t                  prompt_tokens;
     int64_t                  response_tokens;
     int64_t                  total_tokens;
+
+    /* echo mode: the utterance being heard */
+    uint32_t                 echo_voiced_ms;
+    uint32_t                 echo_silent_ms;
+    uint32_t                 echo_interim_ms;
+    uint32_t                 echo_utterances;
 };
 
 

@@ -1515,7 +1515,7 @@ test_echo_mode(void **state)
     assert_string_equal(json_string_value(json_object_get(j, "mode")),
                         "echo");
     assert_int_equal(json_integer_value(json_object_get(j, "outputRate")),
-                     16000);
+                     24000);
     json_decref(j);
     assert_int_equal(orbis_session_state(f->s), ORBIS_SESSION_ECHO);
 
@@ -1548,6 +1548,180 @@ test_echo_mode(void **state)
                 == 0.02);
     assert_true(json_is_null(json_object_get(j, "endedMs")));
     json_decref(j);
+
+    fx_free(f);
+}
+
+
+/* 20 ms of 16 kHz PCM16LE: a square wave of amplitude amp (0: silence) */
+static void
+echo_frame(fx_t *f, int16_t amp, int64_t now)
+{
+    size_t   i;
+    uint8_t  pcm[640];
+
+    for (i = 0; i < sizeof(pcm); i += 2) {
+        pcm[i] = (uint8_t) (((i / 2) % 32 < 16 ? amp : -amp) & 0xff);
+        pcm[i + 1] = (uint8_t) ((((i / 2) % 32 < 16 ? amp : -amp) >> 8)
+                                & 0xff);
+    }
+
+    client_audio(f, pcm, sizeof(pcm), now);
+}
+
+
+static void
+test_echo_utterances(void **state)
+{
+    int                    i;
+    fx_t                  *f;
+    json_t                *j, *rec;
+    size_t                 interim, finals;
+    int64_t                now;
+    orbis_session_conf_t   c;
+
+    (void) state;
+
+    memset(&c, 0, sizeof(c));
+    c.session_id = "echo-2";
+    c.echo = 1;
+    f = fx_new(&c);
+
+    assert_int_equal(orbis_session_start(f->s, 0, &f->a), ORBIS_OK);
+    assert_int_equal(f->a.n, 1);    /* ready only: no greeting */
+
+    /* silence alone is nobody speaking */
+    for (i = 0, now = 0; i < 100; i++, now += 20) {
+        echo_frame(f, 0, now);
+        assert_int_equal(count_events(&f->a, "transcript"), 0);
+    }
+
+    /* a whisper under the threshold is not speech either */
+    for (i = 0; i < 50; i++, now += 20) {
+        echo_frame(f, 200, now);
+        assert_int_equal(count_events(&f->a, "transcript"), 0);
+    }
+
+    /* 1.0 s of speech: an interim user transcript every 0.4 s */
+    interim = 0;
+
+    for (i = 0; i < 50; i++, now += 20) {
+        echo_frame(f, 4000, now);
+        assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_SEND_CLIENT_BINARY),
+                         1);
+
+        j = client_event(&f->a, "transcript", 0);
+        if (j != NULL) {
+            interim++;
+            assert_string_equal(json_string_value(json_object_get(j,
+                                                                  "role")),
+                                "user");
+            assert_true(json_is_false(json_object_get(j, "final")));
+            json_decref(j);
+        }
+    }
+
+    assert_int_equal(interim, 2);
+
+    /* a pause shorter than half a second does not end the utterance */
+    for (i = 0; i < 20; i++, now += 20) {
+        echo_frame(f, 0, now);
+        assert_int_equal(count_events(&f->a, "transcript"), 0);
+    }
+
+    for (i = 0; i < 10; i++, now += 20) {
+        echo_frame(f, 4000, now);
+    }
+
+    /* half a second of silence ends it: user turn, agent turn, done */
+    finals = 0;
+
+    for (i = 0; i < 25; i++, now += 20) {
+        echo_frame(f, 0, now);
+
+        if (count_events(&f->a, "turn_complete") == 0) {
+            assert_int_equal(count_events(&f->a, "transcript"), 0);
+            continue;
+        }
+
+        finals++;
+        assert_int_equal(count_events(&f->a, "transcript"), 2);
+
+        j = client_event(&f->a, "transcript", 0);
+        assert_string_equal(json_string_value(json_object_get(j, "role")),
+                            "user");
+        assert_true(json_is_true(json_object_get(j, "final")));
+        assert_string_equal(json_string_value(json_object_get(j, "text")),
+                            "(echo mode) utterance 1, 1.2 s of speech");
+        json_decref(j);
+
+        j = client_event(&f->a, "transcript", 1);
+        assert_string_equal(json_string_value(json_object_get(j, "role")),
+                            "agent");
+        assert_string_equal(json_string_value(json_object_get(j, "text")),
+                            "I heard 1.2 seconds of audio.");
+        json_decref(j);
+    }
+
+    assert_int_equal(finals, 1);
+
+    /* the next utterance is counted anew */
+    for (i = 0; i < 10; i++, now += 20) {
+        echo_frame(f, 4000, now);
+    }
+
+    for (i = 0; i < 25; i++, now += 20) {
+        echo_frame(f, 0, now);
+    }
+
+    rec = orbis_session_record_json(f->s);
+    assert_int_equal(json_array_size(json_object_get(rec, "turns")), 4);
+    assert_string_equal(json_string_value(json_object_get(
+                            record_turn(rec, 2), "text")),
+                        "(echo mode) utterance 2, 0.2 s of speech");
+    assert_true(json_is_false(json_object_get(record_turn(rec, 2),
+                                              "typed")));
+    assert_string_equal(json_string_value(json_object_get(
+                            record_turn(rec, 3), "role")), "agent");
+    json_decref(rec);
+
+    fx_free(f);
+}
+
+
+static void
+test_echo_greeting(void **state)
+{
+    fx_t                  *f;
+    json_t                *j, *rec;
+    orbis_session_conf_t   c;
+
+    (void) state;
+
+    memset(&c, 0, sizeof(c));
+    c.session_id = "echo-3";
+    c.echo = 1;
+    c.greeting = "Welcome to Acme.";
+    f = fx_new(&c);
+
+    assert_int_equal(orbis_session_start(f->s, 0, &f->a), ORBIS_OK);
+    assert_int_equal(count_events(&f->a, "ready"), 1);
+
+    j = client_event(&f->a, "transcript", 0);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "role")),
+                        "agent");
+    assert_string_equal(json_string_value(json_object_get(j, "text")),
+                        "Welcome to Acme.");
+    assert_true(json_is_true(json_object_get(j, "final")));
+    json_decref(j);
+
+    rec = orbis_session_record_json(f->s);
+    assert_int_equal(json_array_size(json_object_get(rec, "turns")), 1);
+    assert_string_equal(json_string_value(json_object_get(
+                            record_turn(rec, 0), "text")),
+                        "Welcome to Acme.");
+    json_decref(rec);
 
     fx_free(f);
 }
@@ -1653,6 +1827,8 @@ main(void)
         cmocka_unit_test(test_bad_client_messages),
         cmocka_unit_test(test_typed_text_live),
         cmocka_unit_test(test_echo_mode),
+        cmocka_unit_test(test_echo_utterances),
+        cmocka_unit_test(test_echo_greeting),
         cmocka_unit_test(test_bad_upstream_message_is_dropped),
         cmocka_unit_test(test_create_refusals),
     };

@@ -1,0 +1,2430 @@
+
+/*
+ * Copyright (C) Orbis
+ *
+ * /stream: the voice WebSocket.  The handshake is checked against the
+ * database (key, agent, origin, plan) in one statement and against the
+ * key's rate limit in Redis; then the connection is taken over inside the
+ * worker, as ngx_http_upstream_upgrade() does for proxied WebSockets, and
+ * driven by liborbiscore: ws.h frames the bytes, session.h decides what
+ * happens and this file carries out the actions it returns.
+ *
+ * Re-entrancy: the session is never called from inside the execution of
+ * its own actions.  Work that an action starts and that finishes at once
+ * (a tool, a failed connect) is picked up by ngx_http_orbis_stream_after()
+ * or a posted event.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <openssl/rand.h>
+
+#include <orbiscore/auth.h>
+#include <orbiscore/validate.h>
+
+#include "ngx_http_orbis_stream.h"
+#include "ngx_http_orbis_util.h"
+
+
+#define NGX_HTTP_ORBIS_STREAM_READ_SIZE   16384
+#define NGX_HTTP_ORBIS_STREAM_MAX_FRAME   ORBIS_SESSION_MAX_AUDIO_FRAME
+
+/* an answer is pending (Redis): not a code nginx itself returns */
+#define NGX_HTTP_ORBIS_STREAM_WAITING     -100
+
+#define NGX_HTTP_ORBIS_STREAM_ECHO_NOTICE                                    \
+    "Echo mode: no model is configured on this server, so what you say "   \
+    "is played back to you."
+
+
+/* the handshake, in the request pool */
+typedef struct {
+    ngx_http_request_t                *request;
+    ngx_uint_t                         browser;
+    ngx_str_t                          origin;
+    ngx_str_t                          key;
+    ngx_str_t                          agent;
+    char                               key_hash[ORBIS_APIKEY_HASH_LEN + 1];
+    char                               accept[ORBIS_WS_ACCEPT_LEN + 1];
+    json_t                            *info;
+    ngx_uint_t                         rate_limit;
+    ngx_http_orbis_pg_query_t         *query;
+    ngx_http_orbis_redis_cmd_t        *cmd;
+} ngx_http_orbis_stream_hs_t;
+
+
+static ngx_int_t ngx_http_orbis_stream_check_upgrade(ngx_http_request_t *r,
+    ngx_http_orbis_stream_hs_t *hs);
+static ngx_int_t ngx_http_orbis_stream_arg(ngx_http_request_t *r,
+    const char *name, ngx_str_t *value);
+static void ngx_http_orbis_stream_hs_cleanup(void *data);
+static void ngx_http_orbis_stream_hs_row(void *data, PGresult *res,
+    ngx_uint_t status);
+static ngx_int_t ngx_http_orbis_stream_decide(ngx_http_request_t *r,
+    ngx_http_orbis_stream_hs_t *hs);
+static ngx_int_t ngx_http_orbis_stream_rate(ngx_http_request_t *r,
+    ngx_http_orbis_stream_hs_t *hs, ngx_uint_t by_sha);
+static void ngx_http_orbis_stream_rate_reply(void *data, redisReply *reply,
+    ngx_uint_t status);
+static ngx_int_t ngx_http_orbis_stream_origin_ok(
+    ngx_http_orbis_stream_hs_t *hs);
+static ngx_int_t ngx_http_orbis_stream_refuse(ngx_http_request_t *r,
+    ngx_http_orbis_stream_hs_t *hs, ngx_uint_t status, const char *code,
+    uint16_t close_code, const char *message);
+static ngx_int_t ngx_http_orbis_stream_unavailable(ngx_http_request_t *r,
+    ngx_http_orbis_stream_hs_t *hs, ngx_uint_t status);
+static ngx_int_t ngx_http_orbis_stream_upgrade(ngx_http_request_t *r,
+    ngx_http_orbis_stream_hs_t *hs, uint16_t refuse, const char *reason);
+static ngx_int_t ngx_http_orbis_stream_start(ngx_http_orbis_stream_t *st,
+    ngx_http_orbis_stream_hs_t *hs);
+static json_t *ngx_http_orbis_stream_declarations(
+    ngx_http_orbis_stream_t *st, json_t *names);
+static void ngx_http_orbis_stream_uuid(char *out);
+static int64_t ngx_http_orbis_stream_now(void);
+
+static void ngx_http_orbis_stream_read_handler(ngx_event_t *rev);
+static void ngx_http_orbis_stream_write_handler(ngx_event_t *wev);
+static void ngx_http_orbis_stream_read(ngx_http_orbis_stream_t *st);
+static void ngx_http_orbis_stream_feed(ngx_http_orbis_stream_t *st,
+    u_char *data, size_t len);
+static ngx_int_t ngx_http_orbis_stream_flush(ngx_http_orbis_stream_t *st);
+static void ngx_http_orbis_stream_client_lost(ngx_http_orbis_stream_t *st);
+static void ngx_http_orbis_stream_shutdown(ngx_http_orbis_stream_t *st);
+static void ngx_http_orbis_stream_close_client(ngx_http_orbis_stream_t *st);
+static void ngx_http_orbis_stream_request_cleanup(void *data);
+
+static void ngx_http_orbis_stream_on_message(void *userdata,
+    orbis_ws_opcode_t opcode, const uint8_t *data, size_t len);
+static void ngx_http_orbis_stream_on_close(void *userdata, uint16_t code,
+    const char *reason, size_t len);
+
+static void ngx_http_orbis_stream_checked(ngx_http_orbis_stream_t *st,
+    orbis_rc_t rc);
+static void ngx_http_orbis_stream_act(ngx_http_orbis_stream_t *st);
+static void ngx_http_orbis_stream_after(ngx_http_orbis_stream_t *st);
+static void ngx_http_orbis_stream_client_send(ngx_http_orbis_stream_t *st,
+    orbis_ws_opcode_t opcode, const u_char *data, size_t len);
+static void ngx_http_orbis_stream_echo_audio(ngx_http_orbis_stream_t *st,
+    const u_char *pcm, size_t len);
+static void ngx_http_orbis_stream_send_pcm(ngx_http_orbis_stream_t *st,
+    int16_t *samples, size_t n, uint32_t rate);
+static void ngx_http_orbis_stream_connect(ngx_http_orbis_stream_t *st);
+static void ngx_http_orbis_stream_run_tool(ngx_http_orbis_stream_t *st,
+    orbis_session_action_t *a);
+static void ngx_http_orbis_stream_tool_done(orbis_tool_ctx_t *ctx,
+    json_t *result, void *userdata);
+static void ngx_http_orbis_stream_cancel_tool(ngx_http_orbis_stream_t *st,
+    const char *id);
+static ngx_uint_t ngx_http_orbis_stream_deliver_tools(
+    ngx_http_orbis_stream_t *st);
+static void ngx_http_orbis_stream_tool_free(
+    ngx_http_orbis_stream_tool_t *t);
+static void ngx_http_orbis_stream_finalize(ngx_http_orbis_stream_t *st);
+static void ngx_http_orbis_stream_saved(void *data, PGresult *res,
+    ngx_uint_t status);
+static void ngx_http_orbis_stream_saved_done(ngx_http_orbis_stream_t *st,
+    ngx_int_t rc);
+static void ngx_http_orbis_stream_arm(ngx_http_orbis_stream_t *st);
+static void ngx_http_orbis_stream_backpressure(ngx_http_orbis_stream_t *st);
+static void ngx_http_orbis_stream_free(ngx_http_orbis_stream_t *st);
+
+static void ngx_http_orbis_stream_tick_handler(ngx_event_t *ev);
+static void ngx_http_orbis_stream_beat_handler(ngx_event_t *ev);
+static void ngx_http_orbis_stream_closing_handler(ngx_event_t *ev);
+static void ngx_http_orbis_stream_posted_handler(ngx_event_t *ev);
+static void ngx_http_orbis_stream_guard_handler(ngx_event_t *ev);
+
+static void ngx_http_orbis_stream_up_open(void *data);
+static void ngx_http_orbis_stream_up_message(void *data, u_char *msg,
+    size_t len);
+static void ngx_http_orbis_stream_up_close(void *data, ngx_uint_t code,
+    u_char *reason, size_t len);
+static void ngx_http_orbis_stream_up_drain(void *data);
+
+
+static u_char   ngx_http_orbis_stream_buf[NGX_HTTP_ORBIS_STREAM_READ_SIZE];
+
+/* echo mode scratch: one frame at a time, 16 kHz in, 24 kHz out */
+static int16_t  ngx_http_orbis_stream_in[NGX_HTTP_ORBIS_STREAM_MAX_FRAME / 2];
+static int16_t  ngx_http_orbis_stream_out[NGX_HTTP_ORBIS_STREAM_MAX_FRAME
+                                         + 64];
+static u_char   ngx_http_orbis_stream_pcm[(NGX_HTTP_ORBIS_STREAM_MAX_FRAME
+                                          + 64) * 2];
+
+
+static ngx_http_orbis_gemini_handlers_t  ngx_http_orbis_stream_up_handlers = {
+    ngx_http_orbis_stream_up_open,
+    ngx_http_orbis_stream_up_message,
+    ngx_http_orbis_stream_up_close,
+    ngx_http_orbis_stream_up_drain
+};
+
+
+/*
+ * One statement answers every question of the handshake.  No row: no
+ * such key.  The origins are the key's, or the tenant's when the key
+ * lists none; the usage is this calendar month's (UTC).
+ */
+
+static const char  ngx_http_orbis_stream_hs_sql[] =
+    "SELECT json_build_object("
+    " 'keyId', k.id, 'tenantId', k.tenant_id, 'kind', k.kind,"
+    " 'revoked', k.revoked_at IS NOT NULL,"
+    " 'agentAllowed', cardinality(k.agent_ids) = 0"
+    "                 OR $2::uuid = ANY (k.agent_ids),"
+    " 'origins', CASE WHEN cardinality(k.allowed_origins) > 0"
+    "                 THEN k.allowed_origins ELSE t.allowed_origins END,"
+    " 'rateLimit', p.rate_limit_per_minute,"
+    " 'monthlyLimit', p.conversations_per_month,"
+    " 'used', coalesce((SELECT u.conversations FROM tenant_usage u"
+    "                   WHERE u.tenant_id = k.tenant_id AND u.month ="
+    "                   date_trunc('month', now() AT TIME ZONE 'UTC')::date),"
+    "                  0),"
+    " 'agent', CASE WHEN a.id IS NULL THEN NULL ELSE json_build_object("
+    "   'id', a.id, 'name', a.name, 'systemPrompt', a.system_prompt,"
+    "   'voice', a.voice, 'greeting', a.greeting, 'language', a.language,"
+    "   'tools', a.tools, 'idleTimeoutSec', a.idle_timeout_sec) END)::text"
+    " FROM api_keys k"
+    " JOIN tenants t ON t.id = k.tenant_id"
+    " JOIN plans p ON p.id = t.plan"
+    " LEFT JOIN agents a ON a.id = $2::uuid AND a.tenant_id = k.tenant_id"
+    "                   AND a.deleted_at IS NULL"
+    " WHERE k.key_hash = $1";
+
+
+ngx_int_t
+ngx_http_orbis_stream_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                    rc;
+    ngx_str_t                    params[2];
+    ngx_uint_t                   status;
+    ngx_pool_cleanup_t          *cln;
+    orbis_apikey_kind_t          kind;
+    ngx_http_orbis_stream_hs_t  *hs;
+
+    if (ngx_http_orbis_worker == NULL || ngx_http_orbis_stream_worker == NULL)
+    {
+        return ngx_http_orbis_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                         "not_ready",
+                                         "the stream is not configured");
+    }
+
+    if (r != r->main) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (r->method != NGX_HTTP_GET) {
+        if (ngx_http_orbis_header_out(r, "Allow", "GET") != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_orbis_send_error(r, NGX_HTTP_NOT_ALLOWED,
+                                         "method_not_allowed",
+                                         "use GET with a WebSocket upgrade");
+    }
+
+    if (r->headers_in.content_length_n > 0 || r->headers_in.chunked) {
+        return ngx_http_orbis_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                         "invalid_request",
+                                         "a WebSocket upgrade has no body");
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    hs = ngx_pcalloc(r->pool, sizeof(ngx_http_orbis_stream_hs_t));
+    if (hs == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    hs->request = r;
+
+    rc = ngx_http_orbis_stream_check_upgrade(r, hs);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_orbis_stream_hs_cleanup;
+    cln->data = hs;
+
+    ngx_http_set_ctx(r, hs, ngx_http_orbis_stream_module);
+
+    /* the key first: without one nothing else is anyone's business */
+
+    if (ngx_http_orbis_stream_arg(r, "key", &hs->key) != NGX_OK
+        || orbis_apikey_parse((const char *) hs->key.data, hs->key.len,
+                              &kind, NULL)
+           != ORBIS_OK)
+    {
+        return ngx_http_orbis_stream_refuse(r, hs, NGX_HTTP_UNAUTHORIZED,
+                                            "unauthorized",
+                                            ORBIS_CLOSE_REFUSED,
+                                            "a publishable key is required "
+                                            "(?key=pk_...)");
+    }
+
+    if (kind != ORBIS_KEY_PUBLISHABLE) {
+        return ngx_http_orbis_stream_refuse(r, hs, NGX_HTTP_FORBIDDEN,
+                                            "forbidden", ORBIS_CLOSE_REFUSED,
+                                            "secret keys must never reach a "
+                                            "browser: use a publishable key");
+    }
+
+    if (ngx_http_orbis_stream_arg(r, "agent", &hs->agent) != NGX_OK
+        || !orbis_uuid_valid((const char *) hs->agent.data, hs->agent.len))
+    {
+        return ngx_http_orbis_stream_refuse(r, hs, NGX_HTTP_NOT_FOUND,
+                                            "not_found",
+                                            ORBIS_CLOSE_UNKNOWN_AGENT,
+                                            "no such agent");
+    }
+
+    if (orbis_apikey_hash((const char *) hs->key.data, hs->key.len,
+                          hs->key_hash)
+        != ORBIS_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    params[0].data = (u_char *) hs->key_hash;
+    params[0].len = ORBIS_APIKEY_HASH_LEN;
+    params[1] = hs->agent;
+
+    hs->query = ngx_http_orbis_pg_query(ngx_http_orbis_worker->pg,
+                                        ngx_http_orbis_stream_hs_sql, 2,
+                                        params, ngx_http_orbis_stream_hs_row,
+                                        r, &status);
+    if (hs->query == NULL) {
+        return ngx_http_orbis_stream_unavailable(r, hs, status);
+    }
+
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
+/*
+ * RFC 6455 section 4.2.1, on HTTP/1.1 only.  NGX_DECLINED lets the
+ * handshake go on; anything else is the answer already sent.
+ */
+
+static ngx_int_t
+ngx_http_orbis_stream_check_upgrade(ngx_http_request_t *r,
+    ngx_http_orbis_stream_hs_t *hs)
+{
+    ngx_table_elt_t  *h, *conn;
+
+    if (r->http_version != NGX_HTTP_VERSION_11) {
+        return ngx_http_orbis_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                         "invalid_request",
+                                         "the stream is a WebSocket: it "
+                                         "needs HTTP/1.1");
+    }
+
+    h = ngx_http_orbis_header_in(r, "Upgrade");
+    conn = ngx_http_orbis_header_in(r, "Connection");
+
+    if (h == NULL || conn == NULL
+        || ngx_strlcasestrn(h->value.data, h->value.data + h->value.len,
+                            (u_char *) "websocket", 9 - 1) == NULL
+        || ngx_strlcasestrn(conn->value.data,
+                            conn->value.data + conn->value.len,
+                            (u_char *) "upgrade", 7 - 1) == NULL)
+    {
+        if (ngx_http_orbis_header_out(r, "Upgrade", "websocket") != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_orbis_send_error(r, 426, "invalid_request",
+                                         "the stream is a WebSocket: send "
+                                         "Connection: Upgrade and Upgrade: "
+                                         "websocket");
+    }
+
+    h = ngx_http_orbis_header_in(r, "Sec-WebSocket-Version");
+
+    if (h == NULL || h->value.len != 2
+        || ngx_strncmp(h->value.data, "13", 2) != 0)
+    {
+        if (ngx_http_orbis_header_out(r, "Sec-WebSocket-Version", "13")
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_orbis_send_error(r, 426, "invalid_request",
+                                         "only WebSocket version 13 is "
+                                         "spoken here");
+    }
+
+    h = ngx_http_orbis_header_in(r, "Sec-WebSocket-Key");
+
+    if (h == NULL
+        || !orbis_ws_key_valid((const char *) h->value.data, h->value.len)
+        || orbis_ws_accept_key((const char *) h->value.data, h->value.len,
+                               hs->accept)
+           != ORBIS_OK)
+    {
+        return ngx_http_orbis_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                         "invalid_request",
+                                         "Sec-WebSocket-Key is missing or "
+                                         "not 16 bytes in base64");
+    }
+
+    /* browsers always send Origin with a WebSocket; other clients don't */
+
+    h = ngx_http_orbis_header_in(r, "Origin");
+
+    if (h != NULL) {
+        hs->browser = 1;
+        hs->origin = h->value;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_orbis_stream_arg(ngx_http_request_t *r, const char *name,
+    ngx_str_t *value)
+{
+    u_char     *dst, *src;
+    ngx_str_t   arg;
+
+    if (ngx_http_arg(r, (u_char *) name, ngx_strlen(name), &arg) != NGX_OK
+        || arg.len == 0 || arg.len > 256)
+    {
+        return NGX_DECLINED;
+    }
+
+    value->data = ngx_pnalloc(r->pool, arg.len + 1);
+    if (value->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    dst = value->data;
+    src = arg.data;
+
+    ngx_unescape_uri(&dst, &src, arg.len, NGX_UNESCAPE_URI);
+
+    value->len = dst - value->data;
+    *dst = '\0';
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_orbis_stream_hs_cleanup(void *data)
+{
+    ngx_http_orbis_stream_hs_t  *hs = data;
+
+    if (hs->query != NULL) {
+        ngx_http_orbis_pg_cancel(hs->query);
+        hs->query = NULL;
+    }
+
+    if (hs->cmd != NULL) {
+        ngx_http_orbis_redis_cancel(hs->cmd);
+        hs->cmd = NULL;
+    }
+
+    if (hs->info != NULL) {
+        json_decref(hs->info);
+        hs->info = NULL;
+    }
+}
+
+
+static void
+ngx_http_orbis_stream_hs_row(void *data, PGresult *res, ngx_uint_t status)
+{
+    ngx_http_request_t  *r = data;
+
+    char                        *state;
+    ngx_int_t                    rc;
+    json_error_t                 jerr;
+    ngx_http_orbis_stream_hs_t  *hs;
+
+    hs = ngx_http_get_module_ctx(r, ngx_http_orbis_stream_module);
+    hs->query = NULL;
+
+    if (ngx_terminate || ngx_http_orbis_worker == NULL) {
+        return;
+    }
+
+    if (status != NGX_HTTP_ORBIS_PG_OK) {
+        rc = ngx_http_orbis_stream_unavailable(r, hs, status);
+        goto done;
+    }
+
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "orbis stream: handshake statement failed (%s): %s",
+                      state ? state : "-", PQresultErrorMessage(res));
+
+        rc = ngx_http_orbis_stream_unavailable(r, hs,
+                                               NGX_HTTP_ORBIS_PG_UNAVAILABLE);
+        goto done;
+    }
+
+    if (PQntuples(res) == 0) {
+        rc = ngx_http_orbis_stream_refuse(r, hs, NGX_HTTP_UNAUTHORIZED,
+                                          "unauthorized", ORBIS_CLOSE_REFUSED,
+                                          "unknown key");
+        goto done;
+    }
+
+    hs->info = json_loadb(PQgetvalue(res, 0, 0), PQgetlength(res, 0, 0), 0,
+                          &jerr);
+
+    if (hs->info == NULL) {
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        goto done;
+    }
+
+    rc = ngx_http_orbis_stream_decide(r, hs);
+
+done:
+
+    if (rc == NGX_HTTP_ORBIS_STREAM_WAITING) {
+        return;
+    }
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+/*
+ * The order of the checks is the order of the documented refusals: key,
+ * agent, the key's agents, the plan's allowance, the rate limit, and the
+ * origin last, so that a client without a browser still learns about the
+ * limits before the origin rule (which it can never pass) refuses it.
+ */
+
+static ngx_int_t
+ngx_http_orbis_stream_decide(ngx_http_request_t *r,
+    ngx_http_orbis_stream_hs_t *hs)
+{
+    json_t  *info;
+
+    info = hs->info;
+
+    if (json_is_true(json_object_get(info, "revoked"))
+        || ngx_strcmp(json_string_value(json_object_get(info, "kind")) ?
+                      json_string_value(json_object_get(info, "kind")) : "",
+                      "publishable") != 0)
+    {
+        return ngx_http_orbis_stream_refuse(r, hs, NGX_HTTP_UNAUTHORIZED,
+                                            "unauthorized",
+                                            ORBIS_CLOSE_REFUSED,
+                                            "this key is revoked");
+    }
+
+    if (!json_is_object(json_object_get(info, "agent"))) {
+        return ngx_http_orbis_stream_refuse(r, hs, NGX_HTTP_NOT_FOUND,
+                                            "not_found",
+                                            ORBIS_CLOSE_UNKNOWN_AGENT,
+                                            "no such agent");
+    }
+
+    if (!json_is_true(json_object_get(info, "agentAllowed"))) {
+        return ngx_http_orbis_stream_refuse(r, hs, NGX_HTTP_FORBIDDEN,
+                                            "forbidden", ORBIS_CLOSE_REFUSED,
+                                            "this key may not be used for "
+                                            "this agent");
+    }
+
+    if (json_integer_value(json_object_get(info, "used"))
+        >= json_integer_value(json_object_get(info, "monthlyLimit")))
+    {
+        return ngx_http_orbis_stream_refuse(r, hs,
+                                            NGX_HTTP_TOO_MANY_REQUESTS,
+                                            "usage_limit",
+                                            ORBIS_CLOSE_USAGE_LIMIT,
+                                            "the plan's conversations for "
+                                            "this month are used up");
+    }
+
+    hs->rate_limit = (ngx_uint_t) json_integer_value(
+                                      json_object_get(info, "rateLimit"));
+
+    return ngx_http_orbis_stream_rate(r, hs, 1);
+}
+
+
+/* GCRA in Redis, the script of ngx_http_orbis_ratelimit.c, per key */
+
+static ngx_int_t
+ngx_http_orbis_stream_rate(ngx_http_request_t *r,
+    ngx_http_orbis_stream_hs_t *hs, ngx_uint_t by_sha)
+{
+    u_char                              key[64], limit[NGX_INT_T_LEN];
+    u_char                              burst[NGX_INT_T_LEN];
+    size_t                              lens[7];
+    ngx_uint_t                          status;
+    const char                         *argv[7], *key_id;
+    ngx_http_orbis_stream_main_conf_t  *smcf;
+
+    smcf = ngx_http_get_module_main_conf(r, ngx_http_orbis_stream_module);
+
+    key_id = json_string_value(json_object_get(hs->info, "keyId"));
+
+    if (key_id == NULL || hs->rate_limit == 0) {
+        return ngx_http_orbis_stream_origin_ok(hs)
+               ? ngx_http_orbis_stream_upgrade(r, hs, 0, NULL)
+               : ngx_http_orbis_stream_refuse(r, hs, NGX_HTTP_FORBIDDEN,
+                                              "forbidden",
+                                              ORBIS_CLOSE_REFUSED,
+                                              "this origin may not use "
+                                              "this key");
+    }
+
+    argv[0] = by_sha ? "EVALSHA" : "EVAL";
+    lens[0] = by_sha ? 7 : 4;
+
+    if (by_sha) {
+        argv[1] = (const char *) smcf->rl_sha;
+        lens[1] = 40;
+
+    } else {
+        argv[1] = orbis_ratelimit_lua();
+        lens[1] = ngx_strlen(argv[1]);
+    }
+
+    argv[2] = "1";
+    lens[2] = 1;
+    argv[3] = (const char *) key;
+    lens[3] = ngx_snprintf(key, sizeof(key), "rl:stream:%s", key_id) - key;
+    argv[4] = (const char *) limit;
+    lens[4] = ngx_sprintf(limit, "%ui", hs->rate_limit) - limit;
+    argv[5] = "60000";
+    lens[5] = 5;
+    argv[6] = (const char *) burst;
+    lens[6] = ngx_sprintf(burst, "%ui", hs->rate_limit) - burst;
+
+    hs->cmd = ngx_http_orbis_redis_command(ngx_http_orbis_worker->redis,
+                                           ngx_http_orbis_stream_rate_reply,
+                                           r, 7, argv, lens, &status);
+    if (hs->cmd == NULL) {
+        /* calls go on without Redis: the plan's allowance still holds */
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "orbis stream: rate limit not checked: %s",
+                      ngx_http_orbis_redis_status_text(status));
+
+        return ngx_http_orbis_stream_origin_ok(hs)
+               ? ngx_http_orbis_stream_upgrade(r, hs, 0, NULL)
+               : ngx_http_orbis_stream_refuse(r, hs, NGX_HTTP_FORBIDDEN,
+                                              "forbidden",
+                                              ORBIS_CLOSE_REFUSED,
+                                              "this origin may not use "
+                                              "this key");
+    }
+
+    return NGX_HTTP_ORBIS_STREAM_WAITING;
+}
+
+
+static void
+ngx_http_orbis_stream_rate_reply(void *data, redisReply *reply,
+    ngx_uint_t status)
+{
+    ngx_http_request_t  *r = data;
+
+    u_char                       retry[NGX_INT64_LEN + 1];
+    u_char                       msg[128];
+    int64_t                      secs;
+    ngx_int_t                    rc;
+    ngx_http_orbis_stream_hs_t  *hs;
+
+    hs = ngx_http_get_module_ctx(r, ngx_http_orbis_stream_module);
+    hs->cmd = NULL;
+
+    if (ngx_terminate || ngx_http_orbis_worker == NULL) {
+        return;
+    }
+
+    if (status == NGX_HTTP_ORBIS_REDIS_OK
+        && reply->type == REDIS_REPLY_ERROR
+        && ngx_strncmp(reply->str, "NOSCRIPT", 8) == 0)
+    {
+        rc = ngx_http_orbis_stream_rate(r, hs, 0);
+        goto done;
+    }
+
+    if (status != NGX_HTTP_ORBIS_REDIS_OK
+        || reply->type != REDIS_REPLY_ARRAY || reply->elements != 4
+        || reply->element[0]->type != REDIS_REPLY_INTEGER
+        || reply->element[3]->type != REDIS_REPLY_INTEGER)
+    {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "orbis stream: rate limit not checked: %s",
+                      status != NGX_HTTP_ORBIS_REDIS_OK
+                      ? ngx_http_orbis_redis_status_text(status)
+                      : "unexpected reply");
+
+    } else if (!reply->element[0]->integer) {
+        secs = orbis_ratelimit_reset_seconds(reply->element[3]->integer);
+
+        if (!hs->browser) {
+            *ngx_sprintf(retry, "%L", secs) = '\0';
+
+            if (ngx_http_orbis_header_out(r, "Retry-After",
+                                          ngx_http_orbis_cstrdup(r->pool,
+                                              (char *) retry))
+                != NGX_OK)
+            {
+                rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+                goto done;
+            }
+        }
+
+        *ngx_snprintf(msg, sizeof(msg) - 1,
+                      "too many calls with this key: %ui a minute are "
+                      "allowed; retry in %L s", hs->rate_limit, secs) = '\0';
+
+        rc = ngx_http_orbis_stream_refuse(r, hs, NGX_HTTP_TOO_MANY_REQUESTS,
+                                          "rate_limited",
+                                          ORBIS_CLOSE_RATE_LIMITED,
+                                          (char *) msg);
+        goto done;
+    }
+
+    rc = ngx_http_orbis_stream_origin_ok(hs)
+         ? ngx_http_orbis_stream_upgrade(r, hs, 0, NULL)
+         : ngx_http_orbis_stream_refuse(r, hs, NGX_HTTP_FORBIDDEN,
+                                        "forbidden", ORBIS_CLOSE_REFUSED,
+                                        "this origin may not use this key");
+
+done:
+
+    if (rc == NGX_HTTP_ORBIS_STREAM_WAITING) {
+        return;
+    }
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+static ngx_int_t
+ngx_http_orbis_stream_origin_ok(ngx_http_orbis_stream_hs_t *hs)
+{
+    size_t        i, n;
+    json_t       *list;
+    const char   *allowed[64];
+
+    if (!hs->browser) {
+        /* publishable keys are bound to web origins */
+        return 0;
+    }
+
+    list = json_object_get(hs->info, "origins");
+    n = 0;
+
+    for (i = 0; i < json_array_size(list) && n < 64; i++) {
+        allowed[n] = json_string_value(json_array_get(list, i));
+
+        if (allowed[n] != NULL) {
+            n++;
+        }
+    }
+
+    return orbis_origin_allowed((const char *) hs->origin.data,
+                                hs->origin.len, allowed, n);
+}
+
+
+/*
+ * A browser's WebSocket API shows nothing of an HTTP refusal, so browsers
+ * get the upgrade and at once a close frame whose code says why; other
+ * clients get the HTTP status and the JSON error.
+ */
+
+static ngx_int_t
+ngx_http_orbis_stream_refuse(ngx_http_request_t *r,
+    ngx_http_orbis_stream_hs_t *hs, ngx_uint_t status, const char *code,
+    uint16_t close_code, const char *message)
+{
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "orbis stream: refused (%ui, %d): %s", status,
+                  (int) close_code, message);
+
+    if (!hs->browser) {
+        return ngx_http_orbis_send_error(r, status, code, "%s", message);
+    }
+
+    return ngx_http_orbis_stream_upgrade(r, hs, close_code, message);
+}
+
+
+static ngx_int_t
+ngx_http_orbis_stream_unavailable(ngx_http_request_t *r,
+    ngx_http_orbis_stream_hs_t *hs, ngx_uint_t status)
+{
+    if (!hs->browser) {
+        return ngx_http_orbis_pg_fail(r, status);
+    }
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "orbis stream: refused: %s",
+                  ngx_http_orbis_pg_status_text(status));
+
+    return ngx_http_orbis_stream_upgrade(r, hs, ORBIS_CLOSE_INTERNAL,
+                                         "the service is unavailable, try "
+                                         "again shortly");
+}
+
+
+/*
+ * The takeover.  Returns NGX_DONE with the request held (count++) and the
+ * connection's events ours; nothing that could end the request runs
+ * before the caller has returned: the first read is a posted event.
+ */
+
+static ngx_int_t
+ngx_http_orbis_stream_upgrade(ngx_http_request_t *r,
+    ngx_http_orbis_stream_hs_t *hs, uint16_t refuse, const char *reason)
+{
+    ngx_int_t                        rc;
+    orbis_err_t                      err;
+    ngx_connection_t                *c;
+    orbis_ws_config_t                cfg;
+    ngx_pool_cleanup_t              *cln;
+    ngx_http_orbis_stream_t         *st;
+    ngx_http_orbis_stream_worker_t  *w;
+
+    c = r->connection;
+    w = ngx_http_orbis_stream_worker;
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->headers_out.status = NGX_HTTP_SWITCHING_PROTOCOLS;
+    ngx_str_set(&r->headers_out.status_line, "101 Switching Protocols");
+    ngx_http_clear_content_length(r);
+    r->keepalive = 0;
+
+    if (ngx_http_orbis_header_out(r, "Upgrade", "websocket") != NGX_OK
+        || ngx_http_orbis_header_out(r, "Sec-WebSocket-Accept", hs->accept)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    st = ngx_calloc(sizeof(ngx_http_orbis_stream_t), c->log);
+    if (st == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memzero(&cfg, sizeof(orbis_ws_config_t));
+
+    st->slcf = ngx_http_get_module_loc_conf(r, ngx_http_orbis_stream_module);
+    st->smcf = ngx_http_get_module_main_conf(r, ngx_http_orbis_stream_module);
+    st->clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    cfg.max_message_size = st->slcf->max_message;
+    cfg.on_message = ngx_http_orbis_stream_on_message;
+    cfg.on_close = ngx_http_orbis_stream_on_close;
+    cfg.userdata = st;
+
+    st->ws = orbis_ws_new(ORBIS_WS_SERVER, &cfg, &err);
+    if (st->ws == NULL) {
+        ngx_log_error(NGX_LOG_ERR, c->log, 0, "orbis stream: %s", err.msg);
+        ngx_free(st);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK) {
+        orbis_ws_free(st->ws);
+        ngx_free(st);
+        return rc;
+    }
+
+    if (ngx_http_send_special(r, NGX_HTTP_FLUSH) == NGX_ERROR) {
+        orbis_ws_free(st->ws);
+        ngx_free(st);
+        return NGX_ERROR;
+    }
+
+    st->request = r;
+    st->connection = c;
+    st->log = c->log;
+    c->log->action = "streaming";
+
+    ngx_queue_init(&st->tools);
+    orbis_session_actions_init(&st->actions);
+
+    st->tick.handler = ngx_http_orbis_stream_tick_handler;
+    st->tick.data = st;
+    st->tick.log = ngx_cycle->log;
+
+    st->beat.handler = ngx_http_orbis_stream_beat_handler;
+    st->beat.data = st;
+    st->beat.log = ngx_cycle->log;
+    st->beat.cancelable = 1;
+
+    st->closing.handler = ngx_http_orbis_stream_closing_handler;
+    st->closing.data = st;
+    st->closing.log = ngx_cycle->log;
+
+    st->posted.handler = ngx_http_orbis_stream_posted_handler;
+    st->posted.data = st;
+    st->posted.log = ngx_cycle->log;
+
+    st->guard.handler = ngx_http_orbis_stream_guard_handler;
+    st->guard.data = st;
+    st->guard.log = ngx_cycle->log;
+
+    ngx_queue_insert_tail(&w->streams, &st->queue);
+    w->nstreams++;
+
+    /* from here the connection is ours, as in ngx_http_upstream_upgrade */
+
+    cln->handler = ngx_http_orbis_stream_request_cleanup;
+    cln->data = st;
+    st->cln = cln;
+
+    ngx_http_set_ctx(r, st, ngx_http_orbis_stream_module);
+
+    st->saved_read = c->read->handler;
+    st->saved_write = c->write->handler;
+    c->read->handler = ngx_http_orbis_stream_read_handler;
+    c->write->handler = ngx_http_orbis_stream_write_handler;
+
+    r->main->count++;
+
+    if (st->clcf->tcp_nodelay) {
+        (void) ngx_tcp_nodelay(c);
+    }
+
+#if (NGX_SSL)
+    if (c->ssl) {
+        /* the codec's output queue moves when it grows */
+        SSL_set_mode(c->ssl->connection,
+                     SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    }
+#endif
+
+    if (refuse) {
+        (void) orbis_ws_send_close(st->ws, refuse, reason,
+                                   ngx_strlen(reason));
+
+    } else if (ngx_http_orbis_stream_start(st, hs) != NGX_OK) {
+        (void) orbis_ws_send_close(st->ws, ORBIS_CLOSE_INTERNAL,
+                                   "internal error", 14);
+    }
+
+    /* the bytes that came with the request are read there first */
+    ngx_post_event(c->read, &ngx_posted_events);
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_orbis_stream_start(ngx_http_orbis_stream_t *st,
+    ngx_http_orbis_stream_hs_t *hs)
+{
+    json_t                *agent, *decl, *v;
+    int64_t                now;
+    orbis_rc_t             rc;
+    const char            *s;
+    orbis_err_t            err;
+    orbis_strbuf_t         b;
+    orbis_session_conf_t   sc;
+
+    ngx_http_orbis_stream_uuid(st->id);
+
+    agent = json_object_get(hs->info, "agent");
+
+    s = json_string_value(json_object_get(hs->info, "tenantId"));
+    ngx_cpystrn((u_char *) st->tenant_id, (u_char *) (s ? s : ""),
+                sizeof(st->tenant_id));
+
+    s = json_string_value(json_object_get(agent, "id"));
+    ngx_cpystrn((u_char *) st->agent_id, (u_char *) (s ? s : ""),
+                sizeof(st->agent_id));
+
+    s = json_string_value(json_object_get(hs->info, "keyId"));
+    ngx_cpystrn((u_char *) st->key_id, (u_char *) (s ? s : ""),
+                sizeof(st->key_id));
+
+    st->echo = (st->smcf->gemini.key.len == 0);
+
+    ngx_memzero(&sc, sizeof(orbis_session_conf_t));
+
+    sc.session_id = st->id;
+    sc.tenant_id = st->tenant_id;
+    sc.agent_id = st->agent_id;
+    sc.echo = st->echo;
+
+    decl = NULL;
+
+    if (!st->echo) {
+        sc.setup.model = (const char *) st->smcf->gemini.model.data;
+
+        s = json_string_value(json_object_get(agent, "systemPrompt"));
+        sc.setup.system_prompt = (s != NULL && s[0] != '\0') ? s : NULL;
+
+        s = json_string_value(json_object_get(agent, "voice"));
+        sc.setup.voice = (s != NULL && s[0] != '\0') ? s : NULL;
+
+        s = json_string_value(json_object_get(agent, "language"));
+        sc.setup.language = (s != NULL && s[0] != '\0') ? s : NULL;
+
+        decl = ngx_http_orbis_stream_declarations(st,
+                                           json_object_get(agent, "tools"));
+        sc.setup.function_declarations = decl;
+        sc.setup.input_transcription = 1;
+        sc.setup.output_transcription = 1;
+    }
+
+    /* spoken by the model, or shown as it is in echo mode */
+    s = json_string_value(json_object_get(agent, "greeting"));
+    sc.greeting = (s != NULL && s[0] != '\0') ? s : NULL;
+
+    v = json_object_get(agent, "idleTimeoutSec");
+
+    sc.idle_timeout_ms = json_is_integer(v) && json_integer_value(v) > 0
+                         ? (uint32_t) json_integer_value(v) * 1000
+                         : (uint32_t) st->slcf->idle_timeout;
+    sc.max_duration_ms = (uint32_t) st->slcf->max_duration;
+    sc.setup_timeout_ms = (uint32_t) st->smcf->setup_timeout;
+    sc.tool_timeout_ms = (uint32_t) st->smcf->tool_timeout;
+    sc.max_resumptions = (uint32_t) st->smcf->max_resumptions;
+
+    st->session = orbis_session_create(&sc, &err);
+
+    json_decref(decl);
+
+    if (st->session == NULL) {
+        ngx_log_error(NGX_LOG_ERR, st->log, 0,
+                      "orbis stream: cannot start a session: %s", err.msg);
+        return NGX_ERROR;
+    }
+
+    if (st->echo) {
+        st->resampler = orbis_resampler_new(ORBIS_CLIENT_INPUT_RATE,
+                                            ORBIS_CLIENT_OUTPUT_RATE,
+                                            ORBIS_RESAMPLER_QUALITY_VOIP,
+                                            &err);
+        if (st->resampler == NULL) {
+            ngx_log_error(NGX_LOG_ERR, st->log, 0,
+                          "orbis stream: %s", err.msg);
+            return NGX_ERROR;
+        }
+    }
+
+    ngx_log_error(NGX_LOG_INFO, st->log, 0,
+                  "orbis stream %s: %s call, tenant %s, agent %s", st->id,
+                  st->echo ? "echo" : "live", st->tenant_id, st->agent_id);
+
+    now = ngx_http_orbis_stream_now();
+
+    rc = orbis_session_start(st->session, now, &st->actions);
+    ngx_http_orbis_stream_checked(st, rc);
+    ngx_http_orbis_stream_act(st);
+
+    if (st->echo) {
+        orbis_strbuf_init(&b);
+
+        if (orbis_client_build_transcript(&b, ORBIS_CLIENT_ROLE_AGENT,
+                                  NGX_HTTP_ORBIS_STREAM_ECHO_NOTICE,
+                                  sizeof(NGX_HTTP_ORBIS_STREAM_ECHO_NOTICE)
+                                  - 1, 1, NULL)
+            == ORBIS_OK)
+        {
+            ngx_http_orbis_stream_client_send(st, ORBIS_WS_TEXT,
+                                              (u_char *) b.data, b.len);
+        }
+
+        orbis_strbuf_free(&b);
+    }
+
+    ngx_http_orbis_stream_store_live(st, 1);
+    st->stored = 1;
+
+    ngx_add_timer(&st->beat, st->smcf->heartbeat);
+
+    return NGX_OK;
+}
+
+
+/* the agent's tools that the registry knows, as Gemini declarations */
+
+static json_t *
+ngx_http_orbis_stream_declarations(ngx_http_orbis_stream_t *st,
+    json_t *names)
+{
+    size_t                       i, n;
+    json_t                      *decl;
+    const char                  *list[64], *name;
+    orbis_err_t                  err;
+    ngx_http_orbis_main_conf_t  *omcf;
+
+    omcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_orbis_module);
+    n = 0;
+
+    for (i = 0; i < json_array_size(names) && n < 64; i++) {
+        name = json_string_value(json_array_get(names, i));
+
+        if (name == NULL || orbis_tools_find(omcf->tools, name) == NULL) {
+            ngx_log_error(NGX_LOG_WARN, st->log, 0,
+                          "orbis stream: agent tool \"%s\" is unknown here",
+                          name ? name : "?");
+            continue;
+        }
+
+        list[n++] = name;
+    }
+
+    if (n == 0) {
+        return NULL;
+    }
+
+    decl = orbis_tools_declarations(omcf->tools, list, n, &err);
+    if (decl == NULL) {
+        ngx_log_error(NGX_LOG_WARN, st->log, 0,
+                      "orbis stream: tools left out: %s", err.msg);
+    }
+
+    return decl;
+}
+
+
+/* a version 4 UUID: the session id, also the conversation's */
+
+static void
+ngx_http_orbis_stream_uuid(char *out)
+{
+    u_char      b[16];
+    ngx_uint_t  i;
+
+    if (RAND_bytes(b, sizeof(b)) != 1) {
+        /* not expected: OpenSSL's generator does not fail once seeded */
+        for (i = 0; i < sizeof(b); i++) {
+            b[i] = (u_char) ngx_random();
+        }
+    }
+
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+
+    ngx_sprintf((u_char *) out,
+                "%02xd%02xd%02xd%02xd-%02xd%02xd-%02xd%02xd-%02xd%02xd-"
+                "%02xd%02xd%02xd%02xd%02xd%02xd",
+                b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
+                b[10], b[11], b[12], b[13], b[14], b[15]);
+
+    out[NGX_HTTP_ORBIS_STREAM_ID_LEN] = '\0';
+}
+
+
+/* the session keeps wall-clock time: its record goes to the database */
+
+static int64_t
+ngx_http_orbis_stream_now(void)
+{
+    ngx_time_t  *tp;
+
+    tp = ngx_timeofday();
+
+    return (int64_t) tp->sec * 1000 + tp->msec;
+}
+
+
+/* ---- the browser's connection ---- */
+
+static void
+ngx_http_orbis_stream_read_handler(ngx_event_t *rev)
+{
+    ngx_connection_t         *c;
+    ngx_http_request_t       *r;
+    ngx_http_orbis_stream_t  *st;
+
+    c = rev->data;
+    r = c->data;
+    st = ngx_http_get_module_ctx(r, ngx_http_orbis_stream_module);
+
+    if (c->close) {
+        /* worker_shutdown_timeout ran out */
+        ngx_http_orbis_stream_shutdown(st);
+        return;
+    }
+
+    ngx_http_orbis_stream_read(st);
+    ngx_http_orbis_stream_after(st);
+}
+
+
+static void
+ngx_http_orbis_stream_write_handler(ngx_event_t *wev)
+{
+    ngx_connection_t         *c;
+    ngx_http_request_t       *r;
+    ngx_http_orbis_stream_t  *st;
+
+    c = wev->data;
+    r = c->data;
+    st = ngx_http_get_module_ctx(r, ngx_http_orbis_stream_module);
+
+    if (c->close) {
+        ngx_http_orbis_stream_shutdown(st);
+        return;
+    }
+
+    ngx_http_orbis_stream_after(st);
+}
+
+
+static void
+ngx_http_orbis_stream_read(ngx_http_orbis_stream_t *st)
+{
+    u_char              *p;
+    size_t               len;
+    ssize_t              n;
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    r = st->request;
+    c = st->connection;
+
+    if (st->client_gone || st->client_eof) {
+        return;
+    }
+
+    if (r->header_in->pos < r->header_in->last) {
+        /* frames the client sent right behind its request */
+        p = r->header_in->pos;
+        len = r->header_in->last - p;
+        r->header_in->pos = r->header_in->last;
+
+        ngx_http_orbis_stream_feed(st, p, len);
+    }
+
+    for ( ;; ) {
+        if (st->read_paused || st->client_eof
+            || orbis_ws_state(st->ws) == ORBIS_WS_FAILED
+            || orbis_ws_state(st->ws) == ORBIS_WS_CLOSED
+            || !c->read->ready)
+        {
+            break;
+        }
+
+        n = c->recv(c, ngx_http_orbis_stream_buf,
+                    NGX_HTTP_ORBIS_STREAM_READ_SIZE);
+
+        if (n == NGX_AGAIN) {
+            break;
+        }
+
+        if (n == NGX_ERROR || n == 0) {
+            ngx_http_orbis_stream_client_lost(st);
+            return;
+        }
+
+        ngx_http_orbis_stream_feed(st, ngx_http_orbis_stream_buf, n);
+    }
+
+    if (!st->client_eof && ngx_handle_read_event(c->read, 0) != NGX_OK) {
+        ngx_http_orbis_stream_client_lost(st);
+    }
+}
+
+
+static void
+ngx_http_orbis_stream_feed(ngx_http_orbis_stream_t *st, u_char *data,
+    size_t len)
+{
+    orbis_rc_t  rc;
+
+    st->feeding = 1;
+    rc = orbis_ws_feed(st->ws, data, len);
+    st->feeding = 0;
+
+    if (rc == ORBIS_OK || st->session == NULL) {
+        return;
+    }
+
+    /* the codec has queued the close frame with the RFC's code */
+
+    ngx_log_error(NGX_LOG_INFO, st->log, 0,
+                  "orbis stream %s: client broke the WebSocket protocol, "
+                  "closing with %d", st->id, (int) orbis_ws_close_code(st->ws));
+
+    rc = orbis_session_end(st->session,
+                           rc == ORBIS_ERR_NOMEM
+                           ? ORBIS_SESSION_END_ERROR
+                           : ORBIS_SESSION_END_CLIENT_PROTOCOL,
+                           ngx_http_orbis_stream_now(), &st->actions);
+    ngx_http_orbis_stream_checked(st, rc);
+    ngx_http_orbis_stream_act(st);
+}
+
+
+/* writes what the codec queued; NGX_ERROR when the client is gone */
+
+static ngx_int_t
+ngx_http_orbis_stream_flush(ngx_http_orbis_stream_t *st)
+{
+    size_t             len;
+    ssize_t            n;
+    const uint8_t     *p;
+    ngx_connection_t  *c;
+
+    c = st->connection;
+
+    if (c->buffered & NGX_HTTP_WRITE_BUFFERED) {
+        /* the rest of the 101 */
+        if (ngx_http_write_filter(st->request, NULL) == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (c->buffered & NGX_HTTP_WRITE_BUFFERED) {
+            return NGX_AGAIN;
+        }
+    }
+
+    for ( ;; ) {
+        orbis_ws_pending_output(st->ws, &p, &len);
+
+        if (len == 0) {
+            return NGX_OK;
+        }
+
+        n = c->send(c, (u_char *) p, len);
+
+        if (n == NGX_AGAIN) {
+            if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            return NGX_AGAIN;
+        }
+
+        if (n == NGX_ERROR || n == 0) {
+            return NGX_ERROR;
+        }
+
+        orbis_ws_consume_output(st->ws, n);
+    }
+}
+
+
+/* TCP ended (reset, FIN without a close frame, a write error) */
+
+static void
+ngx_http_orbis_stream_client_lost(ngx_http_orbis_stream_t *st)
+{
+    orbis_rc_t  rc;
+
+    if (st->client_eof) {
+        return;
+    }
+
+    st->client_eof = 1;
+
+    if (st->session == NULL) {
+        return;
+    }
+
+    rc = orbis_session_on_client_close(st->session, ORBIS_CLOSE_ABNORMAL,
+                                       ngx_http_orbis_stream_now(),
+                                       &st->actions);
+    ngx_http_orbis_stream_checked(st, rc);
+    ngx_http_orbis_stream_act(st);
+}
+
+
+/* the worker must go now: 1001, the call is saved, TCP is cut */
+
+static void
+ngx_http_orbis_stream_shutdown(ngx_http_orbis_stream_t *st)
+{
+    orbis_rc_t  rc;
+
+    if (st->session != NULL) {
+        rc = orbis_session_end(st->session, ORBIS_SESSION_END_SHUTDOWN,
+                               ngx_http_orbis_stream_now(), &st->actions);
+        ngx_http_orbis_stream_checked(st, rc);
+        ngx_http_orbis_stream_act(st);
+
+    } else if (orbis_ws_state(st->ws) == ORBIS_WS_OPEN) {
+        (void) orbis_ws_send_close(st->ws, ORBIS_CLOSE_GOING_AWAY,
+                                   "server going away", 17);
+    }
+
+    (void) ngx_http_orbis_stream_flush(st);
+
+    ngx_http_orbis_stream_client_lost(st);
+    ngx_http_orbis_stream_after(st);
+}
+
+
+/* gives the connection back to nginx, which closes it */
+
+static void
+ngx_http_orbis_stream_close_client(ngx_http_orbis_stream_t *st)
+{
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    r = st->request;
+    c = st->connection;
+
+    st->request = NULL;
+    st->connection = NULL;
+    st->client_gone = 1;
+    st->log = ngx_cycle->log;
+
+    if (st->closing.timer_set) {
+        ngx_del_timer(&st->closing);
+    }
+
+    ngx_http_set_ctx(r, NULL, ngx_http_orbis_stream_module);
+
+    /* the request may outlive the stream in a lingering close */
+    st->cln->handler = NULL;
+
+    c->read->handler = st->saved_read;
+    c->write->handler = st->saved_write;
+
+    ngx_http_finalize_request(r, NGX_DONE);
+}
+
+
+/* the request went away under us: only the bookkeeping is left */
+
+static void
+ngx_http_orbis_stream_request_cleanup(void *data)
+{
+    ngx_http_orbis_stream_t  *st = data;
+
+    if (st->request == NULL) {
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, st->log, 0,
+                  "orbis stream %s: connection closed by nginx", st->id);
+
+    st->request = NULL;
+    st->connection = NULL;
+    st->client_gone = 1;
+    st->log = ngx_cycle->log;
+
+    if (st->closing.timer_set) {
+        ngx_del_timer(&st->closing);
+    }
+
+    if (st->session != NULL && !st->finalized) {
+        st->client_eof = 1;
+        (void) orbis_session_on_client_close(st->session,
+                                             ORBIS_CLOSE_ABNORMAL,
+                                             ngx_http_orbis_stream_now(),
+                                             &st->actions);
+        ngx_http_orbis_stream_act(st);
+    }
+
+    ngx_post_event(&st->posted, &ngx_posted_events);
+}
+
+
+static void
+ngx_http_orbis_stream_on_message(void *userdata, orbis_ws_opcode_t opcode,
+    const uint8_t *data, size_t len)
+{
+    ngx_http_orbis_stream_t  *st = userdata;
+
+    orbis_rc_t  rc;
+    int64_t     now;
+
+    if (st->session == NULL) {
+        /* a refusal is on its way; nothing the client says matters */
+        return;
+    }
+
+    now = ngx_http_orbis_stream_now();
+
+    if (opcode == ORBIS_WS_BINARY) {
+        rc = orbis_session_on_client_audio(st->session, data, len, now,
+                                           &st->actions);
+
+    } else {
+        rc = orbis_session_on_client_text(st->session, (const char *) data,
+                                          len, now, &st->actions);
+    }
+
+    ngx_http_orbis_stream_checked(st, rc);
+    ngx_http_orbis_stream_act(st);
+}
+
+
+static void
+ngx_http_orbis_stream_on_close(void *userdata, uint16_t code,
+    const char *reason, size_t len)
+{
+    ngx_http_orbis_stream_t  *st = userdata;
+
+    orbis_rc_t  rc;
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, st->log, 0,
+                   "orbis stream: client closed with %d \"%*s\"",
+                   (int) code, len, reason);
+
+    if (st->session == NULL) {
+        return;
+    }
+
+    rc = orbis_session_on_client_close(st->session, code,
+                                       ngx_http_orbis_stream_now(),
+                                       &st->actions);
+    ngx_http_orbis_stream_checked(st, rc);
+    ngx_http_orbis_stream_act(st);
+}
+
+
+/*
+ * After ORBIS_ERR_NOMEM the session cannot be trusted: end it (its
+ * actions close both sides with 1011 and save what is known).  Other
+ * errors only say what went wrong with one input.
+ */
+
+static void
+ngx_http_orbis_stream_checked(ngx_http_orbis_stream_t *st, orbis_rc_t rc)
+{
+    if (rc == ORBIS_OK) {
+        return;
+    }
+
+    if (rc != ORBIS_ERR_NOMEM) {
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, st->log, 0,
+                       "orbis stream %s: %s", st->id, orbis_rc_name(rc));
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, st->log, 0,
+                  "orbis stream %s: out of memory, ending the call", st->id);
+
+    ngx_http_orbis_stream_act(st);
+
+    (void) orbis_session_end(st->session, ORBIS_SESSION_END_ERROR,
+                             ngx_http_orbis_stream_now(), &st->actions);
+}
+
+
+/* ---- carrying out the session's actions ---- */
+
+static void
+ngx_http_orbis_stream_act(ngx_http_orbis_stream_t *st)
+{
+    size_t                   i;
+    orbis_session_action_t  *a;
+
+    st->in_action = 1;
+
+    for (i = 0; i < st->actions.n; i++) {
+        a = &st->actions.items[i];
+
+        switch (a->type) {
+
+        case ORBIS_SESSION_ACT_SEND_UPSTREAM:
+            if (st->upstream != NULL) {
+                (void) ngx_http_orbis_gemini_send(st->upstream,
+                                                  (u_char *) a->data,
+                                                  a->len);
+            }
+
+            break;
+
+        case ORBIS_SESSION_ACT_SEND_CLIENT_TEXT:
+            ngx_http_orbis_stream_client_send(st, ORBIS_WS_TEXT,
+                                              (u_char *) a->data, a->len);
+            st->dirty = 1;
+            break;
+
+        case ORBIS_SESSION_ACT_SEND_CLIENT_BINARY:
+            if (st->echo) {
+                ngx_http_orbis_stream_echo_audio(st, (u_char *) a->data,
+                                                 a->len);
+
+            } else {
+                ngx_http_orbis_stream_client_send(st, ORBIS_WS_BINARY,
+                                                  (u_char *) a->data,
+                                                  a->len);
+            }
+
+            break;
+
+        case ORBIS_SESSION_ACT_CONNECT_UPSTREAM:
+            ngx_http_orbis_stream_connect(st);
+            break;
+
+        case ORBIS_SESSION_ACT_CLOSE_UPSTREAM:
+            if (st->upstream != NULL) {
+                ngx_http_orbis_gemini_close(st->upstream);
+                st->upstream = NULL;
+            }
+
+            break;
+
+        case ORBIS_SESSION_ACT_RUN_TOOL:
+            ngx_http_orbis_stream_run_tool(st, a);
+            st->dirty = 1;
+            break;
+
+        case ORBIS_SESSION_ACT_CANCEL_TOOL:
+            ngx_http_orbis_stream_cancel_tool(st, a->tool_id);
+            break;
+
+        case ORBIS_SESSION_ACT_CLOSE_CLIENT:
+            if (!st->client_gone
+                && orbis_ws_state(st->ws) == ORBIS_WS_OPEN)
+            {
+                (void) orbis_ws_send_close(st->ws, a->code, a->data, a->len);
+            }
+
+            break;
+
+        case ORBIS_SESSION_ACT_FINALIZE:
+            ngx_http_orbis_stream_finalize(st);
+            break;
+        }
+    }
+
+    st->actions.n = 0;
+    st->in_action = 0;
+}
+
+
+/*
+ * Runs after every event: picks up deferred work, writes to the browser,
+ * re-arms the timers, applies backpressure, and lets the connection and
+ * then the whole stream go when they are done.
+ */
+
+static void
+ngx_http_orbis_stream_after(ngx_http_orbis_stream_t *st)
+{
+    ngx_int_t         rc;
+    orbis_rc_t        orc;
+    orbis_ws_state_t  state;
+
+    if (st->in_after) {
+        return;
+    }
+
+    st->in_after = 1;
+
+    for ( ;; ) {
+        if (ngx_http_orbis_stream_deliver_tools(st)) {
+            continue;
+        }
+
+        if (st->upstream_failed) {
+            st->upstream_failed = 0;
+
+            if (st->session != NULL) {
+                orc = orbis_session_on_upstream_close(st->session,
+                                           ORBIS_CLOSE_ABNORMAL,
+                                           "cannot connect",
+                                           ngx_http_orbis_stream_now(),
+                                           &st->actions);
+                ngx_http_orbis_stream_checked(st, orc);
+                ngx_http_orbis_stream_act(st);
+            }
+
+            continue;
+        }
+
+        if (!st->client_gone && !st->client_eof) {
+            rc = ngx_http_orbis_stream_flush(st);
+
+            if (rc == NGX_ERROR) {
+                ngx_http_orbis_stream_client_lost(st);
+                continue;
+            }
+        }
+
+        break;
+    }
+
+    ngx_http_orbis_stream_arm(st);
+    ngx_http_orbis_stream_backpressure(st);
+
+    if (!st->client_gone) {
+        state = orbis_ws_state(st->ws);
+
+        if (st->client_eof
+            || ((state == ORBIS_WS_CLOSED || state == ORBIS_WS_FAILED)
+                && orbis_ws_output_size(st->ws) == 0))
+        {
+            ngx_http_orbis_stream_close_client(st);
+
+        } else if (state != ORBIS_WS_OPEN && !st->closing.timer_set) {
+            ngx_add_timer(&st->closing, NGX_HTTP_ORBIS_STREAM_CLOSE_WAIT);
+        }
+    }
+
+    st->in_after = 0;
+
+    if (st->client_gone && !st->saving && st->upstream == NULL
+        && (st->session == NULL || st->finalized))
+    {
+        ngx_http_orbis_stream_free(st);
+    }
+}
+
+
+static void
+ngx_http_orbis_stream_client_send(ngx_http_orbis_stream_t *st,
+    orbis_ws_opcode_t opcode, const u_char *data, size_t len)
+{
+    if (st->client_gone || st->client_eof) {
+        return;
+    }
+
+    if (orbis_ws_send(st->ws, opcode, data, len) != ORBIS_OK) {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, st->log, 0,
+                       "orbis stream %s: frame dropped", st->id);
+    }
+}
+
+
+/* echo mode: the caller's 16 kHz comes back at the 24 kHz of a model */
+
+static void
+ngx_http_orbis_stream_echo_audio(ngx_http_orbis_stream_t *st,
+    const u_char *pcm, size_t len)
+{
+    size_t  n, cap, out;
+
+    n = len / 2;
+
+    if (n == 0 || n > NGX_HTTP_ORBIS_STREAM_MAX_FRAME / 2) {
+        return;
+    }
+
+    cap = orbis_resampler_max_output(st->resampler, n);
+
+    if (cap > NGX_HTTP_ORBIS_STREAM_MAX_FRAME + 64) {
+        cap = NGX_HTTP_ORBIS_STREAM_MAX_FRAME + 64;
+    }
+
+    orbis_pcm_decode(pcm, n, ngx_http_orbis_stream_in);
+
+    if (orbis_resampler_process(st->resampler, ngx_http_orbis_stream_in, n,
+                                ngx_http_orbis_stream_out, cap, &out)
+        != ORBIS_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, st->log, 0,
+                      "orbis stream %s: resampling failed", st->id);
+        return;
+    }
+
+    ngx_http_orbis_stream_send_pcm(st, ngx_http_orbis_stream_out, out,
+                                   ORBIS_CLIENT_OUTPUT_RATE);
+}
+
+
+static void
+ngx_http_orbis_stream_send_pcm(ngx_http_orbis_stream_t *st,
+    int16_t *samples, size_t n, uint32_t rate)
+{
+    size_t  chunk;
+
+    if (rate != ORBIS_CLIENT_OUTPUT_RATE) {
+        /* tools are asked for the output rate; anything else is a bug */
+        ngx_log_error(NGX_LOG_ERR, st->log, 0,
+                      "orbis stream %s: audio at %uD Hz dropped", st->id,
+                      rate);
+        return;
+    }
+
+    while (n > 0) {
+        chunk = ngx_min(n, NGX_HTTP_ORBIS_STREAM_MAX_FRAME + 64);
+
+        orbis_pcm_encode(samples, chunk, ngx_http_orbis_stream_pcm);
+        ngx_http_orbis_stream_client_send(st, ORBIS_WS_BINARY,
+                                          ngx_http_orbis_stream_pcm,
+                                          chunk * 2);
+        samples += chunk;
+        n -= chunk;
+    }
+}
+
+
+static void
+ngx_http_orbis_stream_connect(ngx_http_orbis_stream_t *st)
+{
+    if (st->upstream != NULL) {
+        ngx_http_orbis_gemini_close(st->upstream);
+        st->upstream = NULL;
+    }
+
+    st->upstream = ngx_http_orbis_gemini_connect(&st->smcf->gemini,
+                       st->clcf->resolver, st->clcf->resolver_timeout,
+                       st->log, &ngx_http_orbis_stream_up_handlers, st);
+    if (st->upstream == NULL) {
+        st->upstream_failed = 1;
+        ngx_post_event(&st->posted, &ngx_posted_events);
+    }
+}
+
+
+/* ---- tools ---- */
+
+static void
+ngx_http_orbis_stream_run_tool(ngx_http_orbis_stream_t *st,
+    orbis_session_action_t *a)
+{
+    size_t                         n;
+    json_t                        *result;
+    int16_t                       *pcm;
+    uint32_t                       rate;
+    orbis_err_t                    err;
+    orbis_tool_rc_t                rc;
+    orbis_tool_ctx_t              *ctx;
+    orbis_tool_ctx_conf_t          conf;
+    ngx_http_orbis_main_conf_t    *omcf;
+    ngx_http_orbis_stream_tool_t  *t;
+
+    omcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_orbis_module);
+
+    t = ngx_calloc(sizeof(ngx_http_orbis_stream_tool_t), st->log);
+    if (t == NULL) {
+        return;
+    }
+
+    t->stream = st;
+    t->id = strdup(a->tool_id);
+
+    if (t->id == NULL) {
+        ngx_free(t);
+        return;
+    }
+
+    ngx_queue_insert_tail(&st->tools, &t->queue);
+
+    ngx_memzero(&conf, sizeof(orbis_tool_ctx_conf_t));
+
+    conf.call_id = a->tool_id;
+    conf.tenant_id = st->tenant_id;
+    conf.output_rate = ORBIS_CLIENT_OUTPUT_RATE;
+    conf.on_done = ngx_http_orbis_stream_tool_done;
+    conf.userdata = t;
+
+    ctx = orbis_tool_ctx_new(&conf, &err);
+
+    if (ctx == NULL) {
+        t->done = 1;
+        t->ok = 0;
+        t->result = json_string("the tool could not be started");
+        return;
+    }
+
+    result = NULL;
+    rc = orbis_tools_call(omcf->tools, ctx, a->tool_name, a->tool_args,
+                          (uint64_t) ngx_http_orbis_stream_now(), &result);
+
+    ngx_log_error(NGX_LOG_INFO, st->log, 0,
+                  "orbis stream %s: tool %s (%s): %s", st->id, a->tool_name,
+                  a->tool_id, rc == ORBIS_TOOL_DONE ? "done"
+                              : rc == ORBIS_TOOL_PENDING ? "pending"
+                              : "failed");
+
+    if (rc == ORBIS_TOOL_PENDING) {
+        t->ctx = ctx;
+        return;
+    }
+
+    if (orbis_tool_ctx_take_audio(ctx, &pcm, &n, &rate)) {
+        ngx_http_orbis_stream_send_pcm(st, pcm, n, rate);
+        free(pcm);
+    }
+
+    orbis_tool_ctx_release(ctx);
+
+    t->done = 1;
+
+    if (rc == ORBIS_TOOL_DONE) {
+        t->ok = 1;
+        t->result = result;
+
+    } else {
+        t->ok = 0;
+        t->result = json_incref(json_object_get(result, "error"));
+        json_decref(result);
+    }
+}
+
+
+static void
+ngx_http_orbis_stream_tool_done(orbis_tool_ctx_t *ctx, json_t *result,
+    void *userdata)
+{
+    ngx_http_orbis_stream_tool_t  *t = userdata;
+
+    size_t                    n;
+    int16_t                  *pcm;
+    uint32_t                  rate;
+    ngx_http_orbis_stream_t  *st;
+
+    st = t->stream;
+
+    if (orbis_tool_ctx_take_audio(ctx, &pcm, &n, &rate)) {
+        ngx_http_orbis_stream_send_pcm(st, pcm, n, rate);
+        free(pcm);
+    }
+
+    t->done = 1;
+    t->ok = (orbis_tool_ctx_status(ctx) == ORBIS_TOOL_STATUS_OK);
+    t->result = result;
+
+    ngx_post_event(&st->posted, &ngx_posted_events);
+}
+
+
+static void
+ngx_http_orbis_stream_cancel_tool(ngx_http_orbis_stream_t *st,
+    const char *id)
+{
+    ngx_queue_t                   *q;
+    ngx_http_orbis_stream_tool_t  *t;
+
+    for (q = ngx_queue_head(&st->tools);
+         q != ngx_queue_sentinel(&st->tools);
+         q = ngx_queue_next(q))
+    {
+        t = ngx_queue_data(q, ngx_http_orbis_stream_tool_t, queue);
+
+        if (ngx_strcmp(t->id, id) == 0) {
+            if (t->ctx != NULL && !t->done) {
+                (void) orbis_tool_cancel(t->ctx,
+                                    (uint64_t) ngx_http_orbis_stream_now());
+            }
+
+            ngx_queue_remove(q);
+            ngx_http_orbis_stream_tool_free(t);
+            return;
+        }
+    }
+}
+
+
+/* hands finished tools to the session; 1 if one was delivered */
+
+static ngx_uint_t
+ngx_http_orbis_stream_deliver_tools(ngx_http_orbis_stream_t *st)
+{
+    json_t                        *result;
+    orbis_rc_t                     rc;
+    ngx_queue_t                   *q;
+    ngx_http_orbis_stream_tool_t  *t;
+
+    for (q = ngx_queue_head(&st->tools);
+         q != ngx_queue_sentinel(&st->tools);
+         q = ngx_queue_next(q))
+    {
+        t = ngx_queue_data(q, ngx_http_orbis_stream_tool_t, queue);
+
+        if (!t->done) {
+            continue;
+        }
+
+        ngx_queue_remove(q);
+
+        result = t->result;
+        t->result = NULL;
+
+        if (st->session != NULL) {
+            rc = orbis_session_on_tool_result(st->session, t->id, t->ok,
+                                              result,
+                                              ngx_http_orbis_stream_now(),
+                                              &st->actions);
+            ngx_http_orbis_stream_checked(st, rc);
+        }
+
+        json_decref(result);
+        ngx_http_orbis_stream_tool_free(t);
+
+        ngx_http_orbis_stream_act(st);
+
+        return 1;
+    }
+
+    return 0;
+}
+
+
+static void
+ngx_http_orbis_stream_tool_free(ngx_http_orbis_stream_tool_t *t)
+{
+    if (t->ctx != NULL) {
+        orbis_tool_ctx_release(t->ctx);
+    }
+
+    json_decref(t->result);
+    free(t->id);
+    ngx_free(t);
+}
+
+
+/* ---- the end of a call ---- */
+
+static void
+ngx_http_orbis_stream_finalize(ngx_http_orbis_stream_t *st)
+{
+    ngx_msec_t                   guard;
+    ngx_http_orbis_main_conf_t  *omcf;
+
+    if (st->finalized) {
+        return;
+    }
+
+    st->finalized = 1;
+
+    if (st->beat.timer_set) {
+        ngx_del_timer(&st->beat);
+    }
+
+    st->record = orbis_session_record_json(st->session);
+
+    if (st->record == NULL) {
+        ngx_log_error(NGX_LOG_ERR, st->log, 0,
+                      "orbis stream %s: out of memory, the call is left to "
+                      "the sweeper", st->id);
+        return;
+    }
+
+    if (!st->client_gone && orbis_ws_state(st->ws) == ORBIS_WS_FAILED) {
+        /* the code the codec sent, not the session's idea of it */
+        (void) json_object_set_new(st->record, "closeCode",
+                              json_integer(orbis_ws_close_code(st->ws)));
+    }
+
+    ngx_log_error(NGX_LOG_INFO, st->log, 0,
+                  "orbis stream %s: call ended: %s", st->id,
+                  orbis_session_end_reason_name(
+                      orbis_session_end_reason(st->session)));
+
+    st->save = ngx_http_orbis_stream_save(st->record, st->key_id,
+                                          ngx_http_orbis_stream_saved, st);
+    if (st->save == NULL) {
+        ngx_http_orbis_stream_store_park(st, st->record);
+        return;
+    }
+
+    st->saving = 1;
+
+    /* a timer that is not cancelable keeps a quitting worker for it */
+
+    omcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_orbis_module);
+    guard = omcf->pg.queue_timeout + omcf->pg.connect_timeout
+            + omcf->pg.query_timeout + 1000;
+
+    ngx_add_timer(&st->guard, guard);
+}
+
+
+static void
+ngx_http_orbis_stream_saved(void *data, PGresult *res, ngx_uint_t status)
+{
+    ngx_http_orbis_stream_t  *st = data;
+
+    st->save = NULL;
+
+    if (ngx_terminate || ngx_http_orbis_worker == NULL) {
+        return;
+    }
+
+    ngx_http_orbis_stream_saved_done(st,
+        ngx_http_orbis_stream_save_result(res, status, st->log));
+}
+
+
+static void
+ngx_http_orbis_stream_saved_done(ngx_http_orbis_stream_t *st, ngx_int_t rc)
+{
+    if (st->guard.timer_set) {
+        ngx_del_timer(&st->guard);
+    }
+
+    switch (rc) {
+
+    case NGX_OK:
+        ngx_http_orbis_stream_store_forget(st);
+        break;
+
+    case NGX_DECLINED:
+        ngx_log_error(NGX_LOG_ERR, st->log, 0,
+                      "orbis stream %s: the call cannot be saved", st->id);
+        ngx_http_orbis_stream_store_forget(st);
+        break;
+
+    default:
+        /* Redis keeps it; the sweeper tries again */
+        ngx_http_orbis_stream_store_park(st, st->record);
+        break;
+    }
+
+    st->saving = 0;
+
+    ngx_http_orbis_stream_after(st);
+}
+
+
+static void
+ngx_http_orbis_stream_guard_handler(ngx_event_t *ev)
+{
+    ngx_http_orbis_stream_t  *st = ev->data;
+
+    if (st->save != NULL) {
+        ngx_http_orbis_pg_cancel(st->save);
+        st->save = NULL;
+    }
+
+    ngx_http_orbis_stream_saved_done(st, NGX_ERROR);
+}
+
+
+/* ---- timers ---- */
+
+static void
+ngx_http_orbis_stream_arm(ngx_http_orbis_stream_t *st)
+{
+    int64_t     d, now;
+    ngx_msec_t  beat;
+
+    if (st->session == NULL || st->finalized) {
+        if (st->tick.timer_set) {
+            ngx_del_timer(&st->tick);
+        }
+
+        return;
+    }
+
+    now = ngx_http_orbis_stream_now();
+    d = orbis_session_next_deadline(st->session);
+
+    if (d < 0) {
+        if (st->tick.timer_set) {
+            ngx_del_timer(&st->tick);
+        }
+
+    } else {
+        /* not cancelable: a quitting worker waits for the call */
+        ngx_add_timer(&st->tick, (ngx_msec_t) ngx_max(d - now, 1));
+    }
+
+    /* transcript changes reach Redis within a second */
+
+    if (st->dirty && st->beat.timer_set) {
+        beat = ngx_min(st->smcf->heartbeat, 1000);
+
+        if ((ngx_msec_int_t) (st->beat.timer.key - ngx_current_msec)
+            > (ngx_msec_int_t) beat)
+        {
+            ngx_add_timer(&st->beat, beat);
+        }
+    }
+}
+
+
+static void
+ngx_http_orbis_stream_backpressure(ngx_http_orbis_stream_t *st)
+{
+    size_t      client, up;
+    ngx_uint_t  pause;
+
+    client = st->client_gone ? 0 : orbis_ws_output_size(st->ws);
+    up = (st->upstream != NULL)
+         ? ngx_http_orbis_gemini_backlog(st->upstream) : 0;
+
+    if (st->upstream != NULL) {
+        ngx_http_orbis_gemini_pause(st->upstream,
+                                    client > NGX_HTTP_ORBIS_STREAM_OUT_MAX);
+    }
+
+    if (st->client_gone || st->client_eof) {
+        return;
+    }
+
+    pause = (client > NGX_HTTP_ORBIS_STREAM_OUT_MAX
+             || up > NGX_HTTP_ORBIS_STREAM_OUT_MAX);
+
+    if (st->read_paused && !pause) {
+        st->read_paused = 0;
+        ngx_post_event(st->connection->read, &ngx_posted_events);
+
+    } else if (pause) {
+        st->read_paused = 1;
+    }
+}
+
+
+static void
+ngx_http_orbis_stream_tick_handler(ngx_event_t *ev)
+{
+    ngx_http_orbis_stream_t  *st = ev->data;
+
+    orbis_rc_t  rc;
+
+    if (st->session != NULL && !st->finalized) {
+        rc = orbis_session_tick(st->session, ngx_http_orbis_stream_now(),
+                                &st->actions);
+        ngx_http_orbis_stream_checked(st, rc);
+        ngx_http_orbis_stream_act(st);
+    }
+
+    ngx_http_orbis_stream_after(st);
+}
+
+
+static void
+ngx_http_orbis_stream_beat_handler(ngx_event_t *ev)
+{
+    ngx_http_orbis_stream_t  *st = ev->data;
+
+    if (st->session == NULL || st->finalized) {
+        return;
+    }
+
+    ngx_http_orbis_stream_store_live(st, st->dirty);
+    st->dirty = 0;
+
+    ngx_add_timer(&st->beat, st->smcf->heartbeat);
+}
+
+
+static void
+ngx_http_orbis_stream_closing_handler(ngx_event_t *ev)
+{
+    ngx_http_orbis_stream_t  *st = ev->data;
+
+    ngx_log_error(NGX_LOG_INFO, st->log, 0,
+                  "orbis stream %s: no close frame from the client in time",
+                  st->id);
+
+    ngx_http_orbis_stream_client_lost(st);
+    ngx_http_orbis_stream_after(st);
+}
+
+
+static void
+ngx_http_orbis_stream_posted_handler(ngx_event_t *ev)
+{
+    ngx_http_orbis_stream_t  *st = ev->data;
+
+    ngx_http_orbis_stream_after(st);
+}
+
+
+/* ---- Gemini ---- */
+
+static void
+ngx_http_orbis_stream_up_open(void *data)
+{
+    ngx_http_orbis_stream_t  *st = data;
+
+    orbis_rc_t  rc;
+
+    rc = orbis_session_on_upstream_open(st->session,
+                                        ngx_http_orbis_stream_now(),
+                                        &st->actions);
+    ngx_http_orbis_stream_checked(st, rc);
+    ngx_http_orbis_stream_act(st);
+
+    ngx_post_event(&st->posted, &ngx_posted_events);
+}
+
+
+static void
+ngx_http_orbis_stream_up_message(void *data, u_char *msg, size_t len)
+{
+    ngx_http_orbis_stream_t  *st = data;
+
+    orbis_rc_t  rc;
+
+    rc = orbis_session_on_upstream_message(st->session, (const char *) msg,
+                                           len, ngx_http_orbis_stream_now(),
+                                           &st->actions);
+    if (rc == ORBIS_ERR_PROTOCOL) {
+        /* its text could be the caller's words: not logged */
+        ngx_log_error(NGX_LOG_WARN, st->log, 0,
+                      "orbis stream %s: a Gemini message of %uz bytes was "
+                      "not understood and dropped", st->id, len);
+    }
+
+    ngx_http_orbis_stream_checked(st, rc);
+    ngx_http_orbis_stream_act(st);
+
+    if (!st->posted.posted) {
+        ngx_post_event(&st->posted, &ngx_posted_events);
+    }
+}
+
+
+static void
+ngx_http_orbis_stream_up_close(void *data, ngx_uint_t code, u_char *reason,
+    size_t len)
+{
+    ngx_http_orbis_stream_t  *st = data;
+
+    u_char      text[ORBIS_WS_MAX_CLOSE_REASON + 1];
+    ngx_uint_t  level;
+    orbis_rc_t  rc;
+
+    st->upstream = NULL;
+
+    len = ngx_min(len, ORBIS_WS_MAX_CLOSE_REASON);
+    ngx_memcpy(text, reason, len);
+    text[len] = '\0';
+
+    /* a fatal close ends the call: the operator should hear of it */
+    level = (orbis_gemini_close_class((uint16_t) code, (const char *) text)
+             == ORBIS_GEMINI_CLOSE_FATAL) ? NGX_LOG_WARN : NGX_LOG_INFO;
+
+    ngx_log_error(level, st->log, 0,
+                  "orbis stream %s: Gemini connection ended: %ui \"%s\"",
+                  st->id, code, text);
+
+    if (st->session != NULL) {
+        rc = orbis_session_on_upstream_close(st->session, (uint16_t) code,
+                                             (const char *) text,
+                                             ngx_http_orbis_stream_now(),
+                                             &st->actions);
+        ngx_http_orbis_stream_checked(st, rc);
+        ngx_http_orbis_stream_act(st);
+    }
+
+    ngx_http_orbis_stream_after(st);
+}
+
+
+static void
+ngx_http_orbis_stream_up_drain(void *data)
+{
+    ngx_http_orbis_stream_t  *st = data;
+
+    if (st->read_paused) {
+        ngx_http_orbis_stream_after(st);
+    }
+}
+
+
+/* ---- the end of a stream ---- */
+
+static void
+ngx_http_orbis_stream_free(ngx_http_orbis_stream_t *st)
+{
+    ngx_queue_t                   *q;
+    ngx_http_orbis_stream_tool_t  *t;
+
+    ngx_queue_remove(&st->queue);
+    ngx_http_orbis_stream_worker->nstreams--;
+
+    if (st->tick.timer_set) {
+        ngx_del_timer(&st->tick);
+    }
+
+    if (st->beat.timer_set) {
+        ngx_del_timer(&st->beat);
+    }
+
+    if (st->closing.timer_set) {
+        ngx_del_timer(&st->closing);
+    }
+
+    if (st->guard.timer_set) {
+        ngx_del_timer(&st->guard);
+    }
+
+    if (st->posted.posted) {
+        ngx_delete_posted_event(&st->posted);
+    }
+
+    while (!ngx_queue_empty(&st->tools)) {
+        q = ngx_queue_head(&st->tools);
+        ngx_queue_remove(q);
+
+        t = ngx_queue_data(q, ngx_http_orbis_stream_tool_t, queue);
+
+        if (t->ctx != NULL && !t->done) {
+            (void) orbis_tool_cancel(t->ctx,
+                                     (uint64_t) ngx_http_orbis_stream_now());
+        }
+
+        ngx_http_orbis_stream_tool_free(t);
+    }
+
+    json_decref(st->record);
+    orbis_session_free(st->session);
+    orbis_session_actions_free(&st->actions);
+    orbis_resampler_free(st->resampler);
+    orbis_ws_free(st->ws);
+
+    ngx_free(st);
+}
+
+
+/*
+ * nginx -s stop: the process ends now.  Each browser gets a 1001 if its
+ * socket takes it; the calls are left in Redis for the sweeper.
+ */
+
+void
+ngx_http_orbis_stream_terminate_all(void)
+{
+    size_t                           len;
+    const uint8_t                   *p;
+    ngx_queue_t                     *q;
+    ngx_connection_t                *c;
+    ngx_http_orbis_stream_t         *st;
+    ngx_http_orbis_stream_worker_t  *w;
+
+    w = ngx_http_orbis_stream_worker;
+
+    for (q = ngx_queue_head(&w->streams);
+         q != ngx_queue_sentinel(&w->streams);
+         q = ngx_queue_next(q))
+    {
+        st = ngx_queue_data(q, ngx_http_orbis_stream_t, queue);
+        c = st->connection;
+
+        if (st->client_gone || st->client_eof || c == NULL) {
+            continue;
+        }
+
+        if (orbis_ws_state(st->ws) == ORBIS_WS_OPEN) {
+            (void) orbis_ws_send_close(st->ws, ORBIS_CLOSE_GOING_AWAY,
+                                       "server going away", 17);
+        }
+
+        orbis_ws_pending_output(st->ws, &p, &len);
+
+        if (len && !(c->buffered & NGX_HTTP_WRITE_BUFFERED)) {
+            (void) c->send(c, (u_char *) p, len);
+        }
+    }
+}

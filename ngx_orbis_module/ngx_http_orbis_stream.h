@@ -1,0 +1,179 @@
+
+/*
+ * Copyright (C) Orbis
+ */
+
+
+#ifndef _NGX_HTTP_ORBIS_STREAM_H_INCLUDED_
+#define _NGX_HTTP_ORBIS_STREAM_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <orbiscore/audio.h>
+#include <orbiscore/client.h>
+#include <orbiscore/session.h>
+#include <orbiscore/tools.h>
+#include <orbiscore/ws.h>
+
+#include "ngx_http_orbis_common.h"
+#include "ngx_http_orbis_gemini.h"
+
+
+#define NGX_HTTP_ORBIS_STREAM_ID_LEN     36      /* a UUID's text */
+
+/* stop reading a side while the other side has this much unsent */
+#define NGX_HTTP_ORBIS_STREAM_OUT_MAX    (256 * 1024)
+
+/* how long a closing handshake may take before TCP is cut */
+#define NGX_HTTP_ORBIS_STREAM_CLOSE_WAIT 5000
+
+/* Redis keys of the live state */
+#define NGX_HTTP_ORBIS_STREAM_LIVE_KEY   "sessions:live"
+#define NGX_HTTP_ORBIS_STREAM_LOCK_KEY   "sessions:sweeper"
+#define NGX_HTTP_ORBIS_STREAM_STATE_TTL  "86400"
+
+
+typedef struct {
+    ngx_http_orbis_gemini_conf_t       gemini;
+    ngx_msec_t                         heartbeat;
+    ngx_msec_t                         heartbeat_timeout;
+    ngx_msec_t                         sweep_interval;
+    ngx_msec_t                         setup_timeout;
+    ngx_msec_t                         tool_timeout;
+    ngx_uint_t                         max_resumptions;
+    u_char                             rl_sha[41];
+    ngx_flag_t                         used;
+} ngx_http_orbis_stream_main_conf_t;
+
+
+typedef struct {
+    ngx_flag_t                         enable;
+    ngx_msec_t                         idle_timeout;
+    ngx_msec_t                         max_duration;
+    size_t                             max_message;
+} ngx_http_orbis_stream_loc_conf_t;
+
+
+typedef struct ngx_http_orbis_stream_s       ngx_http_orbis_stream_t;
+typedef struct ngx_http_orbis_stream_tool_s  ngx_http_orbis_stream_tool_t;
+
+
+/* a tool call that is still running */
+struct ngx_http_orbis_stream_tool_s {
+    ngx_queue_t                        queue;
+    ngx_http_orbis_stream_t           *stream;
+    orbis_tool_ctx_t                  *ctx;
+    char                              *id;
+    unsigned                           done:1;
+    int                                ok;
+    json_t                            *result;
+};
+
+
+/* one WebSocket on /stream: a call, or a refusal being delivered */
+struct ngx_http_orbis_stream_s {
+    ngx_queue_t                        queue;       /* worker's streams */
+
+    ngx_http_request_t                *request;     /* NULL once closed */
+    ngx_connection_t                  *connection;
+    ngx_event_handler_pt               saved_read;
+    ngx_event_handler_pt               saved_write;
+    ngx_log_t                         *log;
+
+    ngx_http_orbis_stream_main_conf_t *smcf;
+    ngx_http_orbis_stream_loc_conf_t  *slcf;
+    ngx_http_core_loc_conf_t          *clcf;
+
+    orbis_ws_t                        *ws;
+    orbis_session_t                   *session;
+    orbis_session_actions_t            actions;
+    orbis_resampler_t                 *resampler;   /* echo mode */
+    ngx_http_orbis_gemini_t           *upstream;
+
+    ngx_queue_t                        tools;       /* running, or done
+                                                       and not yet told */
+    ngx_event_t                        tick;        /* session deadline */
+    ngx_event_t                        beat;        /* Redis heartbeat */
+    ngx_event_t                        closing;     /* close handshake */
+    ngx_event_t                        posted;      /* deferred work */
+    ngx_event_t                        guard;       /* while saving */
+
+    ngx_http_orbis_pg_query_t         *save;
+    json_t                            *record;      /* the final one */
+    ngx_pool_cleanup_t                *cln;
+
+    char                               id[NGX_HTTP_ORBIS_STREAM_ID_LEN + 1];
+    char                               tenant_id[NGX_HTTP_ORBIS_STREAM_ID_LEN
+                                                 + 1];
+    char                               agent_id[NGX_HTTP_ORBIS_STREAM_ID_LEN
+                                                + 1];
+    char                               key_id[NGX_HTTP_ORBIS_STREAM_ID_LEN
+                                              + 1];
+
+    unsigned                           echo:1;
+    unsigned                           in_action:1;
+    unsigned                           in_after:1;
+    unsigned                           feeding:1;
+    unsigned                           client_gone:1;  /* TCP is over */
+    unsigned                           client_eof:1;   /* read 0 / error */
+    unsigned                           read_paused:1;
+    unsigned                           finalized:1;    /* FINALIZE seen */
+    unsigned                           saving:1;
+    unsigned                           dirty:1;        /* record changed */
+    unsigned                           stored:1;       /* in Redis */
+    unsigned                           upstream_failed:1;
+};
+
+
+/* per worker */
+typedef struct {
+    ngx_queue_t                        streams;
+    ngx_uint_t                         nstreams;
+    ngx_event_t                        sweep;
+    ngx_http_orbis_stream_main_conf_t *smcf;
+
+    /* the sweeper's round in flight */
+    ngx_pool_t                        *sweep_pool;
+    ngx_array_t                       *sweep_ids;   /* of char * */
+    ngx_uint_t                         sweep_next;
+    ngx_http_orbis_redis_cmd_t        *sweep_cmd;
+    ngx_http_orbis_pg_query_t         *sweep_query;
+    json_t                            *sweep_record;
+    unsigned                           sweeping:1;
+} ngx_http_orbis_stream_worker_t;
+
+
+extern ngx_module_t                     ngx_http_orbis_stream_module;
+extern ngx_http_orbis_stream_worker_t  *ngx_http_orbis_stream_worker;
+
+
+/* ngx_http_orbis_stream.c */
+ngx_int_t ngx_http_orbis_stream_handler(ngx_http_request_t *r);
+void ngx_http_orbis_stream_terminate_all(void);
+
+/* ngx_http_orbis_stream_store.c: Redis live state, Postgres, sweeper */
+void ngx_http_orbis_stream_store_live(ngx_http_orbis_stream_t *st,
+    ngx_uint_t with_record);
+void ngx_http_orbis_stream_store_forget(ngx_http_orbis_stream_t *st);
+void ngx_http_orbis_stream_store_park(ngx_http_orbis_stream_t *st,
+    json_t *record);
+
+/*
+ * Writes a finished call: one statement, idempotent on the session id.
+ * NULL when it could not even be queued.  The handler learns the outcome
+ * from ngx_http_orbis_stream_save_result(): NGX_OK (written, or written
+ * before), NGX_ERROR (try again later) or NGX_DECLINED (it never can be).
+ */
+ngx_http_orbis_pg_query_t *ngx_http_orbis_stream_save(json_t *record,
+    const char *key_id, ngx_http_orbis_pg_handler_pt handler, void *data);
+ngx_int_t ngx_http_orbis_stream_save_result(PGresult *res,
+    ngx_uint_t status, ngx_log_t *log);
+
+void ngx_http_orbis_stream_sweep_handler(ngx_event_t *ev);
+void ngx_http_orbis_stream_sweep_stop(ngx_http_orbis_stream_worker_t *w);
+
+
+#endif /* _NGX_HTTP_ORBIS_STREAM_H_INCLUDED_ */
