@@ -23,6 +23,7 @@
 #include <orbiscore/ws.h>
 
 #include "ngx_http_orbis_gemini.h"
+#include "ngx_http_orbis_util.h"
 
 
 #if !(NGX_SSL)
@@ -1177,9 +1178,6 @@ ngx_http_orbis_gemini_read(ngx_http_orbis_gemini_t *g)
 static ngx_int_t
 ngx_http_orbis_gemini_flush(ngx_http_orbis_gemini_t *g)
 {
-    size_t             len;
-    ssize_t            n;
-    const uint8_t     *p;
     ngx_connection_t  *c;
 
     c = g->c;
@@ -1188,29 +1186,7 @@ ngx_http_orbis_gemini_flush(ngx_http_orbis_gemini_t *g)
         return NGX_OK;
     }
 
-    for ( ;; ) {
-        orbis_ws_pending_output(g->ws, &p, &len);
-
-        if (len == 0) {
-            return NGX_OK;
-        }
-
-        n = c->send(c, (u_char *) p, len);
-
-        if (n == NGX_AGAIN) {
-            if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
-                return NGX_ERROR;
-            }
-
-            return NGX_AGAIN;
-        }
-
-        if (n == NGX_ERROR || n == 0) {
-            return NGX_ERROR;
-        }
-
-        orbis_ws_consume_output(g->ws, n);
-    }
+    return ngx_http_orbis_ws_flush(c, g->ws);
 }
 
 

@@ -1286,9 +1286,6 @@ ngx_http_orbis_stream_feed(ngx_http_orbis_stream_t *st, u_char *data,
 static ngx_int_t
 ngx_http_orbis_stream_flush(ngx_http_orbis_stream_t *st)
 {
-    size_t             len;
-    ssize_t            n;
-    const uint8_t     *p;
     ngx_connection_t  *c;
 
     c = st->connection;
@@ -1304,29 +1301,7 @@ ngx_http_orbis_stream_flush(ngx_http_orbis_stream_t *st)
         }
     }
 
-    for ( ;; ) {
-        orbis_ws_pending_output(st->ws, &p, &len);
-
-        if (len == 0) {
-            return NGX_OK;
-        }
-
-        n = c->send(c, (u_char *) p, len);
-
-        if (n == NGX_AGAIN) {
-            if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
-                return NGX_ERROR;
-            }
-
-            return NGX_AGAIN;
-        }
-
-        if (n == NGX_ERROR || n == 0) {
-            return NGX_ERROR;
-        }
-
-        orbis_ws_consume_output(st->ws, n);
-    }
+    return ngx_http_orbis_ws_flush(c, st->ws);
 }
 
 

@@ -61,6 +61,39 @@ ngx_http_orbis_release_connection(ngx_connection_t *c, ngx_uint_t closed)
 }
 
 
+ngx_int_t
+ngx_http_orbis_ws_flush(ngx_connection_t *c, orbis_ws_t *ws)
+{
+    size_t          len;
+    ssize_t         n;
+    const uint8_t  *p;
+
+    for ( ;; ) {
+        orbis_ws_pending_output(ws, &p, &len);
+
+        if (len == 0) {
+            return NGX_OK;
+        }
+
+        n = c->send(c, (u_char *) p, len);
+
+        if (n == NGX_AGAIN) {
+            if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            return NGX_AGAIN;
+        }
+
+        if (n == NGX_ERROR || n == 0) {
+            return NGX_ERROR;
+        }
+
+        orbis_ws_consume_output(ws, n);
+    }
+}
+
+
 ngx_uint_t
 ngx_http_orbis_queue_len(ngx_queue_t *q)
 {

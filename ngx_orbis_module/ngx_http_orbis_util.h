@@ -12,6 +12,8 @@
 #include <ngx_core.h>
 #include <ngx_event.h>
 
+#include <orbiscore/ws.h>
+
 
 /*
  * Gives back an ngx_connection_t that wraps a socket owned by a foreign
@@ -23,6 +25,12 @@ void ngx_http_orbis_release_connection(ngx_connection_t *c,
 
 ngx_uint_t ngx_http_orbis_queue_len(ngx_queue_t *q);
 char *ngx_http_orbis_cstrdup(ngx_pool_t *pool, const char *s);
+
+/*
+ * Writes what a WebSocket endpoint has queued to c: NGX_OK when all went,
+ * NGX_AGAIN when the socket is full (a write event is armed), NGX_ERROR.
+ */
+ngx_int_t ngx_http_orbis_ws_flush(ngx_connection_t *c, orbis_ws_t *ws);
 
 
 #endif /* _NGX_HTTP_ORBIS_UTIL_H_INCLUDED_ */
