@@ -71,21 +71,9 @@ ngx_http_orbis_agents_create(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
 ngx_int_t
 ngx_http_orbis_agents_get(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
 {
-    ngx_str_t  params[2];
-
-    ctx->thing = "agent";
-
-    if (!ngx_http_orbis_id_valid(&ctx->params[0])) {
-        return ngx_http_orbis_not_found(r, ctx->thing);
-    }
-
-    params[0] = ctx->tenant_id;
-    params[1] = ctx->params[0];
-
-    return ngx_http_orbis_api_query(r,
+    return ngx_http_orbis_api_by_id(r, ctx, "agent",
         "SELECT a.doc FROM agents a"
-        " WHERE a.tenant_id = $1 AND a.id = $2 AND a.deleted_at IS NULL",
-        2, params, ngx_http_orbis_json_done);
+        " WHERE a.tenant_id = $1 AND a.id = $2 AND a.deleted_at IS NULL");
 }
 
 
@@ -125,23 +113,11 @@ ngx_http_orbis_agents_update(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
 ngx_int_t
 ngx_http_orbis_agents_delete(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
 {
-    ngx_str_t  params[2];
-
-    ctx->thing = "agent";
-
-    if (!ngx_http_orbis_id_valid(&ctx->params[0])) {
-        return ngx_http_orbis_not_found(r, ctx->thing);
-    }
-
-    params[0] = ctx->tenant_id;
-    params[1] = ctx->params[0];
-
     /* kept for the conversations that name it */
 
-    return ngx_http_orbis_api_query(r,
+    return ngx_http_orbis_api_by_id(r, ctx, "agent",
         "UPDATE agents SET deleted_at = now()"
-        " WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL",
-        2, params, ngx_http_orbis_json_done);
+        " WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL");
 }
 
 

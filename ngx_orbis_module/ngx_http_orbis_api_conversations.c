@@ -91,21 +91,9 @@ ngx_int_t
 ngx_http_orbis_conversations_get(ngx_http_request_t *r,
     ngx_http_orbis_ctx_t *ctx)
 {
-    ngx_str_t  params[2];
-
-    ctx->thing = "conversation";
-
-    if (!ngx_http_orbis_id_valid(&ctx->params[0])) {
-        return ngx_http_orbis_not_found(r, ctx->thing);
-    }
-
-    params[0] = ctx->tenant_id;
-    params[1] = ctx->params[0];
-
-    return ngx_http_orbis_api_query(r,
+    return ngx_http_orbis_api_by_id(r, ctx, "conversation",
         "SELECT orbis_conversation_detail_json(c)::text"
-        " FROM conversations c WHERE c.tenant_id = $1 AND c.id = $2",
-        2, params, ngx_http_orbis_json_done);
+        " FROM conversations c WHERE c.tenant_id = $1 AND c.id = $2");
 }
 
 

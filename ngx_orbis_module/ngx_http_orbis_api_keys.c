@@ -229,21 +229,9 @@ ngx_http_orbis_keys_update(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
 ngx_int_t
 ngx_http_orbis_keys_delete(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
 {
-    ngx_str_t  params[2];
-
-    ctx->thing = "API key";
-
-    if (!ngx_http_orbis_id_valid(&ctx->params[0])) {
-        return ngx_http_orbis_not_found(r, ctx->thing);
-    }
-
-    params[0] = ctx->tenant_id;
-    params[1] = ctx->params[0];
-
-    return ngx_http_orbis_api_query(r,
+    return ngx_http_orbis_api_by_id(r, ctx, "API key",
         "UPDATE api_keys SET revoked_at = now()"
-        " WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL",
-        2, params, ngx_http_orbis_json_done);
+        " WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL");
 }
 
 

@@ -279,6 +279,8 @@ void ngx_http_orbis_ratelimit_init_script(void);
  */
 ngx_int_t ngx_http_orbis_api_query(ngx_http_request_t *r, const char *sql,
     ngx_uint_t nparams, ngx_str_t *params, ngx_http_orbis_done_pt done);
+ngx_int_t ngx_http_orbis_api_by_id(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx, const char *thing, const char *sql);
 ngx_int_t ngx_http_orbis_pg_fail(ngx_http_request_t *r, ngx_uint_t status);
 
 /* ngx_http_orbis_api_health.c */

@@ -247,6 +247,31 @@ ngx_http_orbis_api_query(ngx_http_request_t *r, const char *sql,
 }
 
 
+/*
+ * A statement about one of the caller's things, $1 the tenant and $2 the
+ * id from the path: a malformed id, like another tenant's, is not found.
+ */
+
+ngx_int_t
+ngx_http_orbis_api_by_id(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
+    const char *thing, const char *sql)
+{
+    ngx_str_t  params[2];
+
+    ctx->thing = thing;
+
+    if (!ngx_http_orbis_id_valid(&ctx->params[0])) {
+        return ngx_http_orbis_not_found(r, thing);
+    }
+
+    params[0] = ctx->tenant_id;
+    params[1] = ctx->params[0];
+
+    return ngx_http_orbis_api_query(r, sql, 2, params,
+                                    ngx_http_orbis_json_done);
+}
+
+
 ngx_int_t
 ngx_http_orbis_pg_fail(ngx_http_request_t *r, ngx_uint_t status)
 {
