@@ -5,7 +5,7 @@
 # nginx's own proxy_pass WebSocket relay to the same fake; each also
 # straight against the fake (no nginx) as the latency baseline.
 #
-#   perl bench/stream/run.pl [--ladder 100,250,500,1000,1500,2000]
+#   perl bench/stream/run.pl [--ladder 100,150,200,250,300,400,500,1000,2000]
 #        [--duration 8] [--warmup 2] [--ramp 500] [--threads 2]
 #        [--fake-procs 1] [--paths direct,relay,orbis] [--json FILE]
 #        [--idle-sessions 2000] [--max-added-p99 5] [--workers 2]
@@ -104,7 +104,8 @@ my $has_stream = do {
     open my $fh, '<:raw', $so or die "$so: $!";
     local $/;
     my $bin = <$fh>;
-    index($bin, "orbis_gemini_url\0") >= 0 && index($bin, "orbis_stream\0") >= 0;
+    index($bin, "orbis_gemini_url\0") >= 0
+        && index($bin, "orbis_stream\0") >= 0;
 };
 my $stream_note = $has_stream ? ''
     : "the module in $ROOT has no orbis_stream directive";
@@ -154,9 +155,14 @@ package StreamBench::Test {
     sub nginx_conf {
         my $self = shift;
         my $c = $self->SUPER::nginx_conf(@_);
-        $c =~ s/events \{[^}]*\}/events { worker_connections 20000; }/
+        # as high as this process may go (run.sh raises it); a worker
+        # cannot pass the hard limit without CAP_SYS_RESOURCE
+        my $hard = `sh -c 'ulimit -Hn'`;
+        $hard = $hard =~ /^(\d+)/ ? ($1 > 65536 ? 65536 : $1) : 65536;
+        my $conns = $hard - 200;
+        $c =~ s/events \{[^}]*\}/events { worker_connections $conns; }/
             or die "no events block to widen\n";
-        $c =~ s/^(worker_processes)/worker_rlimit_nofile 45000;\n$1/m;
+        $c =~ s/^(worker_processes)/worker_rlimit_nofile $hard;\n$1/m;
         $c =~ s{^load_module \S+;}
                {load_module $self->{opt}{bench_module};}m;
         return $c;
@@ -288,8 +294,17 @@ sub mem_sample {
 }
 
 sub restart_nginx {
+    my @old = $t->worker_pids;
     $t->stop_nginx;
-    $t->start_nginx;
+    # workers outlive a master that had to be killed: wait for them
+    for (1 .. 100) {
+        last unless grep { kill 0, $_ } @old;
+        sleep 0.1;
+    }
+    eval { $t->start_nginx; 1 } or do {
+        my $err = $@;
+        die "nginx did not restart: [$err]\n" . `tail -5 ${\ $t->error_log}`;
+    };
     sleep 1.5;        # workers connect to Postgres and Redis, then idle
 }
 
@@ -464,6 +479,8 @@ sub f {
     return defined $v ? sprintf($fmt // '%.2f', $v) : '-';
 }
 
+sub max0 { $_[0] > 0 ? $_[0] : 0 }
+
 sub held {
     my ($r, $base) = @_;
     return 'no result' if !$r || $r->{error};
@@ -501,7 +518,9 @@ for my $n (@DONE) {
             $ok ? f($r->{cpu}{workerUsPerRelayedFrame}) : '-',
             $ok && $r->{mem} ? f($r->{mem}{pssPerSessionKB}, '%.1f') . ' / '
                                . f($r->{mem}{rssPerSessionKB}, '%.1f') : '-',
-            $ok ? join(' / ', map { f($r->{cpu}{$_} / $r->{cpu}{windowS})
+            # "other" is a difference of two tick counts: +-0.1 core
+            $ok ? join(' / ', map { f(max0($r->{cpu}{$_})
+                                      / $r->{cpu}{windowS})
                                   } qw(workersS fakeS loaderS otherS))
                   . ' (' . f(100 * $r->{cpu}{machineBusy}, '%.0f') . '%)'
                 : '-',
@@ -576,12 +595,22 @@ printf "load.mjs: %d threads, %d s window after %d s warm-up, ramp %d "
     $o{'fake-procs'}, scalar(localtime), "module from $ROOT";
 
 {
-    my %lv;
-    $lv{$1}++ while $t->error_log_text =~ /\[(emerg|alert|crit|error)\]/g;
-    my ($first) = $t->error_log_text =~ /^(.*\[(?:alert|crit|error)\].*)$/m;
+    # what went wrong, once per kind (ids and numbers folded)
+    my (%lv, %kind);
+    for my $line (split /\n/, $t->error_log_text) {
+        next unless $line =~ /\[(emerg|alert|crit|error|warn)\]/;
+        my $level = $1;
+        $lv{$level}++;
+        (my $k = $line) =~ s/^.*?\] \d+#\d+: (?:\*\d+ )?//;
+        $k =~ s/[0-9a-f]{8}-[0-9a-f-]{27}/ID/g;
+        $k =~ s/, client: .*//;
+        $kind{"[$level] $k"}++;
+    }
     printf "nginx error log: %s\n", %lv ? join(', ', map { "$lv{$_} [$_]" }
                                                  sort keys %lv) : 'clean';
-    print "  first: $first\n" if $first;
+    my @top = sort { $kind{$b} <=> $kind{$a} } keys %kind;
+    splice @top, 8 if @top > 8;
+    printf "  %6d x %s\n", $kind{$_}, substr($_, 0, 110) for @top;
 }
 
 if ($o{json}) {
