@@ -42,8 +42,6 @@ static ngx_int_t ngx_http_orbis_session_answer(ngx_http_request_t *r,
     ngx_http_orbis_account_t *acc, ngx_uint_t status);
 static ngx_int_t ngx_http_orbis_set_cookie(ngx_http_request_t *r,
     const char *token, time_t max_age);
-static ngx_int_t ngx_http_orbis_keep(ngx_http_request_t *r, ngx_str_t *dst,
-    const char *src);
 static ngx_int_t ngx_http_orbis_keep_row(ngx_http_request_t *r,
     ngx_http_orbis_account_t *acc, PGresult *res);
 
@@ -84,13 +82,13 @@ ngx_http_orbis_signup(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
         || RAND_bytes(rnd, sizeof(rnd)) != 1
         || orbis_b64url_encode(rnd, sizeof(rnd), (char *) code, 13, NULL)
            != ORBIS_OK
-        || ngx_http_orbis_keep(r, &acc->params[0], req.tenant_name) != NGX_OK
-        || ngx_http_orbis_keep(r, &acc->params[1], req.email) != NGX_OK
-        || ngx_http_orbis_keep(r, &acc->params[2], req.name ? req.name : "")
+        || ngx_http_orbis_cparam(r, &acc->params[0], req.tenant_name) != NGX_OK
+        || ngx_http_orbis_cparam(r, &acc->params[1], req.email) != NGX_OK
+        || ngx_http_orbis_cparam(r, &acc->params[2], req.name ? req.name : "")
            != NGX_OK
-        || ngx_http_orbis_keep(r, &acc->params[4], req.referral_code)
+        || ngx_http_orbis_cparam(r, &acc->params[4], req.referral_code)
            != NGX_OK
-        || ngx_http_orbis_keep(r, &acc->params[5], (char *) code) != NGX_OK)
+        || ngx_http_orbis_cparam(r, &acc->params[5], (char *) code) != NGX_OK)
     {
         orbis_req_signup_free(&req);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -222,7 +220,7 @@ ngx_http_orbis_login(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
     acc->pw.password = ngx_pnalloc(r->pool, acc->pw.len + 1);
 
     if (acc->pw.password == NULL
-        || ngx_http_orbis_keep(r, &acc->params[0], req.email) != NGX_OK)
+        || ngx_http_orbis_cparam(r, &acc->params[0], req.email) != NGX_OK)
     {
         orbis_req_login_free(&req);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -262,7 +260,7 @@ ngx_http_orbis_login_found(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
 
     if (PQntuples(res) == 1) {
         if (ngx_http_orbis_keep_row(r, acc, res) != NGX_OK
-            || ngx_http_orbis_keep(r, &acc->params[1], PQgetvalue(res, 0, 4))
+            || ngx_http_orbis_cparam(r, &acc->params[1], PQgetvalue(res, 0, 4))
                != NGX_OK)
         {
             ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -435,26 +433,6 @@ ngx_http_orbis_set_cookie(ngx_http_request_t *r, const char *token,
 
 
 static ngx_int_t
-ngx_http_orbis_keep(ngx_http_request_t *r, ngx_str_t *dst, const char *src)
-{
-    if (src == NULL) {
-        ngx_str_null(dst);
-        return NGX_OK;
-    }
-
-    dst->len = ngx_strlen(src);
-    dst->data = ngx_pnalloc(r->pool, dst->len + 1);
-    if (dst->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(dst->data, src, dst->len + 1);
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
 ngx_http_orbis_keep_row(ngx_http_request_t *r, ngx_http_orbis_account_t *acc,
     PGresult *res)
 {
@@ -465,5 +443,5 @@ ngx_http_orbis_keep_row(ngx_http_request_t *r, ngx_http_orbis_account_t *acc,
     ngx_cpystrn((u_char *) acc->role, (u_char *) PQgetvalue(res, 0, 2),
                 sizeof(acc->role));
 
-    return ngx_http_orbis_keep(r, &acc->user_json, PQgetvalue(res, 0, 3));
+    return ngx_http_orbis_cparam(r, &acc->user_json, PQgetvalue(res, 0, 3));
 }

@@ -131,71 +131,40 @@ ngx_http_orbis_cstrdup(ngx_pool_t *pool, const char *s)
 }
 
 
+/* sends body (a reference it takes over; NULL for no body) as JSON */
+
 ngx_int_t
 ngx_http_orbis_send_json(ngx_http_request_t *r, ngx_uint_t status,
     json_t *body)
 {
-    char         *text;
-    size_t        len;
-    ngx_int_t     rc;
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
+    char    *text;
+    u_char  *p;
+    size_t   len;
 
-    text = NULL;
-    len = 0;
-
-    if (body != NULL) {
-        text = json_dumps(body, JSON_COMPACT);
-        json_decref(body);
-
-        if (text == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        len = ngx_strlen(text);
+    if (body == NULL) {
+        return ngx_http_orbis_send_text(r, status, NULL, 0);
     }
 
-    b = ngx_create_temp_buf(r->pool, len + 1);
-    if (b == NULL) {
+    text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+
+    if (text == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    len = ngx_strlen(text);
+
+    p = ngx_pnalloc(r->pool, len + 1);
+    if (p == NULL) {
         free(text);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (len) {
-        b->last = ngx_cpymem(b->last, text, len);
-        *b->last++ = '\n';
-    }
-
+    ngx_memcpy(p, text, len);
+    p[len] = '\n';
     free(text);
 
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    r->headers_out.status = status;
-    r->headers_out.content_length_n = b->last - b->pos;
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-
-    if (ngx_http_orbis_add_security_headers(r) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (status == NGX_HTTP_NO_CONTENT) {
-        r->header_only = 1;
-        r->headers_out.content_length_n = -1;
-        ngx_str_null(&r->headers_out.content_type);
-    }
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_orbis_send_text(r, status, p, len + 1);
 }
 
 
@@ -380,17 +349,6 @@ ngx_http_orbis_send_text(ngx_http_request_t *r, ngx_uint_t status,
     ngx_buf_t    *b;
     ngx_chain_t   out;
 
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    b->pos = text;
-    b->last = text + len;
-    b->memory = 1;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
     r->headers_out.status = status;
     r->headers_out.content_length_n = len;
     ngx_str_set(&r->headers_out.content_type, "application/json");
@@ -400,11 +358,28 @@ ngx_http_orbis_send_text(ngx_http_request_t *r, ngx_uint_t status,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (status == NGX_HTTP_NO_CONTENT) {
+        r->header_only = 1;
+        r->headers_out.content_length_n = -1;
+        ngx_str_null(&r->headers_out.content_type);
+    }
+
     rc = ngx_http_send_header(r);
 
     if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
         return rc;
     }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->pos = text;
+    b->last = text + len;
+    b->memory = len ? 1 : 0;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
 
     out.buf = b;
     out.next = NULL;
