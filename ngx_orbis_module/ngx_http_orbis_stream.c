@@ -123,10 +123,6 @@ static ngx_uint_t ngx_http_orbis_stream_deliver_tools(
 static void ngx_http_orbis_stream_tool_free(
     ngx_http_orbis_stream_tool_t *t);
 static void ngx_http_orbis_stream_finalize(ngx_http_orbis_stream_t *st);
-static void ngx_http_orbis_stream_saved(void *data, PGresult *res,
-    ngx_uint_t status);
-static void ngx_http_orbis_stream_saved_done(ngx_http_orbis_stream_t *st,
-    ngx_int_t rc);
 static void ngx_http_orbis_stream_arm(ngx_http_orbis_stream_t *st);
 static void ngx_http_orbis_stream_backpressure(ngx_http_orbis_stream_t *st);
 static void ngx_http_orbis_stream_free(ngx_http_orbis_stream_t *st);
@@ -135,7 +131,6 @@ static void ngx_http_orbis_stream_tick_handler(ngx_event_t *ev);
 static void ngx_http_orbis_stream_beat_handler(ngx_event_t *ev);
 static void ngx_http_orbis_stream_closing_handler(ngx_event_t *ev);
 static void ngx_http_orbis_stream_posted_handler(ngx_event_t *ev);
-static void ngx_http_orbis_stream_guard_handler(ngx_event_t *ev);
 
 static void ngx_http_orbis_stream_up_open(void *data);
 static void ngx_http_orbis_stream_up_message(void *data, u_char *msg,
@@ -247,6 +242,26 @@ ngx_http_orbis_stream_handler(ngx_http_request_t *r)
     rc = ngx_http_orbis_stream_check_upgrade(r, hs);
     if (rc != NGX_DECLINED) {
         return rc;
+    }
+
+    /*
+     * Finished calls this worker has not written yet: while there are
+     * many, a new call would only add to what could be lost.
+     */
+
+    if (ngx_http_orbis_outbox_length()
+        >= ngx_http_orbis_stream_worker->smcf->save_backlog)
+    {
+        if (ngx_http_orbis_header_out(r, "Retry-After", "5") != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_orbis_stream_refuse(r, hs,
+                                            NGX_HTTP_SERVICE_UNAVAILABLE,
+                                            "busy",
+                                            ORBIS_CLOSE_TRY_AGAIN_LATER,
+                                            "calls cannot be saved right "
+                                            "now, try again shortly");
     }
 
     cln = ngx_pool_cleanup_add(r->pool, 0);
@@ -888,10 +903,6 @@ ngx_http_orbis_stream_upgrade(ngx_http_request_t *r,
     st->posted.handler = ngx_http_orbis_stream_posted_handler;
     st->posted.data = st;
     st->posted.log = ngx_cycle->log;
-
-    st->guard.handler = ngx_http_orbis_stream_guard_handler;
-    st->guard.data = st;
-    st->guard.log = ngx_cycle->log;
 
     ngx_queue_insert_tail(&w->streams, &st->queue);
     w->nstreams++;
@@ -1661,7 +1672,7 @@ ngx_http_orbis_stream_after(ngx_http_orbis_stream_t *st)
 
     st->in_after = 0;
 
-    if (st->client_gone && !st->saving && st->upstream == NULL
+    if (st->client_gone && st->upstream == NULL
         && (st->session == NULL || st->finalized))
     {
         ngx_http_orbis_stream_free(st);
@@ -1969,8 +1980,7 @@ ngx_http_orbis_stream_tool_free(ngx_http_orbis_stream_tool_t *t)
 static void
 ngx_http_orbis_stream_finalize(ngx_http_orbis_stream_t *st)
 {
-    ngx_msec_t                   guard;
-    ngx_http_orbis_main_conf_t  *omcf;
+    json_t  *record;
 
     if (st->finalized) {
         return;
@@ -1982,9 +1992,9 @@ ngx_http_orbis_stream_finalize(ngx_http_orbis_stream_t *st)
         ngx_del_timer(&st->beat);
     }
 
-    st->record = orbis_session_record_json(st->session);
+    record = orbis_session_record_json(st->session);
 
-    if (st->record == NULL) {
+    if (record == NULL) {
         ngx_log_error(NGX_LOG_ERR, st->log, 0,
                       "orbis stream %s: out of memory, the call is left to "
                       "the sweeper", st->id);
@@ -1993,7 +2003,7 @@ ngx_http_orbis_stream_finalize(ngx_http_orbis_stream_t *st)
 
     if (!st->client_gone && orbis_ws_state(st->ws) == ORBIS_WS_FAILED) {
         /* the code the codec sent, not the session's idea of it */
-        (void) json_object_set_new(st->record, "closeCode",
+        (void) json_object_set_new(record, "closeCode",
                               json_integer(orbis_ws_close_code(st->ws)));
     }
 
@@ -2002,84 +2012,13 @@ ngx_http_orbis_stream_finalize(ngx_http_orbis_stream_t *st)
                   orbis_session_end_reason_name(
                       orbis_session_end_reason(st->session)));
 
-    st->save = ngx_http_orbis_stream_save(st->record, st->key_id,
-                                          ngx_http_orbis_stream_saved, st);
-    if (st->save == NULL) {
-        ngx_http_orbis_stream_store_park(st, st->record);
-        return;
-    }
-
-    st->saving = 1;
-
-    /* a timer that is not cancelable keeps a quitting worker for it */
-
-    omcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
-                                               ngx_http_orbis_module);
-    guard = omcf->pg.queue_timeout + omcf->pg.connect_timeout
-            + omcf->pg.query_timeout + 1000;
-
-    ngx_add_timer(&st->guard, guard);
-}
-
-
-static void
-ngx_http_orbis_stream_saved(void *data, PGresult *res, ngx_uint_t status)
-{
-    ngx_http_orbis_stream_t  *st = data;
-
-    st->save = NULL;
-
-    if (ngx_terminate || ngx_http_orbis_worker == NULL) {
-        return;
-    }
-
-    ngx_http_orbis_stream_saved_done(st,
-        ngx_http_orbis_stream_save_result(res, status, st->log));
-}
-
-
-static void
-ngx_http_orbis_stream_saved_done(ngx_http_orbis_stream_t *st, ngx_int_t rc)
-{
-    if (st->guard.timer_set) {
-        ngx_del_timer(&st->guard);
-    }
-
-    switch (rc) {
-
-    case NGX_OK:
-        ngx_http_orbis_stream_store_forget(st);
-        break;
-
-    case NGX_DECLINED:
+    if (ngx_http_orbis_outbox_add(st->id, st->key_id, record) != NGX_OK) {
         ngx_log_error(NGX_LOG_ERR, st->log, 0,
-                      "orbis stream %s: the call cannot be saved", st->id);
-        ngx_http_orbis_stream_store_forget(st);
-        break;
-
-    default:
-        /* Redis keeps it; the sweeper tries again */
-        ngx_http_orbis_stream_store_park(st, st->record);
-        break;
+                      "orbis stream %s: out of memory, the call is left to "
+                      "the sweeper", st->id);
     }
 
-    st->saving = 0;
-
-    ngx_http_orbis_stream_after(st);
-}
-
-
-static void
-ngx_http_orbis_stream_guard_handler(ngx_event_t *ev)
-{
-    ngx_http_orbis_stream_t  *st = ev->data;
-
-    if (st->save != NULL) {
-        ngx_http_orbis_pg_cancel(st->save);
-        st->save = NULL;
-    }
-
-    ngx_http_orbis_stream_saved_done(st, NGX_ERROR);
+    json_decref(record);
 }
 
 
@@ -2331,10 +2270,6 @@ ngx_http_orbis_stream_free(ngx_http_orbis_stream_t *st)
         ngx_del_timer(&st->closing);
     }
 
-    if (st->guard.timer_set) {
-        ngx_del_timer(&st->guard);
-    }
-
     if (st->posted.posted) {
         ngx_delete_posted_event(&st->posted);
     }
@@ -2353,7 +2288,6 @@ ngx_http_orbis_stream_free(ngx_http_orbis_stream_t *st)
         ngx_http_orbis_stream_tool_free(t);
     }
 
-    json_decref(st->record);
     orbis_session_free(st->session);
     orbis_session_actions_free(&st->actions);
     orbis_resampler_free(st->resampler);

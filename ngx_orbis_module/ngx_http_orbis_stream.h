@@ -44,6 +44,7 @@ typedef struct {
     ngx_msec_t                         setup_timeout;
     ngx_msec_t                         tool_timeout;
     ngx_uint_t                         max_resumptions;
+    ngx_uint_t                         save_backlog;
     u_char                             rl_sha[41];
     ngx_flag_t                         used;
 } ngx_http_orbis_stream_main_conf_t;
@@ -121,7 +122,6 @@ struct ngx_http_orbis_stream_s {
     unsigned                           client_eof:1;   /* read 0 / error */
     unsigned                           read_paused:1;
     unsigned                           finalized:1;    /* FINALIZE seen */
-    unsigned                           saving:1;
     unsigned                           dirty:1;        /* record changed */
     unsigned                           stored:1;       /* in Redis */
     unsigned                           upstream_failed:1;
@@ -143,6 +143,15 @@ typedef struct {
     ngx_http_orbis_pg_query_t         *sweep_query;
     json_t                            *sweep_record;
     unsigned                           sweeping:1;
+
+    /* finished calls not yet written: ngx_http_orbis_stream_outbox.c */
+    ngx_queue_t                        outbox;      /* waiting */
+    ngx_uint_t                         outbox_len;  /* waiting + busy */
+    ngx_uint_t                         outbox_busy;
+    ngx_uint_t                         outbox_limit;
+    ngx_msec_t                         outbox_backoff;
+    ngx_event_t                        outbox_ev;
+    unsigned                           outbox_paused:1;
 } ngx_http_orbis_stream_worker_t;
 
 
@@ -158,8 +167,7 @@ void ngx_http_orbis_stream_terminate_all(void);
 void ngx_http_orbis_stream_store_live(ngx_http_orbis_stream_t *st,
     ngx_uint_t with_record);
 void ngx_http_orbis_stream_store_forget(ngx_http_orbis_stream_t *st);
-void ngx_http_orbis_stream_store_park(ngx_http_orbis_stream_t *st,
-    json_t *record);
+void ngx_http_orbis_stream_store_forget_id(const char *id);
 
 /*
  * Writes a finished call: one statement, idempotent on the session id.
@@ -167,13 +175,26 @@ void ngx_http_orbis_stream_store_park(ngx_http_orbis_stream_t *st,
  * from ngx_http_orbis_stream_save_result(): NGX_OK (written, or written
  * before), NGX_ERROR (try again later) or NGX_DECLINED (it never can be).
  */
-ngx_http_orbis_pg_query_t *ngx_http_orbis_stream_save(json_t *record,
-    const char *key_id, ngx_http_orbis_pg_handler_pt handler, void *data);
+ngx_http_orbis_pg_query_t *ngx_http_orbis_stream_save(const char *record,
+    size_t len, const char *key_id, ngx_http_orbis_pg_handler_pt handler,
+    void *data);
 ngx_int_t ngx_http_orbis_stream_save_result(PGresult *res,
     ngx_uint_t status, ngx_log_t *log);
 
 void ngx_http_orbis_stream_sweep_handler(ngx_event_t *ev);
 void ngx_http_orbis_stream_sweep_stop(ngx_http_orbis_stream_worker_t *w);
+
+/*
+ * ngx_http_orbis_stream_outbox.c: a finished call's record is copied in
+ * and written from there (NGX_ERROR: out of memory, or no worker).
+ */
+void ngx_http_orbis_outbox_init(ngx_http_orbis_stream_worker_t *w,
+    ngx_log_t *log);
+ngx_int_t ngx_http_orbis_outbox_add(const char *id, const char *key_id,
+    json_t *record);
+ngx_uint_t ngx_http_orbis_outbox_length(void);
+void ngx_http_orbis_outbox_handler(ngx_event_t *ev);
+void ngx_http_orbis_outbox_exit(ngx_http_orbis_stream_worker_t *w);
 
 
 #endif /* _NGX_HTTP_ORBIS_STREAM_H_INCLUDED_ */

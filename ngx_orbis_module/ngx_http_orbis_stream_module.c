@@ -41,6 +41,11 @@ static ngx_conf_num_bounds_t  ngx_http_orbis_stream_resumptions_bounds = {
 };
 
 
+static ngx_conf_num_bounds_t  ngx_http_orbis_stream_save_backlog_bounds = {
+    ngx_conf_check_num_bounds, 1, 1000000
+};
+
+
 static ngx_command_t  ngx_http_orbis_stream_commands[] = {
 
     { ngx_string("orbis_stream"),
@@ -91,6 +96,13 @@ static ngx_command_t  ngx_http_orbis_stream_commands[] = {
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_orbis_stream_main_conf_t, sweep_interval),
       NULL },
+
+    { ngx_string("orbis_stream_save_backlog"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_orbis_stream_main_conf_t, save_backlog),
+      &ngx_http_orbis_stream_save_backlog_bounds },
 
     { ngx_string("orbis_stream_tool_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -208,6 +220,7 @@ ngx_http_orbis_stream_create_main_conf(ngx_conf_t *cf)
     smcf->setup_timeout = NGX_CONF_UNSET_MSEC;
     smcf->tool_timeout = NGX_CONF_UNSET_MSEC;
     smcf->max_resumptions = NGX_CONF_UNSET_UINT;
+    smcf->save_backlog = NGX_CONF_UNSET_UINT;
 
     return smcf;
 }
@@ -231,6 +244,7 @@ ngx_http_orbis_stream_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(smcf->setup_timeout, 10000);
     ngx_conf_init_msec_value(smcf->tool_timeout, 20000);
     ngx_conf_init_uint_value(smcf->max_resumptions, 5);
+    ngx_conf_init_uint_value(smcf->save_backlog, 256);
 
     if (smcf->gemini.url.len == 0) {
         ngx_str_set(&smcf->gemini.url,
@@ -483,6 +497,8 @@ ngx_http_orbis_stream_init_process(ngx_cycle_t *cycle)
     ngx_queue_init(&w->streams);
     w->smcf = smcf;
 
+    ngx_http_orbis_outbox_init(w, cycle->log);
+
     w->sweep.handler = ngx_http_orbis_stream_sweep_handler;
     w->sweep.data = w;
     w->sweep.log = cycle->log;
@@ -518,6 +534,7 @@ ngx_http_orbis_stream_exit_process(ngx_cycle_t *cycle)
 
     ngx_http_orbis_stream_terminate_all();
     ngx_http_orbis_stream_sweep_stop(w);
+    ngx_http_orbis_outbox_exit(w);
 
     ngx_http_orbis_stream_worker = NULL;
 }

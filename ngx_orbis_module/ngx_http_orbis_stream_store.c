@@ -41,8 +41,6 @@ static void ngx_http_orbis_stream_sweep_fetched(void *data,
     redisReply *reply, ngx_uint_t status);
 static void ngx_http_orbis_stream_sweep_saved(void *data, PGresult *res,
     ngx_uint_t status);
-static void ngx_http_orbis_stream_sweep_forget(
-    ngx_http_orbis_stream_worker_t *w, const char *id);
 static void ngx_http_orbis_stream_sweep_end(
     ngx_http_orbis_stream_worker_t *w);
 static json_t *ngx_http_orbis_stream_sweep_record(const char *text,
@@ -118,21 +116,15 @@ static const char  ngx_http_orbis_stream_save_sql[] =
 
 
 ngx_http_orbis_pg_query_t *
-ngx_http_orbis_stream_save(json_t *record, const char *key_id,
-    ngx_http_orbis_pg_handler_pt handler, void *data)
+ngx_http_orbis_stream_save(const char *record, size_t len,
+    const char *key_id, ngx_http_orbis_pg_handler_pt handler, void *data)
 {
-    char                       *text;
     ngx_str_t                   params[2];
     ngx_uint_t                  status;
     ngx_http_orbis_pg_query_t  *q;
 
-    text = json_dumps(record, JSON_COMPACT);
-    if (text == NULL) {
-        return NULL;
-    }
-
-    params[0].data = (u_char *) text;
-    params[0].len = ngx_strlen(text);
+    params[0].data = (u_char *) record;
+    params[0].len = len;
 
     if (key_id != NULL && key_id[0] != '\0') {
         params[1].data = (u_char *) key_id;
@@ -146,7 +138,6 @@ ngx_http_orbis_stream_save(json_t *record, const char *key_id,
     q = ngx_http_orbis_pg_query(ngx_http_orbis_worker->pg,
                                 ngx_http_orbis_stream_save_sql, 2, params,
                                 handler, data, &status);
-    free(text);
 
     if (q == NULL) {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
@@ -341,99 +332,34 @@ ngx_http_orbis_stream_store_live(ngx_http_orbis_stream_t *st,
 void
 ngx_http_orbis_stream_store_forget(ngx_http_orbis_stream_t *st)
 {
+    if (st->stored) {
+        ngx_http_orbis_stream_store_forget_id(st->id);
+    }
+}
+
+
+void
+ngx_http_orbis_stream_store_forget_id(const char *id)
+{
     u_char       key[64];
     size_t       lens[3];
     const char  *argv[3];
-
-    if (!st->stored) {
-        return;
-    }
 
     argv[0] = "ZREM";
     lens[0] = 4;
     argv[1] = NGX_HTTP_ORBIS_STREAM_LIVE_KEY;
     lens[1] = sizeof(NGX_HTTP_ORBIS_STREAM_LIVE_KEY) - 1;
-    argv[2] = st->id;
-    lens[2] = NGX_HTTP_ORBIS_STREAM_ID_LEN;
+    argv[2] = id;
+    lens[2] = ngx_strlen(id);
 
     (void) ngx_http_orbis_stream_redis(3, argv, lens, NULL, NULL, NULL);
 
     argv[0] = "DEL";
     lens[0] = 3;
     argv[1] = (const char *) key;
-    lens[1] = ngx_snprintf(key, sizeof(key), "session:%s", st->id) - key;
+    lens[1] = ngx_snprintf(key, sizeof(key), "session:%s", id) - key;
 
     (void) ngx_http_orbis_stream_redis(2, argv, lens, NULL, NULL, NULL);
-}
-
-
-/* the final record waits in Redis for the sweeper's next round */
-
-void
-ngx_http_orbis_stream_store_park(ngx_http_orbis_stream_t *st,
-    json_t *record)
-{
-    u_char       key[64];
-    char        *rec;
-    size_t       lens[6];
-    const char  *argv[6];
-
-    rec = json_dumps(record, JSON_COMPACT);
-
-    if (rec == NULL) {
-        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                      "orbis stream %s: the call is lost: out of memory",
-                      st->id);
-        return;
-    }
-
-    argv[0] = "HSET";
-    lens[0] = 4;
-    argv[1] = (const char *) key;
-    lens[1] = ngx_snprintf(key, sizeof(key), "session:%s", st->id) - key;
-    argv[2] = "record";
-    lens[2] = 6;
-    argv[3] = rec;
-    lens[3] = ngx_strlen(rec);
-    argv[4] = "key";
-    lens[4] = 3;
-    argv[5] = st->key_id;
-    lens[5] = ngx_strlen(st->key_id);
-
-    if (ngx_http_orbis_stream_redis(6, argv, lens, NULL, NULL, NULL)
-        != NGX_OK)
-    {
-        /* not the record itself: transcripts do not go to logs */
-        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                      "orbis stream %s: the call is lost: neither Postgres "
-                      "nor Redis took it", st->id);
-        free(rec);
-        return;
-    }
-
-    free(rec);
-
-    argv[0] = "EXPIRE";
-    lens[0] = 6;
-    argv[2] = NGX_HTTP_ORBIS_STREAM_STATE_TTL;
-    lens[2] = sizeof(NGX_HTTP_ORBIS_STREAM_STATE_TTL) - 1;
-
-    (void) ngx_http_orbis_stream_redis(3, argv, lens, NULL, NULL, NULL);
-
-    argv[0] = "ZADD";
-    lens[0] = 4;
-    argv[1] = NGX_HTTP_ORBIS_STREAM_LIVE_KEY;
-    lens[1] = sizeof(NGX_HTTP_ORBIS_STREAM_LIVE_KEY) - 1;
-    argv[2] = "0";
-    lens[2] = 1;
-    argv[3] = st->id;
-    lens[3] = NGX_HTTP_ORBIS_STREAM_ID_LEN;
-
-    (void) ngx_http_orbis_stream_redis(4, argv, lens, NULL, NULL, NULL);
-
-    ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
-                  "orbis stream %s: the call is parked in Redis for the "
-                  "sweeper", st->id);
 }
 
 
@@ -633,7 +559,7 @@ ngx_http_orbis_stream_sweep_fetched(void *data, redisReply *reply,
 {
     ngx_http_orbis_stream_worker_t  *w = data;
 
-    char         key_id[NGX_HTTP_ORBIS_STREAM_ID_LEN + 1];
+    char         key_id[NGX_HTTP_ORBIS_STREAM_ID_LEN + 1], *text;
     int64_t      hb;
     const char  *id, **ids;
     redisReply  *rec, *key, *beat;
@@ -658,7 +584,7 @@ ngx_http_orbis_stream_sweep_fetched(void *data, redisReply *reply,
         /* the session never got a record in: nothing to save */
         ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                       "orbis sweeper: session %s has no record, dropped", id);
-        ngx_http_orbis_stream_sweep_forget(w, id);
+        ngx_http_orbis_stream_store_forget_id(id);
         w->sweep_next++;
         ngx_http_orbis_stream_sweep_next(w);
         return;
@@ -673,7 +599,7 @@ ngx_http_orbis_stream_sweep_fetched(void *data, redisReply *reply,
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "orbis sweeper: session %s has a bad record, dropped",
                       id);
-        ngx_http_orbis_stream_sweep_forget(w, id);
+        ngx_http_orbis_stream_store_forget_id(id);
         w->sweep_next++;
         ngx_http_orbis_stream_sweep_next(w);
         return;
@@ -692,8 +618,16 @@ ngx_http_orbis_stream_sweep_fetched(void *data, redisReply *reply,
                   "orbis sweeper: saving session %s, its worker stopped "
                   "sending heartbeats", id);
 
-    w->sweep_query = ngx_http_orbis_stream_save(w->sweep_record, key_id,
-                                        ngx_http_orbis_stream_sweep_saved, w);
+    text = json_dumps(w->sweep_record, JSON_COMPACT);
+
+    w->sweep_query = (text == NULL)
+                     ? NULL
+                     : ngx_http_orbis_stream_save(text, ngx_strlen(text),
+                                            key_id,
+                                            ngx_http_orbis_stream_sweep_saved,
+                                            w);
+    free(text);
+
     if (w->sweep_query == NULL) {
         ngx_http_orbis_stream_sweep_end(w);
     }
@@ -728,36 +662,10 @@ ngx_http_orbis_stream_sweep_saved(void *data, PGresult *res,
 
     ids = w->sweep_ids->elts;
 
-    ngx_http_orbis_stream_sweep_forget(w, ids[w->sweep_next]);
+    ngx_http_orbis_stream_store_forget_id(ids[w->sweep_next]);
 
     w->sweep_next++;
     ngx_http_orbis_stream_sweep_next(w);
-}
-
-
-static void
-ngx_http_orbis_stream_sweep_forget(ngx_http_orbis_stream_worker_t *w,
-    const char *id)
-{
-    u_char       key[64];
-    size_t       lens[3];
-    const char  *argv[3];
-
-    argv[0] = "ZREM";
-    lens[0] = 4;
-    argv[1] = NGX_HTTP_ORBIS_STREAM_LIVE_KEY;
-    lens[1] = sizeof(NGX_HTTP_ORBIS_STREAM_LIVE_KEY) - 1;
-    argv[2] = id;
-    lens[2] = ngx_strlen(id);
-
-    (void) ngx_http_orbis_stream_redis(3, argv, lens, NULL, NULL, NULL);
-
-    argv[0] = "DEL";
-    lens[0] = 3;
-    argv[1] = (const char *) key;
-    lens[1] = ngx_snprintf(key, sizeof(key), "session:%s", id) - key;
-
-    (void) ngx_http_orbis_stream_redis(2, argv, lens, NULL, NULL, NULL);
 }
 
 

@@ -187,6 +187,7 @@
     /* ---- Messages --------------------------------------------------------- */
 
     var CLOSE_MESSAGES = {
+        1013: ["The assistant is very busy right now. Please try again in a few seconds.", true],
         4000: ["This assistant could not be found.", false],
         4001: ["The assistant is busy right now. Please try again in a minute.", true],
         4002: ["This assistant is not available right now.", false],

@@ -49,6 +49,7 @@ typedef enum {
     ORBIS_CLOSE_INVALID_PAYLOAD    = 1007,
     ORBIS_CLOSE_POLICY             = 1008,  /* repeated bad messages */
     ORBIS_CLOSE_INTERNAL           = 1011,
+    ORBIS_CLOSE_TRY_AGAIN_LATER    = 1013,  /* overloaded, call again */
     ORBIS_CLOSE_UNKNOWN_AGENT      = 4000,
     ORBIS_CLOSE_RATE_LIMITED       = 4001,
     ORBIS_CLOSE_USAGE_LIMIT        = 4002,

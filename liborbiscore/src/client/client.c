@@ -39,6 +39,9 @@ orbis_close_reason_text(uint16_t code)
     case ORBIS_CLOSE_INTERNAL:
         return "internal error";
 
+    case ORBIS_CLOSE_TRY_AGAIN_LATER:
+        return "busy, try again shortly";
+
     case ORBIS_CLOSE_UNKNOWN_AGENT:
         return "unknown agent";
 

@@ -157,6 +157,7 @@ test_close_reasons(void **state)
         { 1001, "server going away" },
         { 1008, "too many invalid messages" },
         { 1011, "internal error" },
+        { 1013, "busy, try again shortly" },
         { 4000, "unknown agent" },
         { 4001, "rate limited" },
         { 4002, "usage limit reached" },
