@@ -178,7 +178,8 @@ typedef struct {
     int64_t                    response_tokens;
     int64_t                    total_tokens;
 
-    json_t                    *root;        /* owns the borrowed fields */
+    json_t                    *root;        /* owns the borrowed fields;
+                                               NULL for audio-only */
 } orbis_gemini_msg_t;
 
 

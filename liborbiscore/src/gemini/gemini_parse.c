@@ -39,13 +39,24 @@ static orbis_rc_t orbis_gemini_resumption(const json_t *r,
     orbis_gemini_msg_t *m, orbis_err_t *err);
 static orbis_rc_t orbis_gemini_usage(const json_t *u, orbis_gemini_msg_t *m,
     orbis_err_t *err);
-static uint32_t orbis_gemini_mime_rate(const char *mime);
 static orbis_rc_t orbis_gemini_bad(orbis_err_t *err, const char *camel,
     const char *what);
 
 
 orbis_rc_t
 orbis_gemini_parse(const char *msg, size_t len, orbis_gemini_msg_t *out,
+    orbis_err_t *err)
+{
+    if (orbis_gemini_parse_audio(msg, len, out)) {
+        return ORBIS_OK;
+    }
+
+    return orbis_gemini_parse_json(msg, len, out, err);
+}
+
+
+orbis_rc_t
+orbis_gemini_parse_json(const char *msg, size_t len, orbis_gemini_msg_t *out,
     orbis_err_t *err)
 {
     json_t        *root, *v;
@@ -304,6 +315,7 @@ orbis_gemini_model_turn(const json_t *parts, orbis_gemini_msg_t *m,
     int           pass, thought;
     size_t        i, n, audio_max, text_len, dec;
     json_t       *part, *inl;
+    uint8_t      *dst;
     orbis_rc_t    rc;
     const char   *mime, *data, *text;
 
@@ -364,12 +376,19 @@ orbis_gemini_model_turn(const json_t *parts, orbis_gemini_msg_t *m,
                         audio_max += orbis_base64_decoded_max(n);
 
                         if (mime != NULL && m->audio_rate == 0) {
-                            m->audio_rate = orbis_gemini_mime_rate(mime);
+                            m->audio_rate =
+                                orbis_gemini_mime_rate(mime, strlen(mime));
                         }
 
                     } else {
-                        rc = orbis_base64_decode(m->audio + m->audio_len,
-                                                 &dec, data, n,
+                        /*
+                         * no buffer when no part can decode to anything
+                         * ("" or one character), and NULL + 0 is undefined
+                         */
+                        dst = (m->audio != NULL) ? m->audio + m->audio_len
+                                                 : NULL;
+
+                        rc = orbis_base64_decode(dst, &dec, data, n,
                                                  ORBIS_BASE64_NOPAD_OK, err);
                         if (rc != ORBIS_OK) {
                             return orbis_err_set(err, ORBIS_ERR_PROTOCOL,
@@ -756,34 +775,6 @@ orbis_gemini_get_int64(const json_t *o, const char *camel, const char *snake,
     *v = neg ? -(int64_t) u : (int64_t) u;
 
     return ORBIS_OK;
-}
-
-
-static uint32_t
-orbis_gemini_mime_rate(const char *mime)
-{
-    uint32_t     rate;
-    const char  *p;
-
-    for (p = mime; *p != '\0'; p++) {
-        if (strncmp(p, "rate=", 5) == 0) {
-            break;
-        }
-    }
-
-    if (*p == '\0') {
-        return 0;
-    }
-
-    for (p += 5, rate = 0; *p >= '0' && *p <= '9'; p++) {
-        if (rate > 1000000) {
-            return 0;
-        }
-
-        rate = rate * 10 + (uint32_t) (*p - '0');
-    }
-
-    return rate;
 }
 
 

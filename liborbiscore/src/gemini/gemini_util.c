@@ -108,6 +108,36 @@ orbis_gemini_contains_nocase(const char *hay, const char *needle)
 }
 
 
+uint32_t
+orbis_gemini_mime_rate(const char *mime, size_t len)
+{
+    uint32_t     rate;
+    const char  *p, *end;
+
+    end = mime + len;
+
+    for (p = mime; end - p >= 5; p++) {
+        if (memcmp(p, "rate=", 5) == 0) {
+            break;
+        }
+    }
+
+    if (end - p < 5) {
+        return 0;
+    }
+
+    for (p += 5, rate = 0; p < end && *p >= '0' && *p <= '9'; p++) {
+        if (rate > 1000000) {
+            return 0;
+        }
+
+        rate = rate * 10 + (uint32_t) (*p - '0');
+    }
+
+    return rate;
+}
+
+
 static int
 orbis_lower(int c)
 {

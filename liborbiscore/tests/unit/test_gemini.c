@@ -11,7 +11,9 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <orbiscore/base64.h>
 #include <orbiscore/gemini.h>
+#include "gemini/gemini_int.h"
 
 
 static json_t *
@@ -737,6 +739,600 @@ test_parse_refusals(void **state)
 }
 
 
+/* the audio scanner against jansson */
+
+#define HOT_HEAD                                                             \
+    "{\"serverContent\":{\"modelTurn\":{\"parts\":[{\"inlineData\":"
+#define HOT_TAIL  "}]}}}"
+#define HOT_MIME  "\"mimeType\":\"audio/pcm;rate=24000\""
+#define HOT_DATA  "\"data\":\"AAECAw==\""
+
+
+static int
+same_str(const char *a, const char *b)
+{
+    return (a == NULL || b == NULL) ? a == b : strcmp(a, b) == 0;
+}
+
+
+static void
+assert_msg_equal(const orbis_gemini_msg_t *a, const orbis_gemini_msg_t *b)
+{
+    size_t                           i;
+    const orbis_gemini_tool_call_t  *ta, *tb;
+
+    assert_int_equal(a->setup_complete, b->setup_complete);
+    assert_int_equal(a->server_content, b->server_content);
+    assert_int_equal(a->audio == NULL, b->audio == NULL);
+    assert_int_equal(a->audio_len, b->audio_len);
+
+    if (a->audio_len != 0) {
+        assert_memory_equal(a->audio, b->audio, a->audio_len);
+    }
+
+    assert_int_equal(a->audio_parts, b->audio_parts);
+    assert_int_equal(a->audio_rate, b->audio_rate);
+    assert_int_equal(a->text_len, b->text_len);
+    assert_true(same_str(a->text, b->text));
+    assert_true(same_str(a->input_transcription, b->input_transcription));
+    assert_int_equal(a->input_transcription_finished,
+                     b->input_transcription_finished);
+    assert_true(same_str(a->output_transcription, b->output_transcription));
+    assert_int_equal(a->output_transcription_finished,
+                     b->output_transcription_finished);
+    assert_int_equal(a->interrupted, b->interrupted);
+    assert_int_equal(a->generation_complete, b->generation_complete);
+    assert_int_equal(a->turn_complete, b->turn_complete);
+
+    assert_int_equal(a->n_tool_calls, b->n_tool_calls);
+
+    for (i = 0; i < a->n_tool_calls; i++) {
+        ta = &a->tool_calls[i];
+        tb = &b->tool_calls[i];
+
+        assert_true(same_str(ta->id, tb->id));
+        assert_true(same_str(ta->name, tb->name));
+        assert_true(ta->args == NULL ? tb->args == NULL
+                                     : json_equal(ta->args, tb->args));
+    }
+
+    assert_int_equal(a->n_cancelled_ids, b->n_cancelled_ids);
+
+    for (i = 0; i < a->n_cancelled_ids; i++) {
+        assert_string_equal(a->cancelled_ids[i], b->cancelled_ids[i]);
+    }
+
+    assert_int_equal(a->go_away, b->go_away);
+    assert_int_equal(a->go_away_ms, b->go_away_ms);
+    assert_int_equal(a->resumption_update, b->resumption_update);
+    assert_true(same_str(a->new_handle, b->new_handle));
+    assert_int_equal(a->resumable, b->resumable);
+    assert_int_equal(a->usage, b->usage);
+    assert_int_equal(a->prompt_tokens, b->prompt_tokens);
+    assert_int_equal(a->response_tokens, b->response_tokens);
+    assert_int_equal(a->total_tokens, b->total_tokens);
+}
+
+
+/*
+ * Parses msg three ways: orbis_gemini_parse(), the scanner alone and
+ * jansson alone.  Checks that the public result (rc, error, every field) is
+ * jansson's and, when the scanner took the message, that it got jansson's
+ * result too.  Returns 1 when the scanner took it.
+ */
+
+static int
+parse_three(const char *msg, size_t len, orbis_rc_t *rc)
+{
+    int                 fast;
+    orbis_rc_t          rc_json;
+    orbis_err_t         err, err_json;
+    orbis_gemini_msg_t  m, f, j;
+
+    memset(&err, 0, sizeof(err));
+    memset(&err_json, 0, sizeof(err_json));
+
+    fast = orbis_gemini_parse_audio(msg, len, &f);
+    rc_json = orbis_gemini_parse_json(msg, len, &j, &err_json);
+    *rc = orbis_gemini_parse(msg, len, &m, &err);
+
+    assert_int_equal(*rc, rc_json);
+    assert_int_equal(err.code, err_json.code);
+    assert_string_equal(err.msg, err_json.msg);
+
+    if (fast) {
+        assert_int_equal(rc_json, ORBIS_OK);
+        assert_null(f.root);
+        assert_null(m.root);
+        assert_msg_equal(&f, &j);
+
+    } else {
+        /* declined: nothing half-filled */
+        assert_false(f.server_content);
+        assert_null(f.audio);
+        assert_null(f.root);
+        assert_int_equal(f.go_away_ms, -1);
+    }
+
+    if (rc_json == ORBIS_OK) {
+        assert_msg_equal(&m, &j);
+
+    } else {
+        assert_null(m.root);
+        assert_null(m.audio);
+    }
+
+    orbis_gemini_msg_free(&f);
+    orbis_gemini_msg_free(&j);
+    orbis_gemini_msg_free(&m);
+
+    /* what the scanner returned is freed like the rest, also twice */
+    assert_null(f.audio);
+    orbis_gemini_msg_free(&f);
+
+    return fast;
+}
+
+
+static void
+put(orbis_strbuf_t *b, const char *s)
+{
+    assert_int_equal(orbis_strbuf_append(b, s, strlen(s)), ORBIS_OK);
+}
+
+
+static void
+put_member(orbis_strbuf_t *b, const char *ws, const char *key,
+    const char *value)
+{
+    put(b, "\"");
+    put(b, key);
+    put(b, "\"");
+    put(b, ws);
+    put(b, ":");
+    put(b, ws);
+    put(b, "\"");
+    put(b, value);
+    put(b, "\"");
+    put(b, ws);
+}
+
+
+/* the audio message with ws before, between and after all tokens */
+
+static void
+hot_msg(orbis_strbuf_t *b, const char *ws, int data_first, const char *mime,
+    const char *b64)
+{
+    size_t  i;
+
+    static const char  *head[] = {
+        "{", "\"serverContent\"", ":", "{", "\"modelTurn\"", ":", "{",
+        "\"parts\"", ":", "[", "{", "\"inlineData\"", ":", "{"
+    };
+
+    static const char  *tail[] = { "}", "}", "]", "}", "}", "}" };
+
+    orbis_strbuf_reset(b);
+    put(b, ws);
+
+    for (i = 0; i < sizeof(head) / sizeof(head[0]); i++) {
+        put(b, head[i]);
+        put(b, ws);
+    }
+
+    if (mime != NULL && !data_first) {
+        put_member(b, ws, "mimeType", mime);
+        put(b, ",");
+        put(b, ws);
+    }
+
+    put_member(b, ws, "data", b64);
+
+    if (mime != NULL && data_first) {
+        put(b, ",");
+        put(b, ws);
+        put_member(b, ws, "mimeType", mime);
+    }
+
+    for (i = 0; i < sizeof(tail) / sizeof(tail[0]); i++) {
+        put(b, tail[i]);
+        put(b, ws);
+    }
+}
+
+
+static void
+test_fast_path_shapes(void **state)
+{
+    char                b64[6404];
+    size_t              i, k, n, z, o, w, unpadded;
+    uint8_t             pcm[4800];
+    orbis_rc_t          rc;
+    orbis_strbuf_t      b;
+    orbis_gemini_msg_t  m;
+
+    static const size_t  sizes[] = { 0, 1, 2, 3, 4, 5, 960, 4800 };
+
+    static const char  *spaces[] = { "", " ", "\n  ", "\t", "\r\n", " \t " };
+
+    static const struct {
+        const char  *mime;
+        uint32_t     rate;
+    } mimes[] = {
+        { "audio/pcm;rate=24000", 24000 },
+        { "audio/pcm;rate=16000", 16000 },
+        { "audio/pcm", 0 },
+        { "audio/L16;codec=pcm;rate=48000", 48000 },
+        { "audio/pcm;rate=8000;channels=1", 8000 },
+        { "audio/pcm;rate=", 0 },
+        { "audio/pcm;rate=99999999999", 0 },
+        { "audio/", 0 },
+        { NULL, 0 },
+    };
+
+    (void) state;
+
+    for (i = 0; i < sizeof(pcm); i++) {
+        pcm[i] = (uint8_t) (i * 37 + 11);
+    }
+
+    orbis_strbuf_init(&b);
+
+    for (z = 0; z < sizeof(sizes) / sizeof(sizes[0]); z++) {
+        n = orbis_base64_encode(b64, pcm, sizes[z]);
+        b64[n] = '\0';
+
+        for (unpadded = 0; unpadded < 2; unpadded++) {
+
+            if (unpadded) {
+                if (n == 0 || b64[n - 1] != '=') {
+                    continue;
+                }
+
+                while (b64[n - 1] == '=') {
+                    b64[--n] = '\0';
+                }
+            }
+
+            for (w = 0; w < sizeof(spaces) / sizeof(spaces[0]); w++) {
+                for (k = 0; k < sizeof(mimes) / sizeof(mimes[0]); k++) {
+                    for (o = 0; o < 2; o++) {
+                        hot_msg(&b, spaces[w], (int) o, mimes[k].mime, b64);
+
+                        if (!orbis_gemini_parse_audio(b.data, b.len, &m)) {
+                            fail_msg("declined: %s", b.data);
+                        }
+
+                        assert_true(m.server_content);
+                        assert_int_equal(m.audio_parts, 1);
+                        assert_int_equal(m.audio_len, sizes[z]);
+                        assert_int_equal(m.audio == NULL, sizes[z] == 0);
+
+                        if (sizes[z] != 0) {
+                            assert_memory_equal(m.audio, pcm, sizes[z]);
+                        }
+
+                        assert_int_equal(m.audio_rate, mimes[k].rate);
+                        assert_null(m.root);
+                        assert_null(m.text);
+                        assert_false(m.turn_complete);
+                        assert_int_equal(m.go_away_ms, -1);
+                        orbis_gemini_msg_free(&m);
+
+                        assert_true(parse_three(b.data, b.len, &rc));
+                        assert_int_equal(rc, ORBIS_OK);
+                    }
+                }
+            }
+        }
+    }
+
+    orbis_strbuf_free(&b);
+}
+
+
+static void
+test_fast_path_literals(void **state)
+{
+    size_t              i;
+    orbis_rc_t          rc;
+    orbis_gemini_msg_t  m;
+
+    static const uint8_t  pcm[] = { 0, 1, 2, 3 };
+
+    static const char  *hot[] = {
+        HOT_HEAD "{" HOT_MIME "," HOT_DATA "}" HOT_TAIL,
+        HOT_HEAD "{" HOT_DATA "," HOT_MIME "}" HOT_TAIL,
+
+        /* as in the API reference */
+        "{\"serverContent\": {\"modelTurn\": {\"parts\": [{\"inlineData\": "
+        "{\"mimeType\": \"audio/pcm;rate=24000\", \"data\": \"AAECAw==\"}}]}}}",
+
+        "{\n  \"serverContent\": {\n    \"modelTurn\": {\n      \"parts\": [\n"
+        "        {\n          \"inlineData\": {\n            \"data\": "
+        "\"AAECAw==\",\n            \"mimeType\": \"audio/pcm;rate=24000\"\n"
+        "          }\n        }\n      ]\n    }\n  }\n}\n",
+
+        " \r\n\t" HOT_HEAD "{" HOT_MIME "," HOT_DATA "}" HOT_TAIL " \r\n\t",
+    };
+
+    (void) state;
+
+    for (i = 0; i < sizeof(hot) / sizeof(hot[0]); i++) {
+        assert_int_equal(orbis_gemini_parse(hot[i], strlen(hot[i]), &m, NULL),
+                         ORBIS_OK);
+        assert_null(m.root);
+        assert_true(m.server_content);
+        assert_int_equal(m.audio_parts, 1);
+        assert_int_equal(m.audio_len, 4);
+        assert_memory_equal(m.audio, pcm, 4);
+        assert_int_equal(m.audio_rate, 24000);
+        orbis_gemini_msg_free(&m);
+        orbis_gemini_msg_free(&m);
+        assert_null(m.audio);
+
+        if (!parse_three(hot[i], strlen(hot[i]), &rc)) {
+            fail_msg("declined: %s", hot[i]);
+        }
+    }
+}
+
+
+static void
+test_fast_path_declines(void **state)
+{
+    char                buf[256];
+    size_t              i, n;
+    orbis_rc_t          rc;
+    orbis_err_t         err;
+    orbis_gemini_msg_t  m;
+
+    static const uint8_t  slash[] = { 0x00, 0x01, 0x3f };
+
+    static const struct {
+        const char  *msg;
+        orbis_rc_t   rc;
+    } cases[] = {
+
+        /* jansson reads these fine, the scanner does not try */
+        { HOT_HEAD "{" HOT_MIME ",\"data\":\"AAE\\/\"}" HOT_TAIL, ORBIS_OK },
+        { HOT_HEAD "{\"mimeType\":\"audio\\/pcm;rate=24000\"," HOT_DATA "}"
+          HOT_TAIL, ORBIS_OK },
+        { HOT_HEAD "{" HOT_MIME ",\"d\\u0061ta\":\"AAECAw==\"}" HOT_TAIL,
+          ORBIS_OK },
+        { HOT_HEAD "{" HOT_MIME "," HOT_DATA "}},{\"inlineData\":{" HOT_MIME
+          ",\"data\":\"BAU=\"" "}" HOT_TAIL, ORBIS_OK },
+        { HOT_HEAD "{" HOT_MIME "," HOT_DATA ",\"x\":1}" HOT_TAIL, ORBIS_OK },
+        { HOT_HEAD "{" HOT_MIME "," HOT_DATA ",\"x\":{\"y\":[1,{\"z\":null}]}}"
+          HOT_TAIL, ORBIS_OK },
+        { HOT_HEAD "{" HOT_MIME "," HOT_DATA "}},{\"text\":\"hi\"}]}}}",
+          ORBIS_OK },
+        { HOT_HEAD "{" HOT_MIME "," HOT_DATA "},\"thought\":true" HOT_TAIL,
+          ORBIS_OK },
+        { HOT_HEAD "{" HOT_MIME "," HOT_DATA "}}]},\"generationComplete\":true"
+          "}}", ORBIS_OK },
+        { HOT_HEAD "{" HOT_MIME "," HOT_DATA "}}]},\"outputTranscription\":"
+          "{\"text\":\"It\"}}}", ORBIS_OK },
+        { HOT_HEAD "{" HOT_MIME "," HOT_DATA "}}]}},\"usageMetadata\":"
+          "{\"totalTokenCount\":5}}", ORBIS_OK },
+        { "{\"serverContent\":{\"modelTurn\":{\"role\":\"model\",\"parts\":"
+          "[{\"inlineData\":{" HOT_MIME "," HOT_DATA "}" HOT_TAIL, ORBIS_OK },
+        { "{\"server_content\":{\"model_turn\":{\"parts\":[{\"inline_data\":"
+          "{\"mime_type\":\"audio/pcm;rate=24000\"," HOT_DATA "}" HOT_TAIL,
+          ORBIS_OK },
+        { HOT_HEAD "{\"mime_type\":\"audio/pcm;rate=24000\"," HOT_DATA "}"
+          HOT_TAIL, ORBIS_OK },
+        { HOT_HEAD "{" HOT_MIME ",\"data\":\"AAAA\"," HOT_DATA "}" HOT_TAIL,
+          ORBIS_OK },
+        { HOT_HEAD "{" HOT_MIME "," HOT_MIME "," HOT_DATA "}" HOT_TAIL,
+          ORBIS_OK },
+        { HOT_HEAD "{\"mimeType\":\"image/png\"," HOT_DATA "}" HOT_TAIL,
+          ORBIS_OK },
+        { HOT_HEAD "{\"mimeType\":\"audio\"," HOT_DATA "}" HOT_TAIL,
+          ORBIS_OK },
+        { HOT_HEAD "{\"mimeType\":\"Audio/pcm\"," HOT_DATA "}" HOT_TAIL,
+          ORBIS_OK },
+        { HOT_HEAD "{\"mimeType\":null," HOT_DATA "}" HOT_TAIL, ORBIS_OK },
+        { HOT_HEAD "{" HOT_MIME ",\"data\":null}" HOT_TAIL, ORBIS_OK },
+        { HOT_HEAD "{" HOT_MIME "}" HOT_TAIL, ORBIS_OK },
+        { HOT_HEAD "{}" HOT_TAIL, ORBIS_OK },
+        { "{\"serverContent\":{\"modelTurn\":{\"parts\":[]}}}", ORBIS_OK },
+        { HOT_HEAD "{\"mimeType\":\"audio/pcm;rate=24000;x=\xc3\xa9\","
+          HOT_DATA "}" HOT_TAIL, ORBIS_OK },
+
+        /* and these it refuses, with its own words */
+        { HOT_HEAD "{" HOT_MIME ",\"data\":5}" HOT_TAIL, ORBIS_ERR_PROTOCOL },
+        { HOT_HEAD "{" HOT_MIME ",\"data\":\"AAEC\tAw==\"}" HOT_TAIL,
+          ORBIS_ERR_PROTOCOL },
+        { HOT_HEAD "{\"mimeType\":\"audio/pcm\x01\"," HOT_DATA "}" HOT_TAIL,
+          ORBIS_ERR_PROTOCOL },
+        { HOT_HEAD "{\"mimeType\":\"audio/pcm\xff\"," HOT_DATA "}" HOT_TAIL,
+          ORBIS_ERR_PROTOCOL },
+        { HOT_HEAD "{" HOT_MIME " " HOT_DATA "}" HOT_TAIL,
+          ORBIS_ERR_PROTOCOL },
+        { HOT_HEAD "{" HOT_MIME ",," HOT_DATA "}" HOT_TAIL,
+          ORBIS_ERR_PROTOCOL },
+        { HOT_HEAD "{" HOT_MIME "," HOT_DATA ",}" HOT_TAIL,
+          ORBIS_ERR_PROTOCOL },
+        { HOT_HEAD "{\"mimeType\"\"audio/pcm\"," HOT_DATA "}" HOT_TAIL,
+          ORBIS_ERR_PROTOCOL },
+        { HOT_HEAD "{" HOT_MIME ",\"data\":'AAECAw=='}" HOT_TAIL,
+          ORBIS_ERR_PROTOCOL },
+        { HOT_HEAD "{" HOT_MIME ",\"data\":\"AAECAw==}" HOT_TAIL,
+          ORBIS_ERR_PROTOCOL },
+        { "{\f\"serverContent\":{\"modelTurn\":{\"parts\":[{\"inlineData\":{"
+          HOT_MIME "," HOT_DATA "}" HOT_TAIL, ORBIS_ERR_PROTOCOL },
+        { "\xef\xbb\xbf" HOT_HEAD "{" HOT_MIME "," HOT_DATA "}" HOT_TAIL,
+          ORBIS_ERR_PROTOCOL },
+        { "[" HOT_HEAD "{" HOT_MIME "," HOT_DATA "}" HOT_TAIL "]",
+          ORBIS_ERR_PROTOCOL },
+        { HOT_HEAD "{" HOT_MIME "," HOT_DATA "}" HOT_TAIL "x",
+          ORBIS_ERR_PROTOCOL },
+        { HOT_HEAD "{" HOT_MIME "," HOT_DATA "}" HOT_TAIL "}",
+          ORBIS_ERR_PROTOCOL },
+        { HOT_HEAD "{" HOT_MIME "," HOT_DATA "}" HOT_TAIL ",",
+          ORBIS_ERR_PROTOCOL },
+        { HOT_HEAD "{" HOT_MIME "," HOT_DATA "}" HOT_TAIL " {}",
+          ORBIS_ERR_PROTOCOL },
+        { HOT_HEAD "{" HOT_MIME "," HOT_DATA "}}]}}",
+          ORBIS_ERR_PROTOCOL },
+    };
+
+    /* valid JSON, bad base64: jansson's error, word for word */
+    static const char  *bad_b64[] = {
+        "A", "AA=A", "AAA!", "AB==", "AAAA====", "AAAAA", "AA AA", "=",
+        "AAE-", "AAE_", "AAECAw==AAAA",
+    };
+
+    (void) state;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        if (parse_three(cases[i].msg, strlen(cases[i].msg), &rc)) {
+            fail_msg("not declined: %s", cases[i].msg);
+        }
+
+        if (rc != cases[i].rc) {
+            fail_msg("rc %d: %s", (int) rc, cases[i].msg);
+        }
+    }
+
+    /* the escaped slash still arrives, by the slow way */
+    assert_int_equal(orbis_gemini_parse(cases[0].msg, strlen(cases[0].msg),
+                                        &m, NULL), ORBIS_OK);
+    assert_non_null(m.root);
+    assert_int_equal(m.audio_len, 3);
+    assert_memory_equal(m.audio, slash, 3);
+    assert_int_equal(m.audio_rate, 24000);
+    orbis_gemini_msg_free(&m);
+
+    for (i = 0; i < sizeof(bad_b64) / sizeof(bad_b64[0]); i++) {
+        n = (size_t) snprintf(buf, sizeof(buf),
+                              HOT_HEAD "{" HOT_MIME ",\"data\":\"%s\"}"
+                              HOT_TAIL, bad_b64[i]);
+
+        assert_false(parse_three(buf, n, &rc));
+        assert_int_equal(rc, ORBIS_ERR_PROTOCOL);
+
+        assert_int_equal(orbis_gemini_parse(buf, n, &m, &err),
+                         ORBIS_ERR_PROTOCOL);
+        assert_string_equal(err.msg, "bad audio data in part 0");
+        assert_null(m.audio);
+        orbis_gemini_msg_free(&m);
+    }
+}
+
+
+/* every prefix, every byte turned into a NUL */
+
+static void
+test_fast_path_cut_and_nul(void **state)
+{
+    char        buf[128];
+    size_t      i, n;
+    orbis_rc_t  rc;
+
+    static const char  msg[] =
+        HOT_HEAD "{" HOT_MIME "," HOT_DATA "}" HOT_TAIL;
+
+    (void) state;
+
+    n = sizeof(msg) - 1;
+    assert_true(n <= sizeof(buf));
+
+    assert_true(parse_three(msg, n, &rc));
+
+    for (i = 0; i < n; i++) {
+        if (parse_three(msg, i, &rc) || rc != ORBIS_ERR_PROTOCOL) {
+            fail_msg("prefix of %zu bytes", i);
+        }
+
+        memcpy(buf, msg, n);
+        buf[i] = '\0';
+
+        if (parse_three(buf, n, &rc) || rc != ORBIS_ERR_PROTOCOL) {
+            fail_msg("NUL at %zu", i);
+        }
+    }
+
+    /* a NUL after the message is trailing garbage, not an end */
+    memcpy(buf, msg, n);
+    buf[n] = '\0';
+    assert_false(parse_three(buf, n + 1, &rc));
+    assert_int_equal(rc, ORBIS_ERR_PROTOCOL);
+}
+
+
+/*
+ * Every single-byte change, deletion and insertion of two messages: both
+ * paths must agree whatever happens, and both outcomes must occur.
+ */
+
+static void
+test_fast_path_mutations(void **state)
+{
+    int         c;
+    char        buf[160];
+    size_t      i, k, n, taken, declined;
+    orbis_rc_t  rc;
+
+    static const char  *msgs[] = {
+        HOT_HEAD "{" HOT_MIME ",\"data\":\"AAECAwQ\"}" HOT_TAIL,
+        "{ \"serverContent\" : { \"modelTurn\" : { \"parts\" : [ {"
+        " \"inlineData\" : { \"data\" : \"AAEC\" , \"mimeType\" :"
+        " \"audio/pcm;rate=16000\" } } ] } } }",
+    };
+
+    static const char  ins[] = " \t\r\n\f\v\"\\,:{}[]0aA=/+-_";
+
+    (void) state;
+
+    taken = 0;
+    declined = 0;
+
+    for (k = 0; k < sizeof(msgs) / sizeof(msgs[0]); k++) {
+        n = strlen(msgs[k]);
+        assert_true(n + 1 <= sizeof(buf));
+
+        for (i = 0; i < n; i++) {
+
+            for (c = 0; c < 256; c++) {
+                memcpy(buf, msgs[k], n);
+                buf[i] = (char) c;
+
+                if (parse_three(buf, n, &rc)) {
+                    taken++;
+
+                } else {
+                    declined++;
+                }
+            }
+
+            memcpy(buf, msgs[k], i);
+            memcpy(buf + i, msgs[k] + i + 1, n - i - 1);
+            (void) parse_three(buf, n - 1, &rc);
+
+            for (c = 0; ins[c] != '\0'; c++) {
+                memcpy(buf, msgs[k], i);
+                buf[i] = ins[c];
+                memcpy(buf + i + 1, msgs[k] + i, n - i);
+
+                if (parse_three(buf, n + 1, &rc)) {
+                    taken++;
+
+                } else {
+                    declined++;
+                }
+            }
+        }
+    }
+
+    /* base64 letters for base64 letters, whitespace for whitespace */
+    assert_true(taken > 1000);
+    assert_true(declined > 1000);
+}
+
+
 static void
 test_duration(void **state)
 {
@@ -935,6 +1531,11 @@ main(void)
         cmocka_unit_test(test_parse_go_away_and_resumption),
         cmocka_unit_test(test_parse_interrupted),
         cmocka_unit_test(test_parse_refusals),
+        cmocka_unit_test(test_fast_path_shapes),
+        cmocka_unit_test(test_fast_path_literals),
+        cmocka_unit_test(test_fast_path_declines),
+        cmocka_unit_test(test_fast_path_cut_and_nul),
+        cmocka_unit_test(test_fast_path_mutations),
         cmocka_unit_test(test_duration),
         cmocka_unit_test(test_close_class),
         cmocka_unit_test(test_path),
