@@ -4,7 +4,9 @@
  *
  * Signup, login, logout and me.  Passwords are hashed and checked on the
  * thread pool; a login for an unknown e-mail checks a dummy hash all the
- * same, so the answer takes as long and says the same either way.
+ * same, so the answer takes as long and says the same either way.  Every
+ * token gets a random id (jti); logout stores "revoked:{user}:jti" in
+ * Redis until the token would have expired, which every node sees.
  */
 
 
@@ -30,6 +32,15 @@ typedef struct {
 } ngx_http_orbis_account_t;
 
 
+/* the tokens a logout revokes: the Bearer one and the cookie's */
+typedef struct {
+    ngx_str_t                   keys[2];
+    int64_t                     ttls[2];
+    ngx_uint_t                  n;
+    ngx_uint_t                  next;
+} ngx_http_orbis_logout_t;
+
+
 static void ngx_http_orbis_signup_hashed(ngx_http_request_t *r,
     ngx_http_orbis_ctx_t *ctx, ngx_http_orbis_pw_task_t *t);
 static void ngx_http_orbis_signup_done(ngx_http_request_t *r,
@@ -38,6 +49,13 @@ static void ngx_http_orbis_login_found(ngx_http_request_t *r,
     ngx_http_orbis_ctx_t *ctx, PGresult *res, ngx_uint_t status);
 static void ngx_http_orbis_login_checked(ngx_http_request_t *r,
     ngx_http_orbis_ctx_t *ctx, ngx_http_orbis_pw_task_t *t);
+static ngx_int_t ngx_http_orbis_logout_add(ngx_http_request_t *r,
+    ngx_http_orbis_logout_t *lo, ngx_str_t *token);
+static ngx_int_t ngx_http_orbis_logout_next(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+static void ngx_http_orbis_logout_stored(void *data, redisReply *reply,
+    ngx_uint_t status);
+static ngx_int_t ngx_http_orbis_logout_failed(ngx_http_request_t *r);
 static ngx_int_t ngx_http_orbis_session_answer(ngx_http_request_t *r,
     ngx_http_orbis_account_t *acc, ngx_uint_t status);
 static ngx_int_t ngx_http_orbis_set_cookie(ngx_http_request_t *r,
@@ -128,14 +146,19 @@ ngx_http_orbis_signup_hashed(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
     acc->params[3].data = (u_char *) t->hash;
     acc->params[3].len = ngx_strlen(t->hash);
 
-    /* one statement: the tenant and its owner exist together or not */
+    /*
+     * one statement: the tenant and its owner exist together or not; with
+     * a referral code no tenant has, nothing is inserted and no row comes
+     * back
+     */
 
     rc = ngx_http_orbis_api_query(r,
-        "WITH t AS ("
+        "WITH ref AS (SELECT id FROM tenants WHERE referral_code = $5),"
+        " t AS ("
         "  INSERT INTO tenants (name, billing_email, referral_code,"
         "                       referred_by)"
-        "  VALUES ($1, $2, $6,"
-        "          (SELECT id FROM tenants WHERE referral_code = $5))"
+        "  SELECT $1, $2, $6, (SELECT id FROM ref)"
+        "  WHERE $5::text IS NULL OR EXISTS (SELECT 1 FROM ref)"
         "  RETURNING *),"
         " u AS ("
         "  INSERT INTO users (tenant_id, email, name, password_hash, role)"
@@ -176,6 +199,16 @@ ngx_http_orbis_signup_done(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
             rc = ngx_http_orbis_sql_fail(r, res);
         }
 
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    if (PQntuples(res) != 1) {
+        rc = ngx_http_orbis_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                       "unknown_referral_code",
+                                       "referralCode: no account has this "
+                                       "referral code; check it or leave it "
+                                       "out");
         ngx_http_finalize_request(r, rc);
         return;
     }
@@ -306,14 +339,172 @@ ngx_http_orbis_login_checked(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
 }
 
 
+/*
+ * The cookie is cleared whatever happens.  A token no node would accept
+ * (absent, expired, forged) needs no revoking: 204 as before.  A live one
+ * is revoked in Redis first; if that cannot be done the answer is 503, so
+ * that the client knows its token still works.
+ */
+
 ngx_int_t
 ngx_http_orbis_logout(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
 {
+    ngx_str_t                 bearer, cookie;
+    ngx_http_orbis_logout_t  *lo;
+
     if (ngx_http_orbis_set_cookie(r, "", 0) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_orbis_send_json(r, NGX_HTTP_NO_CONTENT, NULL);
+    lo = ngx_pcalloc(r->pool, sizeof(ngx_http_orbis_logout_t));
+    if (lo == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_orbis_session_tokens(r, &bearer, &cookie);
+
+    if (ngx_http_orbis_logout_add(r, lo, &bearer) != NGX_OK
+        || ngx_http_orbis_logout_add(r, lo, &cookie) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (lo->n == 0) {
+        return ngx_http_orbis_send_json(r, NGX_HTTP_NO_CONTENT, NULL);
+    }
+
+    ctx->data = lo;
+
+    return ngx_http_orbis_logout_next(r, ctx);
+}
+
+
+static ngx_int_t
+ngx_http_orbis_logout_add(ngx_http_request_t *r, ngx_http_orbis_logout_t *lo,
+    ngx_str_t *token)
+{
+    ngx_int_t   rc;
+    ngx_str_t  *key;
+
+    key = &lo->keys[lo->n];
+
+    rc = ngx_http_orbis_revocation(r, token, key, &lo->ttls[lo->n]);
+
+    if (rc == NGX_DECLINED) {
+        return NGX_OK;
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /* the same token as Bearer and as cookie is revoked once */
+
+    if (lo->n == 1 && key->len == lo->keys[0].len
+        && ngx_strncmp(key->data, lo->keys[0].data, key->len) == 0)
+    {
+        return NGX_OK;
+    }
+
+    lo->n++;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_orbis_logout_next(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
+{
+    u_char                   *ttl;
+    size_t                    lens[5];
+    ngx_int_t                 rc;
+    const char               *argv[5];
+    ngx_http_orbis_logout_t  *lo;
+
+    lo = ctx->data;
+
+    ttl = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+    if (ttl == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    argv[0] = "SET";
+    lens[0] = 3;
+    argv[1] = (const char *) lo->keys[lo->next].data;
+    lens[1] = lo->keys[lo->next].len;
+    argv[2] = "1";
+    lens[2] = 1;
+    argv[3] = "EX";
+    lens[3] = 2;
+    argv[4] = (const char *) ttl;
+    lens[4] = ngx_sprintf(ttl, "%L", lo->ttls[lo->next]) - ttl;
+
+    rc = ngx_http_orbis_request_redis(r, ctx, ngx_http_orbis_logout_stored,
+                                      5, argv, lens);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_orbis_logout_failed(r);
+    }
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_orbis_logout_stored(void *data, redisReply *reply,
+    ngx_uint_t status)
+{
+    ngx_http_request_t  *r = data;
+
+    ngx_int_t                 rc;
+    ngx_http_orbis_ctx_t     *ctx;
+    ngx_http_orbis_logout_t  *lo;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_orbis_module);
+    ctx->redis_cmd = NULL;
+    lo = ctx->data;
+
+    if (status != NGX_HTTP_ORBIS_REDIS_OK
+        || reply->type == REDIS_REPLY_ERROR)
+    {
+        if (status == NGX_HTTP_ORBIS_REDIS_OK) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "orbis logout: redis refused SET: %s",
+                          reply->str);
+        }
+
+        ngx_http_finalize_request(r, ngx_http_orbis_logout_failed(r));
+        return;
+    }
+
+    if (++lo->next < lo->n) {
+        rc = ngx_http_orbis_logout_next(r, ctx);
+
+        if (rc != NGX_DONE) {
+            ngx_http_finalize_request(r, rc);
+        }
+
+        return;
+    }
+
+    ngx_http_finalize_request(r, ngx_http_orbis_send_json(r,
+                                                  NGX_HTTP_NO_CONTENT, NULL));
+}
+
+
+static ngx_int_t
+ngx_http_orbis_logout_failed(ngx_http_request_t *r)
+{
+    return ngx_http_orbis_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                     "revocation_unavailable",
+                                     "the session store cannot be reached, "
+                                     "so the token could not be revoked "
+                                     "and still works until it expires; "
+                                     "try again shortly");
 }
 
 
@@ -351,6 +542,7 @@ ngx_http_orbis_session_answer(ngx_http_request_t *r,
 {
     char                         token[ORBIS_JWT_MAX_LEN];
     u_char                      *body, *p;
+    uint8_t                      rnd[ORBIS_JWT_JTI_RANDOM_LEN];
     orbis_jwt_claims_t           claims;
     ngx_http_orbis_main_conf_t  *omcf;
 
@@ -365,6 +557,14 @@ ngx_http_orbis_session_answer(ngx_http_request_t *r,
                 sizeof(claims.role));
     claims.iat = ngx_time();
     claims.exp = claims.iat + omcf->jwt_ttl;
+
+    /* the id logout revokes the token by */
+
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    orbis_jwt_jti(&claims, rnd);
 
     if (orbis_jwt_sign(&claims, omcf->jwt_secret.data, omcf->jwt_secret.len,
                        token, sizeof(token), NULL)

@@ -81,7 +81,7 @@ ngx_int_t
 ngx_http_orbis_agents_update(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
 {
     ngx_int_t  rc;
-    ngx_str_t  params[9];
+    ngx_str_t  params[10];
 
     ctx->thing = "agent";
 
@@ -103,10 +103,11 @@ ngx_http_orbis_agents_update(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
         " greeting = coalesce($5, greeting),"
         " language = coalesce($6, language),"
         " tools = coalesce(orbis_text_array($7::json), tools),"
-        " idle_timeout_sec = coalesce($8::integer, idle_timeout_sec)"
+        " idle_timeout_sec = CASE WHEN $10::boolean THEN NULL"
+        "                    ELSE coalesce($8::integer, idle_timeout_sec) END"
         " WHERE tenant_id = $1 AND id = $9 AND deleted_at IS NULL"
         " RETURNING doc",
-        9, params, ngx_http_orbis_json_done);
+        10, params, ngx_http_orbis_json_done);
 }
 
 
@@ -124,6 +125,9 @@ ngx_http_orbis_agents_delete(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
 /*
  * $1 tenant, $2 name, $3 prompt, $4 voice, $5 greeting, $6 language,
  * $7 tools (JSON array), $8 idle timeout; absent fields are SQL NULL.
+ * For an update, params[9] ($10) is "t" when idleTimeoutSec was null: the
+ * override goes, and the server's default applies again.  Other nulls
+ * arrive from the parser as their default values.
  */
 
 static ngx_int_t
@@ -187,6 +191,15 @@ ngx_http_orbis_agent_params(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
 
     if (rc == NGX_DECLINED && (req.present & ORBIS_AGENT_IDLE_TIMEOUT)) {
         rc = ngx_http_orbis_uint_param(r, &params[7], req.idle_timeout_sec);
+    }
+
+    if (partial) {
+        if (req.cleared & ORBIS_AGENT_IDLE_TIMEOUT) {
+            ngx_str_set(&params[9], "t");
+
+        } else {
+            ngx_str_set(&params[9], "f");
+        }
     }
 
     orbis_req_agent_free(&req);

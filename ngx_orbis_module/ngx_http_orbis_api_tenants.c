@@ -65,7 +65,7 @@ ngx_http_orbis_tenant_update(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
         return ngx_http_orbis_invalid(r, &err);
     }
 
-    params = ngx_pcalloc(r->pool, 4 * sizeof(ngx_str_t));
+    params = ngx_pcalloc(r->pool, 5 * sizeof(ngx_str_t));
     rc = NGX_OK;
 
     if (params == NULL
@@ -89,6 +89,17 @@ ngx_http_orbis_tenant_update(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
         }
     }
 
+    /* billingEmail: null, unlike an absent member, empties the column */
+
+    if (rc == NGX_OK) {
+        if (req.cleared & ORBIS_TENANT_UPD_BILLING_EMAIL) {
+            ngx_str_set(&params[4], "t");
+
+        } else {
+            ngx_str_set(&params[4], "f");
+        }
+    }
+
     orbis_req_tenant_update_free(&req);
 
     if (rc != NGX_OK) {
@@ -99,11 +110,12 @@ ngx_http_orbis_tenant_update(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
 
     return ngx_http_orbis_api_query(r,
         "UPDATE tenants SET name = coalesce($2, name),"
-        " billing_email = coalesce($3, billing_email),"
+        " billing_email = CASE WHEN $5::boolean THEN NULL"
+        "                 ELSE coalesce($3, billing_email) END,"
         " allowed_origins = coalesce(orbis_text_array($4::json),"
         "                            allowed_origins)"
         " WHERE id = $1 RETURNING orbis_tenant_json(tenants)::text",
-        4, params, ngx_http_orbis_json_done);
+        5, params, ngx_http_orbis_json_done);
 }
 
 

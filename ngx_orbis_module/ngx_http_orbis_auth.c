@@ -5,8 +5,10 @@
  * Who is calling: a JWT (Authorization: Bearer, or the session cookie) is
  * checked here with no I/O; a secret key (Bearer sk_...) is looked up by
  * its hash, so a revoked key stops working at once on every node.
- * Mutating requests authenticated by the cookie must carry an Origin (or
- * Referer) of the API's own origin or of a configured one: CSRF defence.
+ * Whether a JWT was logged out is asked by the rate limiter's script in
+ * the same Redis round trip (ctx->revoke_key).  Mutating requests
+ * authenticated by the cookie must carry an Origin (or Referer) of the
+ * API's own origin or of a configured one: CSRF defence.
  */
 
 
@@ -30,6 +32,8 @@ static ngx_int_t ngx_http_orbis_unauthorized(ngx_http_request_t *r,
     const char *why);
 static ngx_int_t ngx_http_orbis_pstr(ngx_http_request_t *r, ngx_str_t *dst,
     const char *src, size_t len);
+static ngx_int_t ngx_http_orbis_revoke_key(ngx_pool_t *pool, ngx_str_t *dst,
+    const char *sub, const char *jti);
 
 
 static ngx_str_t  ngx_http_orbis_cookie_name = ngx_string("orbis_session");
@@ -130,6 +134,24 @@ ngx_http_orbis_auth_jwt(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
                                               : "invalid token");
     }
 
+    /* a token logout could not revoke is not accepted at all */
+    if (claims.jti[0] == '\0') {
+        if (ctx->route->flags & NGX_HTTP_ORBIS_AUTH_OPTIONAL) {
+            ctx->auth_kind = NGX_HTTP_ORBIS_AUTH_NONE;
+            return NGX_DECLINED;
+        }
+
+        return ngx_http_orbis_unauthorized(r, "invalid token: it has no id "
+                                              "(jti); sign in again");
+    }
+
+    if (ngx_http_orbis_revoke_key(r->pool, &ctx->revoke_key, claims.sub,
+                                  claims.jti)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     if (ngx_http_orbis_pstr(r, &ctx->user_id, claims.sub,
                             ngx_strlen(claims.sub)) != NGX_OK
         || ngx_http_orbis_pstr(r, &ctx->tenant_id, claims.tid,
@@ -140,16 +162,89 @@ ngx_http_orbis_auth_jwt(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    p = ngx_pnalloc(r->pool, sizeof("rl:user:") - 1 + ctx->user_id.len);
+    /* one {hash tag} with the revoke key: a Redis Cluster slot for both */
+
+    p = ngx_pnalloc(r->pool, sizeof("rl:user:{}") - 1 + ctx->user_id.len);
     if (p == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     ctx->rate_key.data = p;
-    ctx->rate_key.len = ngx_sprintf(p, "rl:user:%V", &ctx->user_id) - p;
+    ctx->rate_key.len = ngx_sprintf(p, "rl:user:{%V}", &ctx->user_id) - p;
     ctx->rate_limit = omcf->rate_limit;
 
     return NGX_DECLINED;
+}
+
+
+void
+ngx_http_orbis_session_tokens(ngx_http_request_t *r, ngx_str_t *bearer,
+    ngx_str_t *cookie)
+{
+    ngx_table_elt_t  *h;
+
+    ngx_str_null(bearer);
+    ngx_str_null(cookie);
+
+    h = r->headers_in.authorization;
+
+    if (h != NULL && h->value.len > 7
+        && ngx_strncasecmp(h->value.data, (u_char *) "Bearer ", 7) == 0)
+    {
+        bearer->data = h->value.data + 7;
+        bearer->len = h->value.len - 7;
+
+        while (bearer->len && bearer->data[0] == ' ') {
+            bearer->data++;
+            bearer->len--;
+        }
+
+        if (bearer->len > 3
+            && (ngx_strncmp(bearer->data, "sk_", 3) == 0
+                || ngx_strncmp(bearer->data, "pk_", 3) == 0))
+        {
+            ngx_str_null(bearer);
+        }
+    }
+
+    if (ngx_http_parse_multi_header_lines(&r->headers_in.cookies,
+                                          &ngx_http_orbis_cookie_name,
+                                          cookie)
+        == NGX_DECLINED)
+    {
+        ngx_str_null(cookie);
+    }
+}
+
+
+ngx_int_t
+ngx_http_orbis_revocation(ngx_http_request_t *r, ngx_str_t *token,
+    ngx_str_t *key, int64_t *ttl)
+{
+    orbis_jwt_claims_t           claims;
+    ngx_http_orbis_main_conf_t  *omcf;
+
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_orbis_module);
+
+    /* expired, forged or without an id: refused everywhere already */
+
+    if (token->len == 0
+        || orbis_jwt_verify((const char *) token->data, token->len,
+                            omcf->jwt_secret.data, omcf->jwt_secret.len,
+                            (int64_t) ngx_time(), &claims, NULL)
+           != ORBIS_OK
+        || claims.jti[0] == '\0')
+    {
+        return NGX_DECLINED;
+    }
+
+    *ttl = orbis_jwt_revocation_ttl(&claims, (int64_t) ngx_time());
+
+    if (*ttl == 0) {
+        return NGX_DECLINED;
+    }
+
+    return ngx_http_orbis_revoke_key(r->pool, key, claims.sub, claims.jti);
 }
 
 
@@ -341,6 +436,27 @@ ngx_http_orbis_unauthorized(ngx_http_request_t *r, const char *why)
 
     return ngx_http_orbis_send_error(r, NGX_HTTP_UNAUTHORIZED,
                                      "unauthorized", "%s", why);
+}
+
+
+/* "revoked:{<user>}:<jti>": the user's hash tag, as in rl:user:{<user>} */
+
+static ngx_int_t
+ngx_http_orbis_revoke_key(ngx_pool_t *pool, ngx_str_t *dst, const char *sub,
+    const char *jti)
+{
+    u_char  *p;
+
+    p = ngx_pnalloc(pool, sizeof("revoked:{}:") - 1 + ngx_strlen(sub)
+                          + ngx_strlen(jti));
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    dst->data = p;
+    dst->len = ngx_sprintf(p, "revoked:{%s}:%s", sub, jti) - p;
+
+    return NGX_OK;
 }
 
 

@@ -41,6 +41,9 @@ typedef void (*ngx_http_orbis_done_pt)(ngx_http_request_t *r,
 #define NGX_HTTP_ORBIS_IP_LIMIT       0x04   /* signup, login: per address */
 #define NGX_HTTP_ORBIS_TEST_ONLY      0x08   /* orbis_test_endpoints on */
 
+/* Strict-Transport-Security under TLS: API answers and $orbis_hsts */
+#define NGX_HTTP_ORBIS_HSTS           "max-age=31536000; includeSubDomains"
+
 /* how the caller proved who it is */
 #define NGX_HTTP_ORBIS_AUTH_NONE      0
 #define NGX_HTTP_ORBIS_AUTH_COOKIE    1
@@ -114,6 +117,8 @@ struct ngx_http_orbis_ctx_s {
     ngx_str_t                     user_id;
     ngx_str_t                     role;
     ngx_str_t                     key_id;
+
+    ngx_str_t                     revoke_key;  /* of the session's JWT */
 
     ngx_str_t                     rate_key;
     ngx_uint_t                    rate_limit;
@@ -272,6 +277,30 @@ ngx_int_t ngx_http_orbis_ratelimit(ngx_http_request_t *r,
 ngx_int_t ngx_http_orbis_ratelimit_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 void ngx_http_orbis_ratelimit_init_script(void);
+
+/*
+ * The request's session tokens (JWTs): the Bearer one unless it is an API
+ * key, and the cookie's; either may come back empty.
+ */
+void ngx_http_orbis_session_tokens(ngx_http_request_t *r,
+    ngx_str_t *bearer, ngx_str_t *cookie);
+
+/*
+ * What logging out token takes: NGX_OK with the Redis key to set and the
+ * seconds to keep it, NGX_DECLINED when no node would accept the token
+ * anyway (nothing to revoke), NGX_ERROR when out of memory.
+ */
+ngx_int_t ngx_http_orbis_revocation(ngx_http_request_t *r, ngx_str_t *token,
+    ngx_str_t *key, int64_t *ttl);
+
+/*
+ * A Redis command on behalf of the request, cancelled if the request ends
+ * first.  NGX_DONE when queued (handler gets r as data and must clear
+ * ctx->redis_cmd), NGX_DECLINED when Redis is known to be down, NGX_ERROR.
+ */
+ngx_int_t ngx_http_orbis_request_redis(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx, ngx_http_orbis_redis_handler_pt handler,
+    int argc, const char **argv, const size_t *lens);
 
 /*
  * Runs a statement for the request; done is called with its result.

@@ -17,6 +17,9 @@
 #include "ngx_http_orbis_common.h"
 
 
+static ngx_int_t ngx_http_orbis_add_variables(ngx_conf_t *cf);
+static ngx_int_t ngx_http_orbis_hsts_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 static void *ngx_http_orbis_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_orbis_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_orbis_create_loc_conf(ngx_conf_t *cf);
@@ -182,8 +185,18 @@ static ngx_command_t  ngx_http_orbis_commands[] = {
 };
 
 
+static ngx_http_variable_t  ngx_http_orbis_vars[] = {
+
+    /* for add_header on the operator's own locations (the dashboard) */
+    { ngx_string("orbis_hsts"), NULL, ngx_http_orbis_hsts_variable, 0, 0,
+      0 },
+
+      ngx_http_null_variable
+};
+
+
 static ngx_http_module_t  ngx_http_orbis_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_http_orbis_add_variables,          /* preconfiguration */
     NULL,                                  /* postconfiguration */
 
     ngx_http_orbis_create_main_conf,       /* create main configuration */
@@ -211,6 +224,53 @@ ngx_module_t  ngx_http_orbis_module = {
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
+
+
+static ngx_int_t
+ngx_http_orbis_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_orbis_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The API's Strict-Transport-Security value under TLS, else nothing (an
+ * empty add_header value sends no header): HSTS received over plain HTTP
+ * means nothing, and the API and the pages should say the same.
+ */
+
+static ngx_int_t
+ngx_http_orbis_hsts_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+#if (NGX_HTTP_SSL)
+    if (r->connection->ssl) {
+        v->len = sizeof(NGX_HTTP_ORBIS_HSTS) - 1;
+        v->valid = 1;
+        v->no_cacheable = 0;
+        v->not_found = 0;
+        v->data = (u_char *) NGX_HTTP_ORBIS_HSTS;
+
+        return NGX_OK;
+    }
+#endif
+
+    v->not_found = 1;
+
+    return NGX_OK;
+}
 
 
 static void *

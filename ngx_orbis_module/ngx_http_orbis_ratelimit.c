@@ -4,9 +4,12 @@
  *
  * Fleet-wide rate limiting: GCRA in Redis, one EVALSHA per request (the
  * script's SHA-1 is computed here, and a NOSCRIPT answer falls back to
- * EVAL, which also loads it).  When Redis cannot be reached the limit is
- * kept per node in shared memory with the same arithmetic (liborbiscore's
- * orbis_gcra_check), or the request is refused, as configured.
+ * EVAL, which also loads it).  The same script answers whether the
+ * session's JWT was logged out (its revoke key exists), so that check
+ * costs no round trip of its own.  When Redis cannot be reached the limit
+ * is kept per node in shared memory with the same arithmetic
+ * (liborbiscore's orbis_gcra_check), or the request is refused, as
+ * configured; revocations cannot be seen then (docs/api.md says so).
  */
 
 
@@ -46,6 +49,7 @@ static ngx_int_t ngx_http_orbis_rl_decide(ngx_http_request_t *r,
     ngx_http_orbis_ctx_t *ctx);
 static ngx_int_t ngx_http_orbis_rl_header(ngx_http_request_t *r,
     const char *name, int64_t value);
+static ngx_int_t ngx_http_orbis_rl_revoked(ngx_http_request_t *r);
 static void ngx_http_orbis_rl_cleanup(void *data);
 static ngx_uint_t ngx_http_orbis_rl_burst(ngx_http_orbis_ctx_t *ctx);
 
@@ -147,12 +151,12 @@ static ngx_int_t
 ngx_http_orbis_rl_eval(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
     ngx_uint_t by_sha)
 {
-    u_char               limit[NGX_INT_T_LEN], period[NGX_INT_T_LEN];
-    u_char               burst[NGX_INT_T_LEN];
-    size_t               lens[7];
-    ngx_uint_t           status;
-    const char          *argv[7];
-    ngx_pool_cleanup_t  *cln;
+    u_char       limit[NGX_INT_T_LEN], period[NGX_INT_T_LEN];
+    u_char       burst[NGX_INT_T_LEN];
+    size_t       lens[8];
+    ngx_int_t    rc;
+    ngx_uint_t   n;
+    const char  *argv[8];
 
     argv[0] = by_sha ? "EVALSHA" : "EVAL";
     lens[0] = by_sha ? 7 : 4;
@@ -166,34 +170,67 @@ ngx_http_orbis_rl_eval(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
         lens[1] = ngx_strlen(argv[1]);
     }
 
-    argv[2] = "1";
-    lens[2] = 1;
     argv[3] = (const char *) ctx->rate_key.data;
     lens[3] = ctx->rate_key.len;
-    argv[4] = (const char *) limit;
-    lens[4] = ngx_sprintf(limit, "%ui", ctx->rate_limit) - limit;
-    argv[5] = (const char *) period;
-    lens[5] = ngx_sprintf(period, "%d", NGX_HTTP_ORBIS_RL_PERIOD) - period;
-    argv[6] = (const char *) burst;
-    lens[6] = ngx_sprintf(burst, "%ui", ngx_http_orbis_rl_burst(ctx))
-              - burst;
+    n = 4;
 
-    ctx->redis_cmd = ngx_http_orbis_redis_command(ngx_http_orbis_worker->redis,
-                                                  ngx_http_orbis_rl_reply, r,
-                                                  7, argv, lens, &status);
-    if (ctx->redis_cmd == NULL) {
+    /* a session's JWT: was it logged out?  KEYS[2], in the same trip */
+
+    if (ctx->revoke_key.len) {
+        argv[n] = (const char *) ctx->revoke_key.data;
+        lens[n++] = ctx->revoke_key.len;
+    }
+
+    argv[2] = n == 4 ? "1" : "2";
+    lens[2] = 1;
+
+    argv[n] = (const char *) limit;
+    lens[n++] = ngx_sprintf(limit, "%ui", ctx->rate_limit) - limit;
+    argv[n] = (const char *) period;
+    lens[n++] = ngx_sprintf(period, "%d", NGX_HTTP_ORBIS_RL_PERIOD) - period;
+    argv[n] = (const char *) burst;
+    lens[n++] = ngx_sprintf(burst, "%ui", ngx_http_orbis_rl_burst(ctx))
+                - burst;
+
+    rc = ngx_http_orbis_request_redis(r, ctx, ngx_http_orbis_rl_reply,
+                                      (int) n, argv, lens);
+
+    if (rc == NGX_DECLINED) {
         return ngx_http_orbis_rl_local(r, ctx);
     }
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DONE;
+}
+
+
+ngx_int_t
+ngx_http_orbis_request_redis(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
+    ngx_http_orbis_redis_handler_pt handler, int argc, const char **argv,
+    const size_t *lens)
+{
+    ngx_uint_t           status;
+    ngx_pool_cleanup_t  *cln;
 
     if (!ctx->rl_cleanup) {
         cln = ngx_pool_cleanup_add(r->pool, 0);
         if (cln == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            return NGX_ERROR;
         }
 
         cln->handler = ngx_http_orbis_rl_cleanup;
         cln->data = ctx;
         ctx->rl_cleanup = 1;
+    }
+
+    ctx->redis_cmd = ngx_http_orbis_redis_command(ngx_http_orbis_worker->redis,
+                                                  handler, r, argc, argv,
+                                                  lens, &status);
+    if (ctx->redis_cmd == NULL) {
+        return NGX_DECLINED;
     }
 
     return NGX_DONE;
@@ -223,17 +260,27 @@ ngx_http_orbis_rl_reply(void *data, redisReply *reply, ngx_uint_t status)
         goto next;
     }
 
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 4
+    /* the fifth number, "revoked", comes when a revoke key was sent */
+
+    if (reply->type != REDIS_REPLY_ARRAY
+        || reply->elements != (ctx->revoke_key.len ? 5 : 4)
         || reply->element[0]->type != REDIS_REPLY_INTEGER
         || reply->element[1]->type != REDIS_REPLY_INTEGER
         || reply->element[2]->type != REDIS_REPLY_INTEGER
-        || reply->element[3]->type != REDIS_REPLY_INTEGER)
+        || reply->element[3]->type != REDIS_REPLY_INTEGER
+        || (reply->elements == 5
+            && reply->element[4]->type != REDIS_REPLY_INTEGER))
     {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "orbis ratelimit: unexpected reply from redis%s%s",
                       reply->type == REDIS_REPLY_ERROR ? ": " : "",
                       reply->type == REDIS_REPLY_ERROR ? reply->str : "");
         rc = ngx_http_orbis_rl_local(r, ctx);
+        goto next;
+    }
+
+    if (reply->elements == 5 && reply->element[4]->integer != 0) {
+        rc = ngx_http_orbis_rl_revoked(r);
         goto next;
     }
 
@@ -388,6 +435,25 @@ ngx_http_orbis_rl_header(ngx_http_request_t *r, const char *name,
     h->value.len = ngx_sprintf(p, "%L", value) - p;
 
     return NGX_OK;
+}
+
+
+/* the session was logged out: as dead as an expired one, and it says so */
+
+static ngx_int_t
+ngx_http_orbis_rl_revoked(ngx_http_request_t *r)
+{
+    if (ngx_http_orbis_header_out(r, "WWW-Authenticate",
+                                  "Bearer realm=\"orbis\"")
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_orbis_send_error(r, NGX_HTTP_UNAUTHORIZED,
+                                     "token_revoked",
+                                     "this session was logged out; "
+                                     "sign in again");
 }
 
 

@@ -167,7 +167,8 @@ void ngx_http_orbis_stream_terminate_all(void);
 void ngx_http_orbis_stream_store_live(ngx_http_orbis_stream_t *st,
     ngx_uint_t with_record);
 void ngx_http_orbis_stream_store_forget(ngx_http_orbis_stream_t *st);
-void ngx_http_orbis_stream_store_forget_id(const char *id);
+ngx_http_orbis_redis_cmd_t *ngx_http_orbis_stream_store_forget_id(
+    const char *id, ngx_http_orbis_redis_handler_pt handler, void *data);
 
 /*
  * Writes a finished call: one statement, idempotent on the session id.

@@ -46,6 +46,10 @@ typedef struct {
 static void ngx_http_orbis_outbox_run(ngx_http_orbis_stream_worker_t *w);
 static void ngx_http_orbis_outbox_saved(void *data, PGresult *res,
     ngx_uint_t status);
+static void ngx_http_orbis_outbox_forget(ngx_http_orbis_stream_worker_t *w,
+    ngx_http_orbis_outbox_item_t *it);
+static void ngx_http_orbis_outbox_forgotten(void *data, redisReply *reply,
+    ngx_uint_t status);
 static void ngx_http_orbis_outbox_park(ngx_http_orbis_outbox_item_t *it);
 static void ngx_http_orbis_outbox_parked(void *data, redisReply *reply,
     ngx_uint_t status);
@@ -230,23 +234,62 @@ ngx_http_orbis_outbox_saved(void *data, PGresult *res, ngx_uint_t status)
 
     case NGX_OK:
         w->outbox_backoff = 0;
-        ngx_http_orbis_stream_store_forget_id(it->id);
-        ngx_http_orbis_outbox_done(w, it);
+        ngx_http_orbis_outbox_forget(w, it);
         break;
 
     case NGX_DECLINED:
         /* a data error: no retry can fix it, and Redis would only loop */
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "orbis stream %s: the call cannot be saved", it->id);
-        ngx_http_orbis_stream_store_forget_id(it->id);
-        ngx_http_orbis_outbox_done(w, it);
+        ngx_http_orbis_outbox_forget(w, it);
         break;
 
     default:
         ngx_http_orbis_outbox_park(it);
+        break;
+    }
+}
+
+
+/*
+ * The live state goes once the call is written.  The record stays in the
+ * outbox until Redis has answered, so a quitting worker does not exit
+ * with the commands unsent and leave the call listed as live.
+ */
+
+static void
+ngx_http_orbis_outbox_forget(ngx_http_orbis_stream_worker_t *w,
+    ngx_http_orbis_outbox_item_t *it)
+{
+    it->cmd = ngx_http_orbis_stream_store_forget_id(it->id,
+                                            ngx_http_orbis_outbox_forgotten,
+                                            it);
+    if (it->cmd != NULL) {
         return;
     }
 
+    /* Redis is down: the sweeper finds the call written and drops it */
+    ngx_http_orbis_outbox_done(w, it);
+    ngx_http_orbis_outbox_run(w);
+}
+
+
+static void
+ngx_http_orbis_outbox_forgotten(void *data, redisReply *reply,
+    ngx_uint_t status)
+{
+    ngx_http_orbis_outbox_item_t  *it = data;
+
+    ngx_http_orbis_stream_worker_t  *w;
+
+    it->cmd = NULL;
+
+    w = ngx_http_orbis_outbox_worker();
+    if (w == NULL) {
+        return;
+    }
+
+    ngx_http_orbis_outbox_done(w, it);
     ngx_http_orbis_outbox_run(w);
 }
 

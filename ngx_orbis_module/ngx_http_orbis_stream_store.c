@@ -333,17 +333,24 @@ void
 ngx_http_orbis_stream_store_forget(ngx_http_orbis_stream_t *st)
 {
     if (st->stored) {
-        ngx_http_orbis_stream_store_forget_id(st->id);
+        (void) ngx_http_orbis_stream_store_forget_id(st->id, NULL, NULL);
     }
 }
 
 
-void
-ngx_http_orbis_stream_store_forget_id(const char *id)
+/*
+ * The DEL carries the handler: Redis answers in order, so its reply says
+ * that both are done.  NULL when Redis is down (nothing to wait for).
+ */
+
+ngx_http_orbis_redis_cmd_t *
+ngx_http_orbis_stream_store_forget_id(const char *id,
+    ngx_http_orbis_redis_handler_pt handler, void *data)
 {
-    u_char       key[64];
-    size_t       lens[3];
-    const char  *argv[3];
+    u_char                       key[64];
+    size_t                       lens[3];
+    const char                  *argv[3];
+    ngx_http_orbis_redis_cmd_t  *cmd;
 
     argv[0] = "ZREM";
     lens[0] = 4;
@@ -359,7 +366,11 @@ ngx_http_orbis_stream_store_forget_id(const char *id)
     argv[1] = (const char *) key;
     lens[1] = ngx_snprintf(key, sizeof(key), "session:%s", id) - key;
 
-    (void) ngx_http_orbis_stream_redis(2, argv, lens, NULL, NULL, NULL);
+    cmd = NULL;
+
+    (void) ngx_http_orbis_stream_redis(2, argv, lens, handler, data, &cmd);
+
+    return cmd;
 }
 
 
@@ -584,7 +595,7 @@ ngx_http_orbis_stream_sweep_fetched(void *data, redisReply *reply,
         /* the session never got a record in: nothing to save */
         ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                       "orbis sweeper: session %s has no record, dropped", id);
-        ngx_http_orbis_stream_store_forget_id(id);
+        (void) ngx_http_orbis_stream_store_forget_id(id, NULL, NULL);
         w->sweep_next++;
         ngx_http_orbis_stream_sweep_next(w);
         return;
@@ -599,7 +610,7 @@ ngx_http_orbis_stream_sweep_fetched(void *data, redisReply *reply,
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "orbis sweeper: session %s has a bad record, dropped",
                       id);
-        ngx_http_orbis_stream_store_forget_id(id);
+        (void) ngx_http_orbis_stream_store_forget_id(id, NULL, NULL);
         w->sweep_next++;
         ngx_http_orbis_stream_sweep_next(w);
         return;
@@ -662,7 +673,8 @@ ngx_http_orbis_stream_sweep_saved(void *data, PGresult *res,
 
     ids = w->sweep_ids->elts;
 
-    ngx_http_orbis_stream_store_forget_id(ids[w->sweep_next]);
+    (void) ngx_http_orbis_stream_store_forget_id(ids[w->sweep_next],
+                                                 NULL, NULL);
 
     w->sweep_next++;
     ngx_http_orbis_stream_sweep_next(w);

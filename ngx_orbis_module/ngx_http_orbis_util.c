@@ -229,7 +229,7 @@ ngx_http_orbis_add_security_headers(ngx_http_request_t *r)
 #if (NGX_HTTP_SSL)
     if (r->connection->ssl
         && ngx_http_orbis_header_out(r, "Strict-Transport-Security",
-                                     "max-age=31536000; includeSubDomains")
+                                     NGX_HTTP_ORBIS_HSTS)
            != NGX_OK)
     {
         return NGX_ERROR;

@@ -1,12 +1,13 @@
-# Signup, login, logout, me; the session cookie; JWT checks; secret keys;
-# CSRF for cookie-authenticated writes; password hashing off the event loop.
+# Signup (with referral codes), login, logout, me; the session cookie; JWT
+# checks; secret keys; CSRF for cookie-authenticated writes; password
+# hashing off the event loop.
 use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
 use Mojo::Promise;
-use Mojo::JSON qw(encode_json);
-use MIME::Base64 qw(encode_base64url);
+use Mojo::JSON qw(encode_json decode_json);
+use MIME::Base64 qw(encode_base64url decode_base64url);
 use Digest::SHA qw(hmac_sha256);
 use Orbis::Test;
 
@@ -63,6 +64,48 @@ is $nobody->code, 401, 'unknown email 401';
 is $wrong->body, $nobody->body,
     'the answers do not reveal whether the email exists';
 
+# ---- referral codes: a known one records the referrer, an unknown one
+# is refused and creates nothing
+my $code = $s->{tenant}{referralCode};
+like $code, qr/^[A-Za-z0-9_-]{12}$/, 'the tenant has a referral code';
+$res = $t->post('/api/auth/signup', json => {
+    email => 'referred@example.com', password => 'Correct-horse-42',
+    tenantName => 'Referred', referralCode => $code });
+is $res->code, 201, 'signup with a known referral code';
+is $t->sql_value('SELECT referred_by FROM tenants WHERE id = :\'p1\'',
+                 $res->json->{tenant}{id}),
+    $s->{tenant}{id}, 'the referrer is recorded';
+
+# codes are base64url: "_" is as good as "-"
+$t->sql('UPDATE tenants SET referral_code = \'ab_cd-EF_12\' WHERE id = :\'p1\'',
+        $s->{tenant}{id});
+$res = $t->post('/api/auth/signup', json => {
+    email => 'underscore@example.com', password => 'Correct-horse-42',
+    tenantName => 'Underscore', referralCode => 'ab_cd-EF_12' });
+is $res->code, 201, 'a code with "_" is accepted';
+is $t->sql_value('SELECT referred_by FROM tenants WHERE id = :\'p1\'',
+                 $res->json->{tenant}{id}),
+    $s->{tenant}{id}, 'and records the referrer';
+is $t->sql_value('SELECT coalesce(referred_by::text, \'none\') FROM tenants'
+                 . ' WHERE id = :\'p1\'', $s->{tenant}{id}),
+    'none', 'a signup without a code has no referrer';
+
+$snap = $t->db_snapshot;
+$res = $t->post('/api/auth/signup', json => {
+    email => 'unreferred@example.com', password => 'Correct-horse-42',
+    tenantName => 'Nobody sent me', referralCode => 'no-such-code' });
+is $res->code, 400, 'an unknown referral code is 400';
+is $res->json->{error}{code}, 'unknown_referral_code', 'with its own code';
+like $res->json->{error}{message}, qr/^referralCode: /, 'naming the field';
+ok !$res->headers->header('Set-Cookie'), 'no session is started';
+is $t->db_snapshot, $snap, 'no tenant and no user were created';
+is $t->post('/api/auth/login', json => { email => 'unreferred@example.com',
+    password => 'Correct-horse-42' })->code, 401, 'the account does not exist';
+$res = $t->post('/api/auth/signup', json => {
+    email => 'unreferred@example.com', password => 'Correct-horse-42',
+    tenantName => 'Nobody sent me', referralCode => '' });
+is $res->code, 201, 'an empty code is no code: the same signup then works';
+
 # ---- me, by bearer and by cookie
 my %bearer = (Authorization => "Bearer $s->{token}");
 $res = $t->get('/api/auth/me', headers => \%bearer);
@@ -87,7 +130,8 @@ sub jwt {
     return "$h.$p.$sig";
 }
 my %claims = (sub => $s->{user}{id}, tid => $s->{tenant}{id},
-              role => 'owner', iat => time, exp => time + 600);
+              role => 'owner', iat => time, exp => time + 600,
+              jti => 'hand-made_token-1');
 
 my $good = jwt({ alg => 'HS256', typ => 'JWT' }, \%claims);
 is $t->get('/api/auth/me', headers => { Authorization => "Bearer $good" })
@@ -109,6 +153,12 @@ my %bad = (
         "$h.$p.$sig";
     },
     'two segments' => join('.', (split /\./, $good)[0, 1]),
+    'no jti' => do {
+        my %c = %claims;
+        delete $c{jti};
+        jwt({ alg => 'HS256' }, \%c);
+    },
+    'jti not url-safe' => jwt({ alg => 'HS256' }, { %claims, jti => 'a:b' }),
     'garbage' => 'not-a-token',
     'bad base64' => '!!!.###.$$$',
 );
@@ -120,6 +170,12 @@ for my $name (sort keys %bad) {
 like $t->get('/api/auth/me', headers => {
         Authorization => "Bearer $bad{expired}" })->json->{error}{message},
     qr/expired/, 'an expired session says so';
+like $t->get('/api/auth/me', headers => {
+        Authorization => "Bearer $bad{'no jti'}" })->json->{error}{message},
+    qr/jti/, 'a token logout could not revoke says why it is refused';
+my ($payload) = (split /\./, $s->{token})[1];
+like decode_json(decode_base64url($payload))->{jti}, qr/^[A-Za-z0-9_-]{22}$/,
+    'issued tokens carry a 128-bit jti';
 is $t->get('/api/auth/me', headers => { Authorization => "Basic eDp5" })
     ->code, 401, 'non-Bearer authorization 401';
 

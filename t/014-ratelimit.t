@@ -1,6 +1,7 @@
 # Rate limits: per user/key in Redis (shared by every worker), per address
 # on login and signup, with 429, Retry-After and RateLimit-* headers; when
-# Redis is down, a per-node limit in shared memory (or 503 if refuse).
+# Redis is down, a per-node limit in shared memory (or 503 if refuse).  The
+# Lua script itself, with one key and with the revoke key logout sets.
 use strict;
 use warnings;
 use lib 't/lib';
@@ -13,6 +14,30 @@ my $t = Orbis::Test->new(workers => 2, http => q{
 });
 my $s = $t->signup;
 my %h = %{ $s->{auth} };
+
+# ---- the script itself, as liborbiscore ships it, run in this Redis
+my $lua = do {
+    open my $fh, '<', "$Orbis::Test::ROOT/liborbiscore/src/ratelimit/"
+                      . 'ratelimit_lua.c' or die $!;
+    local $/;
+    my $c = <$fh>;
+    my ($body) = $c =~ /orbis_ratelimit_script\[\] =\s*(.*?);\n/s;
+    join '', map { s/\\n/\n/gr } $body =~ /"((?:[^"\\]|\\.)*)"/g;
+};
+like $lua, qr/redis\.call\('TIME'\)/, 'the script is read from the source';
+my @one = split /\n/, $t->redis('EVAL', $lua, 1, 'lua:a', 5, 60000, 0);
+is scalar @one, 4, 'one key: the four numbers of old';
+is_deeply [ @one[0, 1] ], [1, 4], 'allowed, 4 remaining';
+my @two = split /\n/, $t->redis('EVAL', $lua, 2, 'lua:a', 'lua:gone', 5,
+                                60000, 0);
+is scalar @two, 5, 'two keys: a fifth number';
+is_deeply [ @two[0, 1, 4] ], [1, 3, 0], 'allowed, 3 remaining, not revoked';
+$t->redis('SET', 'lua:gone', 1);
+my $tat = $t->redis('GET', 'lua:a');
+@two = split /\n/, $t->redis('EVAL', $lua, 2, 'lua:a', 'lua:gone', 5,
+                             60000, 0);
+is_deeply \@two, [0, 0, 0, 0, 1], 'a revoke key that exists: revoked';
+is $t->redis('GET', 'lua:a'), $tat, 'and the bucket was not touched';
 
 my @codes = map { $t->get('/api/agents', headers => \%h)->code } 1 .. 5;
 is_deeply \@codes, [ (200) x 5 ], 'five requests a minute are allowed';

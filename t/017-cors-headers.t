@@ -1,5 +1,7 @@
 # CORS for configured origins with preflight, and the security headers on
-# API answers.
+# API answers; over TLS (a test CA) with the shipped server configuration:
+# HSTS under TLS only, the dashboard's CSP with frame-ancestors, and the
+# Secure cookie.
 use strict;
 use warnings;
 use lib 't/lib';
@@ -60,4 +62,79 @@ for my $r ($t->get('/api/health'), $t->get('/api/nope'),
 }
 
 $t->done;
+
+# ---- TLS and the shipped conf/orbis-server.conf
+my $hsts = 'max-age=31536000; includeSubDomains';
+my $d = Orbis::Test->new(workers => 1, tls => 1, shipped_conf => 1);
+
+for my $path ('/api/health', '/api/nope', '/api/agents') {
+    my $plain = $d->get($path);
+    my $tls = $d->get($path, tls => 1);
+    is $tls->code, $plain->code, "$path answers the same over TLS ("
+        . $tls->code . ')';
+    is $tls->headers->header('Strict-Transport-Security'), $hsts,
+        "HSTS on $path under TLS";
+    ok !$plain->headers->header('Strict-Transport-Security'),
+        "no HSTS on $path over plain HTTP";
+    is $tls->headers->header('X-Content-Type-Options'), 'nosniff',
+        "nosniff on $path under TLS";
+}
+
+# the dashboard: static pages with a CSP that forbids framing
+for my $page ('/', '/index.html', '/login.html', '/signup.html', '/app.html',
+              '/no-such-page.html') {
+    for my $tls (0, 1) {
+        my $via = $tls ? 'TLS' : 'HTTP';
+        my $r = $d->get($page, tls => $tls);
+        is $r->code, $page =~ /no-such/ ? 404 : 200, "$page over $via";
+        my $csp = $r->headers->header('Content-Security-Policy') // '';
+        like $csp, qr/(?:^|;\s*)frame-ancestors 'none'(?:;|$)/,
+            "$page over $via: CSP frame-ancestors 'none'";
+        like $csp, qr/(?:^|;\s*)default-src 'self'(?:;|$)/,
+            "$page over $via: CSP default-src 'self'";
+        is $r->headers->header('X-Frame-Options'), 'DENY',
+            "$page over $via: X-Frame-Options for older browsers";
+        is $r->headers->header('X-Content-Type-Options'), 'nosniff',
+            "$page over $via: nosniff";
+        if ($tls) {
+            is $r->headers->header('Strict-Transport-Security'), $hsts,
+                "$page over TLS: HSTS";
+        } else {
+            ok !$r->headers->header('Strict-Transport-Security'),
+                "$page over HTTP: no HSTS";
+        }
+    }
+}
+like $d->get('/', tls => 1)->body, qr/<html/i, 'the dashboard is served';
+
+# scripts and the widget: HSTS under TLS as well
+for my $asset ('/js/api.js', '/widget.js') {
+    my $r = $d->get($asset, tls => 1);
+    is $r->code, 200, "$asset over TLS";
+    is $r->headers->header('Strict-Transport-Security'), $hsts,
+        "$asset: HSTS under TLS";
+    ok !$d->get($asset)->headers->header('Strict-Transport-Security'),
+        "$asset: no HSTS over HTTP";
+}
+
+# the session cookie is Secure when it was set over TLS
+my $u = $d->signup;
+my $login = $d->post('/api/auth/login', tls => 1, json => {
+    email => $u->{email}, password => $u->{password} });
+is $login->code, 200, 'login over TLS';
+like $login->headers->header('Set-Cookie'), qr/;\s*Secure(?:;|$)/,
+    'the cookie is Secure under TLS';
+my ($sc) = $login->headers->header('Set-Cookie') =~ /^(orbis_session=[^;]+)/;
+
+# and the dashboard's own https origin passes the CSRF check
+my $res2 = $d->post('/api/agents', tls => 1, headers => { Cookie => $sc,
+    Origin => 'https://127.0.0.1:' . $d->tls_port },
+    json => { name => 'x', systemPrompt => 'p', voice => 'Kore' });
+is $res2->code, 201, 'a cookie write from the https origin is allowed';
+$res2 = $d->post('/api/agents', tls => 1, headers => { Cookie => $sc,
+    Origin => 'http://127.0.0.1:' . $d->tls_port },
+    json => { name => 'x', systemPrompt => 'p', voice => 'Kore' });
+is $res2->code, 403, 'the same host over http is another origin';
+
+$d->done;
 done_testing;

@@ -962,7 +962,8 @@ our %DEFAULT_CONFIG = (
     models                => undef,  # {id => 'native'|'cascade'} override
 );
 
-my @ACTION_TYPES = qw(toolCall interrupted goAway close dropTcp refuse reply);
+my @ACTION_TYPES = qw(toolCall interrupted goAway close dropTcp refuse reply
+                      toolCallCancellation);
 
 my %ACTION_EXTRA = (
     toolCall    => [],
@@ -972,6 +973,7 @@ my %ACTION_EXTRA = (
     close       => [qw(reason)],
     dropTcp     => [],
     refuse      => [qw(status count)],
+    toolCallCancellation => [],
 );
 
 my %TURN_ACTION = map { $_ => 1 } qw(toolCall interrupted reply);
@@ -1645,6 +1647,25 @@ sub _normalize_dropTcp {
 }
 
 
+# {"toolCallCancellation": {"ids": [...]}} or a bare list of ids.  The
+# ids need not name an open call: tests use it to send cancellations the
+# client must ignore (unknown, already answered).
+sub _normalize_toolCallCancellation {
+    my ($self, $a) = @_;
+
+    my $c   = $a->{toolCallCancellation};
+    my $ids = ref $c eq 'HASH' ? $c->{ids} : $c;
+
+    return 'toolCallCancellation must be {"ids": [...]} or a list of ids'
+        unless ref $ids eq 'ARRAY'
+               && !grep { !defined $_ || ref $_ } @$ids;
+
+    $a->{toolCallCancellation} = { ids => [ map { "$_" } @$ids ] };
+
+    return;
+}
+
+
 sub _normalize_refuse {
     my ($self, $a) = @_;
 
@@ -1782,6 +1803,7 @@ sub new {
         texts               => [],
         tool_calls          => [],
         tool_responses      => [],
+        cancellations_sent  => [],
         turns               => [],
         actions             => [],
         handles_issued      => [],
@@ -2568,6 +2590,9 @@ sub run_action {
     } elsif ($type eq 'dropTcp') {
         $self->drop_tcp;
 
+    } elsif ($type eq 'toolCallCancellation') {
+        $self->cancel_calls($a->{toolCallCancellation}{ids});
+
     } elsif ($type eq 'interrupted' && $self->{turn}) {
         $self->interrupt('script');
 
@@ -2890,6 +2915,33 @@ sub interrupt {
 }
 
 
+# A scripted toolCallCancellation: sent as given.  Ids of open calls are
+# cancelled the way the real service would (their toolResponse is then
+# late, not a violation); others (answered, unknown) change nothing here,
+# so the test can check that the client ignores them.
+sub cancel_calls {
+    my ($self, $ids) = @_;
+
+    my $t = $self->{turn};
+
+    for my $id (@$ids) {
+        my $call = $self->{calls}{$id};
+
+        next unless $call && $call->{state} eq 'open';
+
+        $call->{state}        = 'cancelled';
+        $call->{log}{state}   = 'cancelled';
+        delete $t->{open}{$id} if $t;
+    }
+
+    push @{ $self->{log}{cancellations_sent} }, [@$ids];
+    $self->send_json({ toolCallCancellation => { ids => [@$ids] } });
+
+    $self->_timer('turn:resume' => 20, sub { $self->_advance_turn })
+        if $t && $t->{phase} eq 'tool' && !%{ $t->{open} };
+}
+
+
 # Stop a turn without telling the client (the connection is going away).
 sub _stop_turn {
     my ($self) = @_;
@@ -3045,6 +3097,9 @@ C<conn> (connection id), C<afterMs>, C<afterChunks>.
     {"close": 1011, "reason": "..."}           default reasons per code
     {"dropTcp": true}                          FIN, no close frame
     {"refuse": N | true, "status": 503}        next N upgrades get HTTP
+    {"toolCallCancellation": {"ids": [...]}}   default when=now: send it
+        as given (any ids, known or not); open calls named are cancelled,
+        the rest are left alone; logged in cancellations_sent
 
 when=now runs on the newest set-up open session (or C<conn>), or at the
 next setupComplete if there is none.  when=setup waits for the next

@@ -110,10 +110,16 @@ orbis_rc_t orbis_password_check_rules(const char *pw, size_t len,
 #define ORBIS_JWT_MIN_SECRET      32
 #define ORBIS_JWT_MAX_SKEW        60
 
+/* a token id: base64url of ORBIS_JWT_JTI_RANDOM_LEN random bytes */
+#define ORBIS_JWT_JTI_RANDOM_LEN  16
+#define ORBIS_JWT_JTI_LEN         22
+#define ORBIS_JWT_JTI_MAX         47    /* accepted from a token */
+
 typedef struct {
     char     sub[64];           /* user id */
     char     tid[64];           /* tenant id */
     char     role[16];
+    char     jti[ORBIS_JWT_JTI_MAX + 1];  /* token id, "" when absent */
     int64_t  iat;               /* seconds since the epoch */
     int64_t  exp;
 } orbis_jwt_claims_t;
@@ -121,8 +127,12 @@ typedef struct {
 /*
  * Writes header.payload.signature and a NUL into out.  sub, tid and role
  * must be non-empty and NUL-terminated inside their arrays, exp > iat, and
- * the secret at least ORBIS_JWT_MIN_SECRET bytes.  ORBIS_ERR_RANGE if out
- * is too small (ORBIS_JWT_MAX_LEN + 1 always suffices).
+ * the secret at least ORBIS_JWT_MIN_SECRET bytes.  jti is optional here
+ * (written only when not ""), but when set it must be 1 to
+ * ORBIS_JWT_JTI_MAX base64url characters.  An issuer that revokes tokens
+ * sets it on every token (orbis_jwt_jti()) and refuses tokens without
+ * one.  ORBIS_ERR_RANGE if out is too small (ORBIS_JWT_MAX_LEN + 1 always
+ * suffices).
  */
 orbis_rc_t orbis_jwt_sign(const orbis_jwt_claims_t *c, const uint8_t *secret,
     size_t secretlen, char *out, size_t outsz, orbis_err_t *err);
@@ -134,11 +144,30 @@ orbis_rc_t orbis_jwt_sign(const orbis_jwt_claims_t *c, const uint8_t *secret,
  * Returns ORBIS_OK, ORBIS_ERR_EXPIRED (exp <= now), ORBIS_ERR_AUTH (bad
  * signature, other algorithm, iat more than ORBIS_JWT_MAX_SKEW seconds in
  * the future) or ORBIS_ERR_INVALID (malformed, too long, claims missing or
- * too long).  Anything but ORBIS_OK means the request is unauthenticated.
+ * too long, a jti that is not 1 to ORBIS_JWT_JTI_MAX base64url
+ * characters).  A token without jti passes with out->jti "": whether that
+ * is acceptable is the caller's policy.  Anything but ORBIS_OK means the
+ * request is unauthenticated.
  */
 orbis_rc_t orbis_jwt_verify(const char *token, size_t len,
     const uint8_t *secret, size_t secretlen, int64_t now,
     orbis_jwt_claims_t *out, orbis_err_t *err);
+
+/*
+ * Sets c->jti to the base64url encoding of the caller's random bytes
+ * (ORBIS_JWT_JTI_LEN characters): 128 bits, so that two tokens never
+ * share an id and a revoked id names exactly one token.
+ */
+void orbis_jwt_jti(orbis_jwt_claims_t *c,
+    const uint8_t random[ORBIS_JWT_JTI_RANDOM_LEN]);
+
+/*
+ * How many seconds a revocation of the token must be remembered at now:
+ * until exp plus ORBIS_JWT_MAX_SKEW, since a node whose clock is behind
+ * still accepts the token that long.  0 when no node can accept it any
+ * more, so nothing needs remembering.
+ */
+int64_t orbis_jwt_revocation_ttl(const orbis_jwt_claims_t *c, int64_t now);
 
 
 /* API keys: "pk_" or "sk_" followed by 32 base64url characters */

@@ -58,10 +58,18 @@ orbis_rc_t orbis_gcra_check(int64_t *tat_ms, int64_t now_ms, uint32_t limit,
 /*
  * The Redis script doing the same (static storage).  Run it as
  *     EVAL script 1 <key> <limit> <period_ms> <burst>
+ * or, to learn in the same round trip whether the caller's session was
+ * revoked, as
+ *     EVAL script 2 <key> <revoked_key> <limit> <period_ms> <burst>
  * (or EVALSHA).  It reads the time with redis.call('TIME') so that all
  * nodes share Redis's clock, stores the TAT in <key> with a TTL of
  * reset_ms (an expired key is a full bucket) and returns
- *     {allowed, remaining, reset_ms, retry_after_ms}.
+ *     {allowed, remaining, reset_ms, retry_after_ms}
+ * with one key, and with two
+ *     {allowed, remaining, reset_ms, retry_after_ms, revoked}:
+ * when <revoked_key> exists the answer is {0, 0, 0, 0, 1} and the bucket
+ * is left alone; otherwise revoked is 0.  In Redis Cluster both keys must
+ * hash to one slot: give them the same {hash tag}.
  */
 const char *orbis_ratelimit_lua(void);
 

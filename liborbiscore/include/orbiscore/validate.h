@@ -11,8 +11,10 @@
  *   "email: must be a valid email address"
  *   "body: not valid JSON at line 1 column 5"
  *   "tools[2]: unknown tool \"foo\""
- * Bodies must be one JSON object without duplicate or unknown members;
- * JSON null is not accepted in place of a value.
+ * Bodies must be one JSON object without duplicate or unknown members.
+ * JSON null is accepted only where a struct below has a "cleared" member:
+ * for an optional member it means "back to the default"; for a member
+ * that must have a value it is refused with a message saying so.
  */
 
 #ifndef ORBISCORE_VALIDATE_H
@@ -68,7 +70,8 @@ typedef struct {
     char  *password;            /* passed orbis_password_check_rules() */
     char  *tenant_name;         /* trimmed, 1..ORBIS_NAME_MAX */
     char  *name;                /* trimmed; NULL when absent */
-    char  *referral_code;       /* NULL when absent */
+    char  *referral_code;       /* NULL when absent or ""; else 4 to 32
+                                   of [A-Za-z0-9_-] */
 } orbis_req_signup_t;
 
 orbis_rc_t orbis_req_signup_parse(const char *body, size_t len,
@@ -89,14 +92,19 @@ orbis_rc_t orbis_req_login_parse(const char *body, size_t len,
 void orbis_req_login_free(orbis_req_login_t *l);
 
 
-/* PATCH /tenant: at least one member */
+/*
+ * PUT /tenants/me: at least one member.  null clears billingEmail (in
+ * cleared only: there is no value to store) and allowedOrigins (in both:
+ * the value is the empty list); null for name is refused.
+ */
 
 #define ORBIS_TENANT_UPD_NAME           0x01
 #define ORBIS_TENANT_UPD_BILLING_EMAIL  0x02
 #define ORBIS_TENANT_UPD_ORIGINS        0x04
 
 typedef struct {
-    unsigned   present;         /* ORBIS_TENANT_UPD_* bits */
+    unsigned   present;         /* ORBIS_TENANT_UPD_* bits with a value */
+    unsigned   cleared;         /* ORBIS_TENANT_UPD_* bits sent as null */
     char      *name;
     char      *billing_email;
     char     **allowed_origins; /* normalised, distinct; may be empty */
@@ -110,9 +118,15 @@ void orbis_req_tenant_update_free(orbis_req_tenant_update_t *t);
 
 /*
  * POST /agents (partial = 0: name, systemPrompt and voice required,
- * language defaults to ORBIS_LANGUAGE_DEFAULT) and PATCH /agents/{id}
+ * language defaults to ORBIS_LANGUAGE_DEFAULT) and PUT /agents/{id}
  * (partial = 1: every member optional, at least one present).  Tools must
  * be among the n_known names in known_tools.
+ *
+ * null for name, systemPrompt or voice is refused.  null for an optional
+ * member sets its bit in cleared and puts back the default: greeting ""
+ * and language ORBIS_LANGUAGE_DEFAULT and no tools (these also set their
+ * present bit and hold that value, so a caller stores them as if sent),
+ * and no idle timeout override (cleared only: the caller stores "none").
  */
 
 #define ORBIS_AGENT_NAME          0x01
@@ -124,7 +138,8 @@ void orbis_req_tenant_update_free(orbis_req_tenant_update_t *t);
 #define ORBIS_AGENT_IDLE_TIMEOUT  0x40
 
 typedef struct {
-    unsigned   present;         /* ORBIS_AGENT_* bits of members sent */
+    unsigned   present;         /* ORBIS_AGENT_* bits with a value */
+    unsigned   cleared;         /* ORBIS_AGENT_* bits sent as null */
     char      *name;
     char      *system_prompt;
     char      *voice;
@@ -143,7 +158,7 @@ void orbis_req_agent_free(orbis_req_agent_t *a);
 
 /*
  * POST /api-keys {name, kind, allowedOrigins?, agentIds?} and
- * PATCH /api-keys/{id} (update: name, allowedOrigins and agentIds each
+ * PUT /api-keys/{id} (update: name, allowedOrigins and agentIds each
  * optional, at least one present; kind cannot change and is refused).
  */
 

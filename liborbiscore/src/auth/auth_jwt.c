@@ -9,7 +9,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include <orbiscore/auth.h>
+#include "auth_int.h"
 
 
 #define ORBIS_JWT_SIG_LEN  32
@@ -28,7 +28,10 @@ static orbis_rc_t orbis_jwt_claim_str(json_t *payload, const char *name,
     char *dst, size_t size, orbis_err_t *err);
 static orbis_rc_t orbis_jwt_claim_int(json_t *payload, const char *name,
     int64_t *v, orbis_err_t *err);
+static orbis_rc_t orbis_jwt_claim_jti(json_t *payload, char *dst,
+    orbis_err_t *err);
 static int orbis_jwt_str_ok(const char *s, size_t size);
+static int orbis_jwt_jti_ok(const char *s, size_t len);
 
 
 orbis_rc_t
@@ -60,11 +63,20 @@ orbis_jwt_sign(const orbis_jwt_claims_t *c, const uint8_t *secret,
                              "token: exp must be after iat");
     }
 
-    /* json_pack refuses strings that are not UTF-8 */
-    payload = json_pack("{s:s, s:s, s:s, s:I, s:I}",
+    n = strnlen(c->jti, sizeof(c->jti));
+
+    if (n != 0 && !orbis_jwt_jti_ok(c->jti, n)) {
+        return orbis_err_set(err, ORBIS_ERR_INVALID,
+                             "token: jti must be 1 to %d base64url "
+                             "characters", ORBIS_JWT_JTI_MAX);
+    }
+
+    /* json_pack refuses strings that are not UTF-8; "s*" omits a NULL */
+    payload = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s*}",
                         "sub", c->sub, "tid", c->tid, "role", c->role,
                         "iat", (json_int_t) c->iat,
-                        "exp", (json_int_t) c->exp);
+                        "exp", (json_int_t) c->exp,
+                        "jti", n != 0 ? c->jti : NULL);
     if (payload == NULL) {
         return orbis_err_set(err, ORBIS_ERR_INVALID,
                              "token: claims are not valid UTF-8");
@@ -210,6 +222,35 @@ orbis_jwt_verify(const char *token, size_t len, const uint8_t *secret,
 }
 
 
+void
+orbis_jwt_jti(orbis_jwt_claims_t *c,
+    const uint8_t random[ORBIS_JWT_JTI_RANDOM_LEN])
+{
+    (void) orbis_b64url_encode(random, ORBIS_JWT_JTI_RANDOM_LEN, c->jti,
+                               sizeof(c->jti), NULL);
+}
+
+
+int64_t
+orbis_jwt_revocation_ttl(const orbis_jwt_claims_t *c, int64_t now)
+{
+    int64_t  until;
+
+    until = c->exp > INT64_MAX - ORBIS_JWT_MAX_SKEW
+            ? INT64_MAX : c->exp + ORBIS_JWT_MAX_SKEW;
+
+    if (until <= now) {
+        return 0;
+    }
+
+    if (now < 0 && until > INT64_MAX + now) {
+        return INT64_MAX;
+    }
+
+    return until - now;
+}
+
+
 static orbis_rc_t
 orbis_jwt_mac(const uint8_t *secret, size_t secretlen, const char *data,
     size_t len, uint8_t mac[ORBIS_JWT_SIG_LEN])
@@ -328,6 +369,10 @@ orbis_jwt_read_claims(const char *seg, size_t len, orbis_jwt_claims_t *out,
         rc = orbis_jwt_claim_int(payload, "exp", &out->exp, err);
     }
 
+    if (rc == ORBIS_OK) {
+        rc = orbis_jwt_claim_jti(payload, out->jti, err);
+    }
+
     json_decref(payload);
 
     return rc;
@@ -380,9 +425,58 @@ orbis_jwt_claim_int(json_t *payload, const char *name, int64_t *v,
 }
 
 
+/* optional; when present, what orbis_jwt_jti() could have written */
+static orbis_rc_t
+orbis_jwt_claim_jti(json_t *payload, char *dst, orbis_err_t *err)
+{
+    size_t   n;
+    json_t  *v;
+
+    v = json_object_get(payload, "jti");
+
+    if (v == NULL) {
+        dst[0] = '\0';
+        return ORBIS_OK;
+    }
+
+    n = json_is_string(v) ? json_string_length(v) : 0;
+
+    if (n == 0 || n > ORBIS_JWT_JTI_MAX
+        || !orbis_jwt_jti_ok(json_string_value(v), n))
+    {
+        return orbis_err_set(err, ORBIS_ERR_INVALID,
+                             "token: claim jti malformed");
+    }
+
+    memcpy(dst, json_string_value(v), n + 1);
+
+    return ORBIS_OK;
+}
+
+
 /* non-empty and NUL-terminated within size */
 static int
 orbis_jwt_str_ok(const char *s, size_t size)
 {
     return s[0] != '\0' && memchr(s, '\0', size) != NULL;
+}
+
+
+/* the jti becomes part of a storage key: only url-safe characters */
+static int
+orbis_jwt_jti_ok(const char *s, size_t len)
+{
+    size_t  i;
+
+    if (len > ORBIS_JWT_JTI_MAX) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (!orbis_b64url_char((unsigned char) s[i])) {
+            return 0;
+        }
+    }
+
+    return 1;
 }

@@ -196,8 +196,9 @@ orbis_req_referral(json_t *obj, char **out, orbis_err_t *err)
     for (i = 0; i < n; i++) {
         c = s[i];
 
+        /* the codes signup hands out are base64url */
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-              || (c >= '0' && c <= '9') || c == '-'))
+              || (c >= '0' && c <= '9') || c == '-' || c == '_'))
         {
             break;
         }
@@ -206,7 +207,8 @@ orbis_req_referral(json_t *obj, char **out, orbis_err_t *err)
     if (i < n || n < ORBIS_REFERRAL_MIN || n > ORBIS_REFERRAL_MAX) {
         return orbis_err_set(err, ORBIS_ERR_INVALID,
                              "referralCode: must be %d to %d letters, "
-                             "digits or hyphens", ORBIS_REFERRAL_MIN,
+                             "digits, hyphens or underscores",
+                             ORBIS_REFERRAL_MIN,
                              ORBIS_REFERRAL_MAX);
     }
 

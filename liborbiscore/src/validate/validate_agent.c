@@ -21,6 +21,10 @@ static const char *const  orbis_agent_fields[] = {
     "idleTimeoutSec", NULL
 };
 
+static const char *const  orbis_agent_required[] = {
+    "name", "systemPrompt", "voice", NULL
+};
+
 
 orbis_rc_t
 orbis_req_agent_parse(const char *body, size_t len, int partial,
@@ -76,10 +80,19 @@ orbis_req_agent_members(json_t *root, int partial,
     const orbis_vtools_t *tools, orbis_req_agent_t *out, orbis_err_t *err)
 {
     int          present;
-    size_t       n;
+    size_t       i, n;
     int64_t      v;
     orbis_rc_t   rc;
     const char  *s;
+
+    /* every agent has these: null would leave it without one */
+    for (i = 0; orbis_agent_required[i] != NULL; i++) {
+        rc = orbis_vjson_not_null(root, orbis_agent_required[i], partial,
+                                  err);
+        if (rc != ORBIS_OK) {
+            return rc;
+        }
+    }
 
     rc = orbis_vjson_name(root, "name", !partial, 0, &out->name, err);
     if (rc != ORBIS_OK) {
@@ -111,24 +124,50 @@ orbis_req_agent_members(json_t *root, int partial,
         }
     }
 
-    rc = orbis_req_agent_text(root, "greeting", 0, 0, ORBIS_GREETING_MAX,
-                              ORBIS_VTEXT_MULTILINE, &out->greeting, err);
-    if (rc != ORBIS_OK) {
-        return rc;
+    /*
+     * The optional members: null puts back the default, which for
+     * greeting, language and tools is a value like any other.
+     */
+
+    if (orbis_vjson_null(root, "greeting")) {
+        out->cleared |= ORBIS_AGENT_GREETING;
+
+        out->greeting = orbis_vstrdup("", 0);
+        if (out->greeting == NULL) {
+            return orbis_err_set(err, ORBIS_ERR_NOMEM, "out of memory");
+        }
+
+    } else {
+        rc = orbis_req_agent_text(root, "greeting", 0, 0, ORBIS_GREETING_MAX,
+                                  ORBIS_VTEXT_MULTILINE, &out->greeting,
+                                  err);
+        if (rc != ORBIS_OK) {
+            return rc;
+        }
     }
 
-    rc = orbis_vjson_str(root, "language", 0, &s, &n, err);
-    if (rc != ORBIS_OK) {
-        return rc;
+    s = NULL;
+    n = 0;
+
+    if (orbis_vjson_null(root, "language")) {
+        out->cleared |= ORBIS_AGENT_LANGUAGE;
+        out->present |= ORBIS_AGENT_LANGUAGE;
+
+    } else {
+        rc = orbis_vjson_str(root, "language", 0, &s, &n, err);
+        if (rc != ORBIS_OK) {
+            return rc;
+        }
+
+        if (s != NULL) {
+            out->present |= ORBIS_AGENT_LANGUAGE;
+        }
     }
 
-    if (s != NULL || !partial) {
+    if ((out->present & ORBIS_AGENT_LANGUAGE) || !partial) {
         if (s == NULL) {
             s = ORBIS_LANGUAGE_DEFAULT;
             n = sizeof(ORBIS_LANGUAGE_DEFAULT) - 1;
-
-        } else {
-            out->present |= ORBIS_AGENT_LANGUAGE;
         }
 
         rc = orbis_vlanguage("language", s, n, NULL, &out->language, err);
@@ -137,25 +176,38 @@ orbis_req_agent_members(json_t *root, int partial,
         }
     }
 
-    rc = orbis_vjson_list(root, "tools", ORBIS_TOOLS_MAX, orbis_vtool, tools,
-                          &present, &out->tools, &out->n_tools, err);
-    if (rc != ORBIS_OK) {
-        return rc;
+    if (orbis_vjson_null(root, "tools")) {
+        out->cleared |= ORBIS_AGENT_TOOLS;
+        present = 1;
+
+    } else {
+        rc = orbis_vjson_list(root, "tools", ORBIS_TOOLS_MAX, orbis_vtool,
+                              tools, &present, &out->tools, &out->n_tools,
+                              err);
+        if (rc != ORBIS_OK) {
+            return rc;
+        }
     }
 
     if (present) {
         out->present |= ORBIS_AGENT_TOOLS;
     }
 
-    rc = orbis_vjson_int(root, "idleTimeoutSec", ORBIS_IDLE_TIMEOUT_MIN,
-                         ORBIS_IDLE_TIMEOUT_MAX, &present, &v, err);
-    if (rc != ORBIS_OK) {
-        return rc;
-    }
+    if (orbis_vjson_null(root, "idleTimeoutSec")) {
+        /* no override: the server's default applies again */
+        out->cleared |= ORBIS_AGENT_IDLE_TIMEOUT;
 
-    if (present) {
-        out->idle_timeout_sec = (uint32_t) v;
-        out->present |= ORBIS_AGENT_IDLE_TIMEOUT;
+    } else {
+        rc = orbis_vjson_int(root, "idleTimeoutSec", ORBIS_IDLE_TIMEOUT_MIN,
+                             ORBIS_IDLE_TIMEOUT_MAX, &present, &v, err);
+        if (rc != ORBIS_OK) {
+            return rc;
+        }
+
+        if (present) {
+            out->idle_timeout_sec = (uint32_t) v;
+            out->present |= ORBIS_AGENT_IDLE_TIMEOUT;
+        }
     }
 
     out->present |= (out->name ? ORBIS_AGENT_NAME : 0)
@@ -163,7 +215,7 @@ orbis_req_agent_members(json_t *root, int partial,
                     | (out->voice ? ORBIS_AGENT_VOICE : 0)
                     | (out->greeting ? ORBIS_AGENT_GREETING : 0);
 
-    if (out->present == 0) {
+    if ((out->present | out->cleared) == 0) {
         return orbis_err_set(err, ORBIS_ERR_INVALID,
                              "body: nothing to update");
     }

@@ -111,6 +111,16 @@ orbis_rc_t orbis_vjson_load(const char *body, size_t len, json_t **root,
 orbis_rc_t orbis_vjson_fields(json_t *obj, const char *const *known,
     orbis_err_t *err) ORBIS_VALIDATE_HIDDEN;
 
+/* 1 when the member is present and JSON null */
+int orbis_vjson_null(json_t *obj, const char *field) ORBIS_VALIDATE_HIDDEN;
+
+/*
+ * Refuses null for a member that must hold a value, with a message that
+ * says what to do instead: leave it out (partial) or send a value.
+ */
+orbis_rc_t orbis_vjson_not_null(json_t *obj, const char *field, int partial,
+    orbis_err_t *err) ORBIS_VALIDATE_HIDDEN;
+
 /* *s is NULL when the member is absent and not required */
 orbis_rc_t orbis_vjson_str(json_t *obj, const char *field, int required,
     const char **s, size_t *len, orbis_err_t *err) ORBIS_VALIDATE_HIDDEN;

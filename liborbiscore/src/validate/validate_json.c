@@ -87,6 +87,32 @@ orbis_vjson_fields(json_t *obj, const char *const *known, orbis_err_t *err)
 }
 
 
+int
+orbis_vjson_null(json_t *obj, const char *field)
+{
+    return json_is_null(json_object_get(obj, field));
+}
+
+
+orbis_rc_t
+orbis_vjson_not_null(json_t *obj, const char *field, int partial,
+    orbis_err_t *err)
+{
+    if (!orbis_vjson_null(obj, field)) {
+        return ORBIS_OK;
+    }
+
+    if (partial) {
+        return orbis_err_set(err, ORBIS_ERR_INVALID,
+                             "%s: cannot be null; leave it out to keep the "
+                             "current value", field);
+    }
+
+    return orbis_err_set(err, ORBIS_ERR_INVALID,
+                         "%s: is required and cannot be null", field);
+}
+
+
 orbis_rc_t
 orbis_vjson_str(json_t *obj, const char *field, int required,
     const char **s, size_t *len, orbis_err_t *err)

@@ -36,6 +36,11 @@ orbis_req_tenant_update_parse(const char *body, size_t len,
         goto failed;
     }
 
+    rc = orbis_vjson_not_null(root, "name", 1, err);
+    if (rc != ORBIS_OK) {
+        goto failed;
+    }
+
     rc = orbis_vjson_name(root, "name", 0, 0, &out->name, err);
     if (rc != ORBIS_OK) {
         goto failed;
@@ -45,9 +50,15 @@ orbis_req_tenant_update_parse(const char *body, size_t len,
         out->present |= ORBIS_TENANT_UPD_NAME;
     }
 
-    rc = orbis_vjson_str(root, "billingEmail", 0, &s, &n, err);
-    if (rc != ORBIS_OK) {
-        goto failed;
+    if (orbis_vjson_null(root, "billingEmail")) {
+        out->cleared |= ORBIS_TENANT_UPD_BILLING_EMAIL;
+        s = NULL;
+
+    } else {
+        rc = orbis_vjson_str(root, "billingEmail", 0, &s, &n, err);
+        if (rc != ORBIS_OK) {
+            goto failed;
+        }
     }
 
     if (s != NULL) {
@@ -60,19 +71,26 @@ orbis_req_tenant_update_parse(const char *body, size_t len,
         out->present |= ORBIS_TENANT_UPD_BILLING_EMAIL;
     }
 
-    rc = orbis_vjson_list(root, "allowedOrigins", ORBIS_ORIGINS_MAX,
-                          orbis_vorigin, NULL, &present,
-                          &out->allowed_origins, &out->n_allowed_origins,
-                          err);
-    if (rc != ORBIS_OK) {
-        goto failed;
+    /* null: no origin, as an empty list says */
+    if (orbis_vjson_null(root, "allowedOrigins")) {
+        out->cleared |= ORBIS_TENANT_UPD_ORIGINS;
+        present = 1;
+
+    } else {
+        rc = orbis_vjson_list(root, "allowedOrigins", ORBIS_ORIGINS_MAX,
+                              orbis_vorigin, NULL, &present,
+                              &out->allowed_origins, &out->n_allowed_origins,
+                              err);
+        if (rc != ORBIS_OK) {
+            goto failed;
+        }
     }
 
     if (present) {
         out->present |= ORBIS_TENANT_UPD_ORIGINS;
     }
 
-    if (out->present == 0) {
+    if ((out->present | out->cleared) == 0) {
         rc = orbis_err_set(err, ORBIS_ERR_INVALID,
                            "body: nothing to update; send name, "
                            "billingEmail or allowedOrigins");

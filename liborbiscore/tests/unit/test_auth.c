@@ -116,6 +116,47 @@ static const char  jwt_longrole[] =
     "aWF0IjoxNzAwMDAwMDAwLCJleHAiOjE3MDAwMDM2MDB9."
     "YKkwK1si5gAYFGYpek5iSynEdS1eQIGsToTDro8cZGo";
 
+/* jwt_kat with "jti":"AAECAwQFBgcICQoLDA0ODw" (bytes 0..15) last */
+static const char  jwt_jti[] =
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+    "eyJzdWIiOiJ1c2VyLTEiLCJ0aWQiOiJ0ZW5hbnQtMSIsInJvbGUiOiJhZG1pbiIs"
+    "ImlhdCI6MTcwMDAwMDAwMCwiZXhwIjoxNzAwMDAzNjAwLCJqdGkiOiJBQUVDQXdR"
+    "RkJnY0lDUW9MREEwT0R3In0."
+    "c9zOdFkHrCUXhX-UmORzI9KdLRCSCpHrylT5dTvAMDk";
+
+/* signed correctly, with "jti": 7, "", "a:b", 48 and 47 times "A" */
+static const char  jwt_jti_number[] =
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+    "eyJzdWIiOiJ1IiwidGlkIjoidCIsInJvbGUiOiJyIiwiaWF0IjoxNzAwMDAwMDAw"
+    "LCJleHAiOjE3MDAwMDM2MDAsImp0aSI6N30."
+    "gZ8UWGdCJyltDedusaifJScv903Hjz-2FWRQbCdR8mE";
+
+static const char  jwt_jti_empty[] =
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+    "eyJzdWIiOiJ1IiwidGlkIjoidCIsInJvbGUiOiJyIiwiaWF0IjoxNzAwMDAwMDAw"
+    "LCJleHAiOjE3MDAwMDM2MDAsImp0aSI6IiJ9."
+    "UKKo7t-GdgGdUBgdC2pO8DQwWEHMclTEFDJSl419zOc";
+
+static const char  jwt_jti_colon[] =
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+    "eyJzdWIiOiJ1IiwidGlkIjoidCIsInJvbGUiOiJyIiwiaWF0IjoxNzAwMDAwMDAw"
+    "LCJleHAiOjE3MDAwMDM2MDAsImp0aSI6ImE6YiJ9."
+    "J5NO9BSxENRoZcTudG3z0mjMyhoTL-LY3h8ktQFwFDA";
+
+static const char  jwt_jti_long[] =
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+    "eyJzdWIiOiJ1IiwidGlkIjoidCIsInJvbGUiOiJyIiwiaWF0IjoxNzAwMDAwMDAw"
+    "LCJleHAiOjE3MDAwMDM2MDAsImp0aSI6IkFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB"
+    "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQSJ9."
+    "Q8iUQOKcCDC0MUyS7ly92TfjszbGuZaYSH0IYrfnhxg";
+
+static const char  jwt_jti_max[] =
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+    "eyJzdWIiOiJ1IiwidGlkIjoidCIsInJvbGUiOiJyIiwiaWF0IjoxNzAwMDAwMDAw"
+    "LCJleHAiOjE3MDAwMDM2MDAsImp0aSI6IkFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB"
+    "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBIn0."
+    "VnnWK_YPTS2O8TSqt5B9ZGB2JFw_nSdNbi-QpfCJwpE";
+
 static const char  jwt_extra[] =
     "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
     "eyJzdWIiOiJ1IiwidGlkIjoidCIsInJvbGUiOiJhYmNkZWZnaGlqa2xtbm8iLCJp"
@@ -750,6 +791,141 @@ test_jwt_sign_refuses_bad_claims(void **state)
 }
 
 
+static void
+test_jwt_jti_known_answer(void **state)
+{
+    char                out[ORBIS_JWT_MAX_LEN + 1];
+    size_t              i;
+    uint8_t             rnd[ORBIS_JWT_JTI_RANDOM_LEN];
+    orbis_err_t         err;
+    orbis_jwt_claims_t  c, back;
+
+    (void) state;
+
+    for (i = 0; i < sizeof(rnd); i++) {
+        rnd[i] = (uint8_t) i;
+    }
+
+    memset(&c, 0, sizeof(c));
+    strcpy(c.sub, "user-1");
+    strcpy(c.tid, "tenant-1");
+    strcpy(c.role, "admin");
+    c.iat = 1700000000;
+    c.exp = 1700003600;
+
+    orbis_jwt_jti(&c, rnd);
+    assert_string_equal(c.jti, "AAECAwQFBgcICQoLDA0ODw");
+    assert_int_equal(strlen(c.jti), ORBIS_JWT_JTI_LEN);
+
+    assert_int_equal(orbis_jwt_sign(&c, secret, SECRET_LEN, out, sizeof(out),
+                                    &err),
+                     ORBIS_OK);
+    assert_string_equal(out, jwt_jti);
+
+    assert_int_equal(verify(jwt_jti, NOW, &back), ORBIS_OK);
+    assert_string_equal(back.jti, "AAECAwQFBgcICQoLDA0ODw");
+    assert_string_equal(back.sub, "user-1");
+    assert_int_equal(back.exp, 1700003600);
+
+    /* other bytes, another id, with the url-safe "_" in it */
+    for (i = 0; i < sizeof(rnd); i++) {
+        rnd[i] = (uint8_t) (0xff - i * 3);
+    }
+
+    orbis_jwt_jti(&c, rnd);
+    assert_string_equal(c.jti, "__z59vPw7ern5OHe29jV0g");
+
+    /* a token without jti still verifies; its jti reads as "" */
+    memset(back.jti, 'x', sizeof(back.jti));
+    assert_int_equal(verify(jwt_kat, NOW, &back), ORBIS_OK);
+    assert_string_equal(back.jti, "");
+
+    /* and a claims struct without jti signs to the old token */
+    c.jti[0] = '\0';
+    assert_int_equal(orbis_jwt_sign(&c, secret, SECRET_LEN, out, sizeof(out),
+                                    &err),
+                     ORBIS_OK);
+    assert_string_equal(out, jwt_kat);
+}
+
+
+static void
+test_jwt_jti_malformed(void **state)
+{
+    char                out[ORBIS_JWT_MAX_LEN + 1];
+    orbis_err_t         err;
+    orbis_jwt_claims_t  c;
+
+    (void) state;
+
+    assert_int_equal(orbis_jwt_verify(jwt_jti_number, strlen(jwt_jti_number),
+                                      secret, SECRET_LEN, NOW, &c, &err),
+                     ORBIS_ERR_INVALID);
+    assert_string_equal(err.msg, "token: claim jti malformed");
+    assert_int_equal(verify(jwt_jti_empty, NOW, &c), ORBIS_ERR_INVALID);
+    assert_int_equal(verify(jwt_jti_colon, NOW, &c), ORBIS_ERR_INVALID);
+    assert_int_equal(verify(jwt_jti_long, NOW, &c), ORBIS_ERR_INVALID);
+
+    assert_int_equal(verify(jwt_jti_max, NOW, &c), ORBIS_OK);
+    assert_int_equal(strlen(c.jti), ORBIS_JWT_JTI_MAX);
+
+    /* sign refuses what verify would */
+    memset(&c, 0, sizeof(c));
+    strcpy(c.sub, "u");
+    strcpy(c.tid, "t");
+    strcpy(c.role, "r");
+    c.iat = NOW;
+    c.exp = NOW + 60;
+
+    strcpy(c.jti, "a:b");
+    assert_int_equal(orbis_jwt_sign(&c, secret, SECRET_LEN, out, sizeof(out),
+                                    &err),
+                     ORBIS_ERR_INVALID);
+    assert_string_equal(err.msg,
+                        "token: jti must be 1 to 47 base64url characters");
+
+    /* not NUL-terminated inside the array */
+    memset(c.jti, 'A', sizeof(c.jti));
+    assert_int_equal(orbis_jwt_sign(&c, secret, SECRET_LEN, out, sizeof(out),
+                                    &err),
+                     ORBIS_ERR_INVALID);
+
+    memset(c.jti, 'A', ORBIS_JWT_JTI_MAX);
+    c.jti[ORBIS_JWT_JTI_MAX] = '\0';
+    assert_int_equal(orbis_jwt_sign(&c, secret, SECRET_LEN, out, sizeof(out),
+                                    &err),
+                     ORBIS_OK);
+}
+
+
+static void
+test_jwt_revocation_ttl(void **state)
+{
+    orbis_jwt_claims_t  c;
+
+    (void) state;
+
+    memset(&c, 0, sizeof(c));
+    c.iat = 1700000000;
+    c.exp = 1700003600;
+
+    /* until exp, plus the skew a slow clock may still accept it for */
+    assert_int_equal(orbis_jwt_revocation_ttl(&c, 1700000000), 3600 + 60);
+    assert_int_equal(orbis_jwt_revocation_ttl(&c, 1700003599), 61);
+    assert_int_equal(orbis_jwt_revocation_ttl(&c, 1700003600), 60);
+    assert_int_equal(orbis_jwt_revocation_ttl(&c, 1700003659), 1);
+    assert_int_equal(orbis_jwt_revocation_ttl(&c, 1700003660), 0);
+    assert_int_equal(orbis_jwt_revocation_ttl(&c, 1800000000), 0);
+
+    /* no overflow at the edges */
+    c.exp = INT64_MAX - 10;
+    assert_true(orbis_jwt_revocation_ttl(&c, 0) == INT64_MAX);
+    assert_true(orbis_jwt_revocation_ttl(&c, -5) == INT64_MAX);
+    c.exp = INT64_MIN + 5;
+    assert_int_equal(orbis_jwt_revocation_ttl(&c, 0), 0);
+}
+
+
 /* API keys */
 
 
@@ -1056,6 +1232,9 @@ main(void)
         cmocka_unit_test(test_jwt_time_checks),
         cmocka_unit_test(test_jwt_malformed),
         cmocka_unit_test(test_jwt_sign_refuses_bad_claims),
+        cmocka_unit_test(test_jwt_jti_known_answer),
+        cmocka_unit_test(test_jwt_jti_malformed),
+        cmocka_unit_test(test_jwt_revocation_ttl),
         cmocka_unit_test(test_apikey_generate_and_hash),
         cmocka_unit_test(test_apikey_parse_refuses_malformed),
         cmocka_unit_test(test_apikey_display),

@@ -174,7 +174,8 @@ test_reset_seconds_round_up(void **state)
 static void
 test_lua_script_mirrors_c(void **state)
 {
-    const char  *lua;
+    size_t       n;
+    const char  *lua, *revoked, *time, *set, *p;
 
     (void) state;
 
@@ -189,12 +190,43 @@ test_lua_script_mirrors_c(void **state)
                                 "tat = now end"));
     assert_non_null(strstr(lua, "local new_tat = tat + interval"));
     assert_non_null(strstr(lua, "new_tat - interval * burst"));
-    assert_non_null(strstr(lua, "return {0, 0, tat - now, allow_at - now}"));
+    assert_non_null(strstr(lua, "return reply({0, 0, tat - now, "
+                                "allow_at - now})"));
     assert_non_null(strstr(lua, "'PX', string.format('%d', new_tat - now)"));
-    assert_non_null(strstr(lua, "return {1, math.floor((now - allow_at) / "
-                                "interval), new_tat - now, 0}"));
+    assert_non_null(strstr(lua, "return reply({1, math.floor((now - "
+                                "allow_at) / interval),\n              "
+                                "new_tat - now, 0})"));
     assert_non_null(strstr(lua, "burst > 1000000"));
     assert_int_equal(ORBIS_GCRA_BURST_MAX, 1000000);
+
+    /*
+     * the revocation check: optional KEYS[2], answered before the bucket
+     * is read or written, so a revoked caller uses none of the allowance
+     */
+    revoked = strstr(lua, "if KEYS[2] and redis.call('EXISTS', KEYS[2]) "
+                          "== 1 then\n  return {0, 0, 0, 0, 1}\nend\n");
+    time = strstr(lua, "redis.call('TIME')");
+    set = strstr(lua, "redis.call('SET', KEYS[1]");
+    assert_non_null(revoked);
+    assert_non_null(set);
+    assert_true(revoked < time && time < set);
+
+    /*
+     * with KEYS[2] the answer gets a fifth number, 0 unless revoked; with
+     * one key it is the four numbers callers of old expect
+     */
+    assert_non_null(strstr(lua, "local function reply(r)\n"
+                                "  if KEYS[2] then r[5] = 0 end\n"
+                                "  return r\nend\n"));
+
+    /* and KEYS[2] is only ever read: nothing else mentions it */
+    for (n = 0, p = strstr(lua, "KEYS[2]"); p != NULL;
+         p = strstr(p + 1, "KEYS[2]"))
+    {
+        n++;
+    }
+
+    assert_int_equal(n, 3);
 }
 
 

@@ -307,16 +307,68 @@ test_signup_field_errors(void **state)
     expect_signup_error("{\"email\":\"a@b.co\",\"password\":"
                         "\"correct horse 7\",\"tenantName\":\"A\","
                         "\"referralCode\":\"ab\"}", ORBIS_ERR_INVALID,
-                        "referralCode: must be 4 to 32 letters, digits or "
-                        "hyphens");
+                        "referralCode: must be 4 to 32 letters, digits, "
+                        "hyphens or underscores");
     expect_signup_error("{\"email\":\"a@b.co\",\"password\":"
                         "\"correct horse 7\",\"tenantName\":\"A\","
                         "\"referralCode\":\"abc d\"}", ORBIS_ERR_INVALID,
-                        "referralCode: must be 4 to 32 letters, digits or "
-                        "hyphens");
+                        "referralCode: must be 4 to 32 letters, digits, "
+                        "hyphens or underscores");
     expect_signup_error("{\"email\":\"a@b.co\",\"password\":"
                         "\"correct horse 7\",\"tenantName\":\"A\","
                         "\"referralCode\":7}", ORBIS_ERR_INVALID,
+                        "referralCode: must be a string");
+    expect_signup_error("{\"email\":\"a@b.co\",\"password\":"
+                        "\"correct horse 7\",\"tenantName\":\"A\","
+                        "\"referralCode\":\"ab+cd\"}", ORBIS_ERR_INVALID,
+                        "referralCode: must be 4 to 32 letters, digits, "
+                        "hyphens or underscores");
+}
+
+
+/* the codes signup hands out are base64url: "_" and "-" included */
+static void
+test_signup_referral_alphabet(void **state)
+{
+    char                *json;
+    orbis_err_t          err;
+    orbis_req_signup_t   s;
+
+    (void) state;
+
+    assert_int_equal(signup("{\"email\":\"a@b.co\",\"password\":"
+                            "\"correct horse 7\",\"tenantName\":\"A\","
+                            "\"referralCode\":\"q3_k1v-dXcA_\"}", &s, &err),
+                     ORBIS_OK);
+    assert_string_equal(s.referral_code, "q3_k1v-dXcA_");
+    orbis_req_signup_free(&s);
+
+    /* 4 and 32 characters are the bounds */
+    assert_int_equal(signup("{\"email\":\"a@b.co\",\"password\":"
+                            "\"correct horse 7\",\"tenantName\":\"A\","
+                            "\"referralCode\":\"____\"}", &s, &err),
+                     ORBIS_OK);
+    orbis_req_signup_free(&s);
+
+    json = repeat("{\"email\":\"a@b.co\",\"password\":\"correct horse 7\","
+                  "\"tenantName\":\"A\",\"referralCode\":\"", "x", 32,
+                  "\"}");
+    assert_int_equal(signup(json, &s, &err), ORBIS_OK);
+    orbis_req_signup_free(&s);
+    free(json);
+
+    json = repeat("{\"email\":\"a@b.co\",\"password\":\"correct horse 7\","
+                  "\"tenantName\":\"A\",\"referralCode\":\"", "x", 33,
+                  "\"}");
+    expect_signup_error(json, ORBIS_ERR_INVALID,
+                        "referralCode: must be 4 to 32 letters, digits, "
+                        "hyphens or underscores");
+    free(json);
+
+    /* null is not "no code": it is refused like any other non-string */
+    expect_signup_error("{\"email\":\"a@b.co\",\"password\":"
+                        "\"correct horse 7\",\"tenantName\":\"A\","
+                        "\"referralCode\":null}", ORBIS_ERR_INVALID,
                         "referralCode: must be a string");
 }
 
@@ -433,6 +485,39 @@ test_tenant_update(void **state)
 
     assert_int_equal(TPARSE("{\"allowedOrigins\":[1]}"), ORBIS_ERR_INVALID);
     assert_string_equal(err.msg, "allowedOrigins[0]: must be a string");
+
+    /* null clears billingEmail; there is no value, only the bit */
+    assert_int_equal(TPARSE("{\"billingEmail\":null}"), ORBIS_OK);
+    assert_int_equal(t.present, 0);
+    assert_int_equal(t.cleared, ORBIS_TENANT_UPD_BILLING_EMAIL);
+    assert_null(t.billing_email);
+    orbis_req_tenant_update_free(&t);
+    assert_int_equal(t.cleared, 0);
+
+    /* null for the origins is the empty list */
+    assert_int_equal(TPARSE("{\"allowedOrigins\":null,\"name\":\"N\"}"),
+                     ORBIS_OK);
+    assert_int_equal(t.present, ORBIS_TENANT_UPD_ORIGINS
+                                | ORBIS_TENANT_UPD_NAME);
+    assert_int_equal(t.cleared, ORBIS_TENANT_UPD_ORIGINS);
+    assert_int_equal(t.n_allowed_origins, 0);
+    assert_null(t.allowed_origins);
+    orbis_req_tenant_update_free(&t);
+
+    /* a tenant always has a name */
+    assert_int_equal(TPARSE("{\"name\":null,\"billingEmail\":null}"),
+                     ORBIS_ERR_INVALID);
+    assert_string_equal(err.msg, "name: cannot be null; leave it out to "
+                        "keep the current value");
+    assert_int_equal(t.cleared, 0);
+
+    /* a value beside null is still checked */
+    assert_int_equal(TPARSE("{\"billingEmail\":null,\"allowedOrigins\":"
+                            "[\"ftp://x\"]}"),
+                     ORBIS_ERR_INVALID);
+    assert_string_equal(err.msg, "allowedOrigins[0]: must be an origin such "
+                        "as https://example.com, without a path");
+    assert_int_equal(t.cleared, 0);
 
     json = repeat("{\"allowedOrigins\":[", "\"https://a.example\",",
                   ORBIS_ORIGINS_MAX, "\"https://b.example\"]}");
@@ -665,6 +750,90 @@ test_agent_partial(void **state)
                        "name: must not be empty");
     expect_agent_error("{\"systemPrompt\":\"\"}", 1, ORBIS_ERR_INVALID,
                        "systemPrompt: must not be empty");
+}
+
+
+static void
+test_agent_null(void **state)
+{
+    orbis_err_t        err;
+    orbis_req_agent_t  a;
+
+    (void) state;
+
+    /* update: each optional member back to its default */
+    assert_int_equal(agent("{\"greeting\":null}", 1, &a, &err), ORBIS_OK);
+    assert_int_equal(a.present, ORBIS_AGENT_GREETING);
+    assert_int_equal(a.cleared, ORBIS_AGENT_GREETING);
+    assert_string_equal(a.greeting, "");
+    orbis_req_agent_free(&a);
+
+    assert_int_equal(agent("{\"language\":null}", 1, &a, &err), ORBIS_OK);
+    assert_int_equal(a.present, ORBIS_AGENT_LANGUAGE);
+    assert_int_equal(a.cleared, ORBIS_AGENT_LANGUAGE);
+    assert_string_equal(a.language, ORBIS_LANGUAGE_DEFAULT);
+    orbis_req_agent_free(&a);
+
+    assert_int_equal(agent("{\"tools\":null}", 1, &a, &err), ORBIS_OK);
+    assert_int_equal(a.present, ORBIS_AGENT_TOOLS);
+    assert_int_equal(a.cleared, ORBIS_AGENT_TOOLS);
+    assert_int_equal(a.n_tools, 0);
+    orbis_req_agent_free(&a);
+
+    /* no value to hold: only the bit says it */
+    assert_int_equal(agent("{\"idleTimeoutSec\":null}", 1, &a, &err),
+                     ORBIS_OK);
+    assert_int_equal(a.present, 0);
+    assert_int_equal(a.cleared, ORBIS_AGENT_IDLE_TIMEOUT);
+    assert_int_equal(a.idle_timeout_sec, 0);
+    orbis_req_agent_free(&a);
+    assert_int_equal(a.cleared, 0);
+
+    assert_int_equal(agent("{\"greeting\":null,\"language\":null,"
+                           "\"tools\":null,\"idleTimeoutSec\":null,"
+                           "\"voice\":\"Puck\"}", 1, &a, &err),
+                     ORBIS_OK);
+    assert_int_equal(a.cleared, ORBIS_AGENT_GREETING | ORBIS_AGENT_LANGUAGE
+                                | ORBIS_AGENT_TOOLS
+                                | ORBIS_AGENT_IDLE_TIMEOUT);
+    assert_int_equal(a.present, ORBIS_AGENT_GREETING | ORBIS_AGENT_LANGUAGE
+                                | ORBIS_AGENT_TOOLS | ORBIS_AGENT_VOICE);
+    orbis_req_agent_free(&a);
+
+    /* the members every agent has: refused, and the message says why */
+    expect_agent_error("{\"name\":null}", 1, ORBIS_ERR_INVALID,
+                       "name: cannot be null; leave it out to keep the "
+                       "current value");
+    expect_agent_error("{\"systemPrompt\":null}", 1, ORBIS_ERR_INVALID,
+                       "systemPrompt: cannot be null; leave it out to keep "
+                       "the current value");
+    expect_agent_error("{\"voice\":null,\"greeting\":null}", 1,
+                       ORBIS_ERR_INVALID,
+                       "voice: cannot be null; leave it out to keep the "
+                       "current value");
+    expect_agent_error("{\"name\":null,\"systemPrompt\":\"P\","
+                       "\"voice\":\"Kore\"}", 0, ORBIS_ERR_INVALID,
+                       "name: is required and cannot be null");
+    expect_agent_error("{\"name\":\"A\",\"systemPrompt\":\"P\","
+                       "\"voice\":null}", 0, ORBIS_ERR_INVALID,
+                       "voice: is required and cannot be null");
+
+    /* create: null for an optional member is the default, as if absent */
+    assert_int_equal(agent("{\"name\":\"A\",\"systemPrompt\":\"P\","
+                           "\"voice\":\"Kore\",\"greeting\":null,"
+                           "\"language\":null,\"tools\":null,"
+                           "\"idleTimeoutSec\":null}", 0, &a, &err),
+                     ORBIS_OK);
+    assert_string_equal(a.greeting, "");
+    assert_string_equal(a.language, "en-US");
+    assert_int_equal(a.n_tools, 0);
+    assert_false(a.present & ORBIS_AGENT_IDLE_TIMEOUT);
+    orbis_req_agent_free(&a);
+
+    /* a bad value beside a null still fails, leaving nothing behind */
+    expect_agent_error("{\"greeting\":null,\"language\":\"english\"}", 1,
+                       ORBIS_ERR_INVALID,
+                       "language: must be a language tag such as en-US");
 }
 
 
@@ -995,6 +1164,7 @@ main(void)
         cmocka_unit_test(test_signup_good),
         cmocka_unit_test(test_signup_body_errors),
         cmocka_unit_test(test_signup_field_errors),
+        cmocka_unit_test(test_signup_referral_alphabet),
         cmocka_unit_test(test_login),
         cmocka_unit_test(test_tenant_update),
         cmocka_unit_test(test_agent_create),
@@ -1002,6 +1172,7 @@ main(void)
         cmocka_unit_test(test_agent_field_limits),
         cmocka_unit_test(test_agent_tools),
         cmocka_unit_test(test_agent_partial),
+        cmocka_unit_test(test_agent_null),
         cmocka_unit_test(test_apikey_create),
         cmocka_unit_test(test_apikey_update),
         cmocka_unit_test(test_cursor),

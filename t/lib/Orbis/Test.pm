@@ -6,6 +6,14 @@ package Orbis::Test;
 #   my $t = Orbis::Test->new;            # starts all three
 #   my $res = $t->get('/api/health');    # Mojo::Message::Response
 #   $t->stop_redis; ... $t->start_redis;
+#   Orbis::Test->new(main => 'worker_shutdown_timeout 1s;')  # main context
+#   Orbis::Test->new(tls => 1)           # also HTTPS on tls_port (TestCA)
+#   $t->get('/api/health', tls => 1);    # ... and a request over it
+#   Orbis::Test->new(listen => 'reuseport')  # extra listen parameters
+#   Orbis::Test->new(shipped_conf => 1)  # conf/orbis-server.conf's
+#                                        # locations instead of the harness's
+#   my $n2 = $t->another_node;           # a second nginx on the same
+#   $n2->done; $t->done;                 # Postgres, Redis and JWT secret
 #   $t->done;                            # checks the error log, stops all
 
 use strict;
@@ -206,17 +214,51 @@ sub redis {
 # ------------------------------------------------------------------- nginx
 
 sub http_port { $_[0]{http_port} }
+sub tls_port { $_[0]{tls_port} }
 sub error_log { "$_[0]{dir}/logs/error.log" }
+
+# the test CA and the server certificate of the TLS listener
+sub tls_paths {
+    my $self = shift;
+    require TestCA;
+    $self->{tls_paths} //= TestCA::make("$self->{dir}/tls");
+    return $self->{tls_paths};
+}
 
 sub nginx_conf {
     my $self = shift;
     my %o = (%{ $self->{opt} }, @_);
 
     my $http = $o{http} // '';
+    my $main = $o{main} // '';
     my $server = $o{server} // '';
     my $module = "$ROOT/build/nginx/objs/ngx_http_orbis_module.so";
     my $user = $> == 0 ? 'user root;' : '';
     my $pg = "host=127.0.0.1 port=$self->{pg_port} dbname=orbis user=orbis";
+    my $listen = $o{listen} ? " $o{listen}" : '';
+
+    my $tls = '';
+    if ($o{tls}) {
+        my $p = $self->tls_paths;
+        $tls = "listen 127.0.0.1:$self->{tls_port} ssl$listen;\n"
+             . "        ssl_certificate $p->{cert};\n"
+             . "        ssl_certificate_key $p->{key};";
+    }
+
+    # the operator's file, as shipped (its root and alias are relative to
+    # the prefix, where start_nginx links html/ and widget/)
+    my $locations = $o{shipped_conf}
+        ? "include $ROOT/conf/orbis-server.conf;"
+        : <<"LOC";
+location /api/ {
+            orbis_api;
+            error_page 413 = \@orbis_too_large;
+        }
+        location \@orbis_too_large {
+            default_type application/json;
+            return 413 '{"error":{"code":"too_large","message":"too large"}}';
+        }
+LOC
 
     return <<"EOF";
 load_module $module;
@@ -227,6 +269,7 @@ master_process on;
 pid $self->{dir}/nginx.pid;
 error_log $self->{dir}/logs/error.log info;
 events { worker_connections 1024; }
+$main
 http {
     include /etc/nginx/mime.types;
     client_body_temp_path $self->{dir}/tmp/body;
@@ -247,15 +290,9 @@ http {
     $http
 
     server {
-        listen 127.0.0.1:$self->{http_port};
-        location /api/ {
-            orbis_api;
-            error_page 413 = \@orbis_too_large;
-        }
-        location \@orbis_too_large {
-            default_type application/json;
-            return 413 '{"error":{"code":"too_large","message":"too large"}}';
-        }
+        listen 127.0.0.1:$self->{http_port}$listen;
+        $tls
+        $locations
         $server
     }
 }
@@ -264,8 +301,16 @@ EOF
 
 sub start_nginx {
     my ($self, %o) = @_;
+    my %all = (%{ $self->{opt} }, %o);
 
     $self->{http_port} //= free_port();
+    $self->{tls_port} //= free_port() if $all{tls};
+
+    if ($all{shipped_conf}) {
+        for my $d (qw(html widget)) {
+            symlink "$ROOT/$d", "$self->{dir}/$d" unless -e "$self->{dir}/$d";
+        }
+    }
 
     unless (-f "$self->{dir}/jwt.secret") {
         open my $sf, '>', "$self->{dir}/jwt.secret" or croak $!;
@@ -300,6 +345,23 @@ sub stop_nginx {
     $self->_stop_pid('nginx', 'QUIT');
 }
 
+# a signal to the master without waiting (QUIT: nginx -s quit)
+sub signal_nginx {
+    my ($self, $sig) = @_;
+    my $pid = $self->{pids}{nginx} or croak 'nginx is not running';
+    return kill $sig, $pid;
+}
+
+# true once the master has exited (reaped), within $secs
+sub wait_nginx_exit {
+    my ($self, $secs) = @_;
+    my $pid = $self->{pids}{nginx} or return 1;
+    my $gone = $self->wait_for($secs, sub {
+        waitpid($pid, WNOHANG) == $pid });
+    delete $self->{pids}{nginx} if $gone;
+    return $gone;
+}
+
 sub worker_pids {
     my $self = shift;
     my $master = $self->{pids}{nginx} or return ();
@@ -310,7 +372,8 @@ sub worker_pids {
 # ----------------------------------------------------------------- clients
 
 sub url {
-    my ($self, $path) = @_;
+    my ($self, $path, $tls) = @_;
+    return "https://127.0.0.1:$self->{tls_port}$path" if $tls;
     return "http://127.0.0.1:$self->{http_port}$path";
 }
 
@@ -318,12 +381,14 @@ sub ua {
     my $self = shift;
     $self->{ua} //= Mojo::UserAgent->new(
         request_timeout => 20, inactivity_timeout => 20);
+    $self->{ua}->ca($self->tls_paths->{ca}) if $self->{tls_port};
     return $self->{ua};
 }
 
+# tls => 1 sends the request over the TLS listener
 sub request {
     my ($self, $method, $path, %o) = @_;
-    my @args = ($self->url($path), $o{headers} // {});
+    my @args = ($self->url($path, $o{tls}), $o{headers} // {});
     push @args, json => $o{json} if exists $o{json};
     push @args, $o{body} if exists $o{body};
     my $tx = $self->ua->build_tx($method => @args);
@@ -354,6 +419,26 @@ sub signup {
     $s->{password} = $password;
     $s->{auth} = { Authorization => "Bearer $s->{token}" };
     return $s;
+}
+
+# Another node of the fleet: its own nginx (and temp dir) on this
+# Postgres and Redis with the same JWT secret.  Its done() stops only its
+# nginx; call it before this one's.
+sub another_node {
+    my ($self, %opt) = @_;
+
+    my $node = (ref $self)->new(%{ $self->{opt} }, %opt, no_postgres => 1,
+                                no_redis => 1, no_nginx => 1);
+    $node->{pg_port} = $self->{pg_port};
+    $node->{redis_port} = $self->{redis_port};
+
+    open my $sf, '>', "$node->{dir}/jwt.secret" or croak $!;
+    print $sf $self->jwt_secret;
+    close $sf;
+
+    $node->start_nginx;
+
+    return $node;
 }
 
 sub jwt_secret {
