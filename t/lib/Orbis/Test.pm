@@ -189,7 +189,12 @@ sub start_redis {
     if ($pid == 0) {
         open STDOUT, '>>', "$self->{dir}/logs/redis.log";
         open STDERR, '>&', \*STDOUT;
-        exec 'redis-server', '--port', $self->{redis_port},
+        # unix_sockets => 1: nginx talks to Redis and Postgres over Unix
+        # sockets (bench/api.pl compares both); tests keep TCP
+        my @unix = $self->{opt}{unix_sockets}
+            ? ('--unixsocket', "$self->{dir}/redis.sock",
+               '--unixsocketperm', '777') : ();
+        exec 'redis-server', '--port', $self->{redis_port}, @unix,
              '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
              '--dir', $self->{dir};
         exit 127;
@@ -234,7 +239,11 @@ sub nginx_conf {
     my $server = $o{server} // '';
     my $module = "$ROOT/build/nginx/objs/ngx_http_orbis_module.so";
     my $user = $> == 0 ? 'user root;' : '';
-    my $pg = "host=127.0.0.1 port=$self->{pg_port} dbname=orbis user=orbis";
+    my $unix = $self->{opt}{unix_sockets};
+    my $pg = ($unix ? "host=$self->{dir}/pg" : 'host=127.0.0.1')
+             . " port=$self->{pg_port} dbname=orbis user=orbis";
+    my $redis = $unix ? "unix:$self->{dir}/redis.sock"
+                      : "127.0.0.1:$self->{redis_port}";
     my $listen = $o{listen} ? " $o{listen}" : '';
 
     my $tls = '';
@@ -282,7 +291,7 @@ http {
     client_body_buffer_size 64k;
 
     orbis_postgres "$pg";
-    orbis_redis 127.0.0.1:$self->{redis_port};
+    orbis_redis $redis;
     orbis_test_endpoints on;
     orbis_jwt_secret_file $self->{dir}/jwt.secret;
     @{[ $http =~ /orbis_auth_rate_limit/ ? '' : 'orbis_auth_rate_limit 10000;' ]}
