@@ -344,9 +344,12 @@ sub start_nginx {
     $self->_wait_port($self->{http_port}, 'nginx');
 }
 
+# old workers close their idle keep-alive connections: a request sent on
+# one of those as it closes would fail, so the next request opens afresh
 sub reload_nginx {
     my $self = shift;
     kill 'HUP', $self->{pids}{nginx};
+    delete $self->{ua};
 }
 
 sub stop_nginx {
