@@ -404,7 +404,15 @@ sub request {
     push @args, json => $o{json} if exists $o{json};
     push @args, $o{body} if exists $o{body};
     my $tx = $self->ua->build_tx($method => @args);
-    my $res = $self->ua->start($tx)->result;
+    my $res = eval { $self->ua->start($tx)->result };
+    if (!$res && $method eq 'GET' && $@ =~ /Premature connection close/) {
+        # a worker leaving after a reload closed its idle keep-alive
+        # connection as we sent on it; browsers retry a GET then, so do we
+        delete $self->{ua};
+        $tx = $self->ua->build_tx($method => @args);
+        $res = $self->ua->start($tx)->result;
+    }
+    die $@ unless $res;
     # no cookie jar: a test sends the cookie itself when it means to
     $self->ua->cookie_jar->empty;
     return $res;
