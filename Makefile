@@ -9,7 +9,7 @@ NGX_SRC   ?= /usr/share/nginx/src
 NGX_BUILD := build/nginx
 MODULE    := $(NGX_BUILD)/objs/ngx_http_orbis_module.so
 CORE      := liborbiscore/build/liborbiscore.so
-MODULE_SRCS := config $(wildcard ngx_orbis_module/*.c ngx_orbis_module/*.h)
+MODULE_SRCS := config $(wildcard ngx_orbis_module/*.[ch] ngx_orbis_module/*/*.[ch])
 PROVE_ARGS ?= -r t/
 
 all: build
@@ -25,7 +25,8 @@ $(CORE): $(wildcard liborbiscore/src/*/*.c liborbiscore/src/*/*.h \
 
 # Debian's nginx-dev ships the configure tree and the flags the packaged
 # binary was built with; a module built this way loads into it.
-$(NGX_BUILD)/objs/Makefile: config $(CORE) $(wildcard ngx_orbis_module/*.c)
+$(NGX_BUILD)/objs/Makefile: config $(CORE) $(wildcard ngx_orbis_module/*.c \
+                              ngx_orbis_module/*/*.c)
 	rm -rf $(NGX_BUILD) && mkdir -p build && cp -r $(NGX_SRC) $(NGX_BUILD)
 	cd $(NGX_BUILD) && bash -c '. ./conf_flags && ./configure \
 	    "$${NGX_CONF_FLAGS[@]}" --add-dynamic-module=$(ROOT)' \

@@ -14,7 +14,8 @@
 #include <orbiscore/auth.h>
 #include <orbiscore/tools.h>
 
-#include "ngx_http_orbis_common.h"
+#include "ngx_http_orbis_api.h"
+#include "ngx_http_orbis_jobs.h"
 
 
 static ngx_int_t ngx_http_orbis_add_variables(ngx_conf_t *cf);
@@ -454,65 +455,6 @@ static void
 ngx_http_orbis_tools_cleanup(void *data)
 {
     orbis_tools_free(data);
-}
-
-
-char *
-ngx_http_orbis_read_conf_file(ngx_conf_t *cf, ngx_str_t *name, ngx_str_t *out,
-    size_t max)
-{
-    ssize_t          n;
-    ngx_str_t        path;
-    ngx_file_t       file;
-    ngx_file_info_t  fi;
-
-    path = *name;
-
-    if (ngx_conf_full_name(cf->cycle, &path, 0) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_memzero(&file, sizeof(ngx_file_t));
-
-    file.name = path;
-    file.log = cf->log;
-    file.fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-
-    if (file.fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_open_file_n " \"%V\" failed", &path);
-        return NGX_CONF_ERROR;
-    }
-
-    if (ngx_fd_info(file.fd, &fi) == NGX_FILE_ERROR
-        || (size_t) ngx_file_size(&fi) > max)
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%V\" is unreadable or larger than %uz bytes",
-                           &path, max);
-        ngx_close_file(file.fd);
-        return NGX_CONF_ERROR;
-    }
-
-    out->len = (size_t) ngx_file_size(&fi);
-    out->data = ngx_pnalloc(cf->pool, out->len + 1);
-    if (out->data == NULL) {
-        ngx_close_file(file.fd);
-        return NGX_CONF_ERROR;
-    }
-
-    n = ngx_read_file(&file, out->data, out->len, 0);
-    ngx_close_file(file.fd);
-
-    if (n != (ssize_t) out->len) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "cannot read \"%V\"", &path);
-        return NGX_CONF_ERROR;
-    }
-
-    out->data[out->len] = '\0';
-
-    return NGX_CONF_OK;
 }
 
 

@@ -8,12 +8,11 @@ use Test::More;
 use Orbis::Test;
 
 my $root = $Orbis::Test::ROOT;
-my $stream = -f "$root/ngx_orbis_module/ngx_http_orbis_stream.c";
 
 my $t = Orbis::Test->new(server => qq{
     location / { root $root/html; index index.html; }
     location = /widget.js { alias $root/widget/widget.js; }
-    @{[ $stream ? 'location /stream { orbis_stream; }' : '' ]}
+    location /stream { orbis_stream; }
 });
 
 my $artifacts = $ENV{ORBIS_ARTIFACTS} // "$root/t/artifacts/browser";
@@ -21,7 +20,7 @@ system('rm', '-rf', $artifacts);   # only this run's screenshots
 system('mkdir', '-p', $artifacts);
 local $ENV{ORBIS_URL} = $t->url('');
 local $ENV{ORBIS_ARTIFACTS} = $artifacts;
-local $ENV{ORBIS_E2E_MODE} = $ENV{ORBIS_E2E_MODE} // ($stream ? 'full' : 'static');
+local $ENV{ORBIS_E2E_MODE} = $ENV{ORBIS_E2E_MODE} // 'full';
 
 diag "browser mode: $ENV{ORBIS_E2E_MODE}; screenshots in $artifacts";
 

@@ -16,6 +16,7 @@
 
 #include <speex/speex_resampler.h>
 
+#include <orbiscore/alloc.h>
 #include <orbiscore/audio.h>
 
 
@@ -61,7 +62,7 @@ orbis_resampler_new(uint32_t in_rate, uint32_t out_rate, int quality,
         return NULL;
     }
 
-    r = calloc(1, sizeof(orbis_resampler_t));
+    r = orbis_calloc(1, sizeof(orbis_resampler_t));
     if (r == NULL) {
         orbis_err_set(err, ORBIS_ERR_NOMEM, "resampler: out of memory");
         return NULL;
@@ -83,7 +84,7 @@ orbis_resampler_new(uint32_t in_rate, uint32_t out_rate, int quality,
             speex_resampler_destroy(r->st);
         }
 
-        free(r);
+        orbis_free(r);
         orbis_err_set(err, ORBIS_ERR_NOMEM, "resampler: %s",
                       speex_resampler_strerror(rc));
         return NULL;
@@ -106,8 +107,8 @@ orbis_resampler_free(orbis_resampler_t *r)
         speex_resampler_destroy(r->st);
     }
 
-    free(r->held);
-    free(r);
+    orbis_free(r->held);
+    orbis_free(r);
 }
 
 
@@ -257,7 +258,7 @@ orbis_resampler_hold(orbis_resampler_t *r, const int16_t *in, size_t len)
 
         cap = (r->held_len + len) * 2;
 
-        p = realloc(r->held, cap * sizeof(int16_t));
+        p = orbis_realloc(r->held, cap * sizeof(int16_t));
         if (p == NULL) {
             return ORBIS_ERR_NOMEM;
         }

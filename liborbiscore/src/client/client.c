@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <orbiscore/alloc.h>
 #include <orbiscore/client.h>
 #include "gemini/gemini_int.h"
 
@@ -261,7 +262,7 @@ orbis_client_parse(const char *msg, size_t len, orbis_client_msg_t *out,
         goto done;
     }
 
-    out->text = malloc(n + 1);
+    out->text = orbis_malloc(n + 1);
     if (out->text == NULL) {
         rc = orbis_err_set(err, ORBIS_ERR_NOMEM, "out of memory");
         goto done;
@@ -283,7 +284,7 @@ done:
 void
 orbis_client_msg_free(orbis_client_msg_t *m)
 {
-    free(m->text);
+    orbis_free(m->text);
     memset(m, 0, sizeof(*m));
 }
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <orbiscore/alloc.h>
 #include <orbiscore/base64.h>
 #include "gemini/gemini_int.h"
 
@@ -63,7 +64,7 @@ orbis_gemini_build_setup(const orbis_gemini_setup_t *s, size_t *len,
 void
 orbis_gemini_free(void *p)
 {
-    free(p);
+    orbis_free(p);
 }
 
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <orbiscore/alloc.h>
 #include <orbiscore/base64.h>
 #include "gemini/gemini_int.h"
 
@@ -168,10 +169,10 @@ failed:
 void
 orbis_gemini_msg_free(orbis_gemini_msg_t *m)
 {
-    free(m->audio);
-    free(m->text);
-    free(m->tool_calls);
-    free(m->cancelled_ids);
+    orbis_free(m->audio);
+    orbis_free(m->text);
+    orbis_free(m->tool_calls);
+    orbis_free(m->cancelled_ids);
     json_decref(m->root);
 
     memset(m, 0, sizeof(*m));
@@ -326,7 +327,7 @@ orbis_gemini_model_turn(const json_t *parts, orbis_gemini_msg_t *m,
 
         if (pass == 1) {
             if (audio_max != 0) {
-                m->audio = malloc(audio_max);
+                m->audio = orbis_malloc(audio_max);
                 if (m->audio == NULL) {
                     return orbis_err_set(err, ORBIS_ERR_NOMEM,
                                          "out of memory for audio");
@@ -334,7 +335,7 @@ orbis_gemini_model_turn(const json_t *parts, orbis_gemini_msg_t *m,
             }
 
             if (text_len != 0) {
-                m->text = malloc(text_len + 1);
+                m->text = orbis_malloc(text_len + 1);
                 if (m->text == NULL) {
                     return orbis_err_set(err, ORBIS_ERR_NOMEM,
                                          "out of memory for text");
@@ -475,7 +476,7 @@ orbis_gemini_tool_call(const json_t *tc, orbis_gemini_msg_t *m,
                              "toolCall without functionCalls");
     }
 
-    m->tool_calls = calloc(n, sizeof(orbis_gemini_tool_call_t));
+    m->tool_calls = orbis_calloc(n, sizeof(orbis_gemini_tool_call_t));
     if (m->tool_calls == NULL) {
         return orbis_err_set(err, ORBIS_ERR_NOMEM, "out of memory");
     }
@@ -531,7 +532,7 @@ orbis_gemini_cancellation(const json_t *c, orbis_gemini_msg_t *m,
     n = json_array_size(ids);
 
     /* an empty list still counts as a toolCallCancellation message */
-    m->cancelled_ids = calloc(n + 1, sizeof(const char *));
+    m->cancelled_ids = orbis_calloc(n + 1, sizeof(const char *));
     if (m->cancelled_ids == NULL) {
         return orbis_err_set(err, ORBIS_ERR_NOMEM, "out of memory");
     }

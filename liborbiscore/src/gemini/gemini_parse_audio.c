@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <orbiscore/alloc.h>
 #include <orbiscore/base64.h>
 #include "gemini/gemini_int.h"
 
@@ -116,7 +117,7 @@ orbis_gemini_parse_audio(const char *msg, size_t len, orbis_gemini_msg_t *out)
     audio = NULL;
 
     if (max != 0) {
-        audio = malloc(max);
+        audio = orbis_malloc(max);
         if (audio == NULL) {
             return 0;
         }
@@ -132,7 +133,7 @@ orbis_gemini_parse_audio(const char *msg, size_t len, orbis_gemini_msg_t *out)
                             ORBIS_BASE64_NOPAD_OK, NULL)
         != ORBIS_OK)
     {
-        free(audio);
+        orbis_free(audio);
         return 0;
     }
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <orbiscore/alloc.h>
 #include <orbiscore/gemini.h>
 
 
@@ -44,7 +45,7 @@ orbis_strbuf_reset(orbis_strbuf_t *b)
 void
 orbis_strbuf_free(orbis_strbuf_t *b)
 {
-    free(b->data);
+    orbis_free(b->data);
     orbis_strbuf_init(b);
 }
 
@@ -71,7 +72,7 @@ orbis_strbuf_reserve(orbis_strbuf_t *b, size_t n)
         cap = (cap > SIZE_MAX / 2) ? need : cap * 2;
     }
 
-    p = realloc(b->data, cap);
+    p = orbis_realloc(b->data, cap);
     if (p == NULL) {
         return ORBIS_ERR_NOMEM;
     }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <orbiscore/alloc.h>
 #include <orbiscore/audio.h>
 
 #include "gemini/gemini_int.h"
@@ -162,7 +163,7 @@ orbis_session_actions_init(orbis_session_actions_t *a)
 void
 orbis_session_actions_free(orbis_session_actions_t *a)
 {
-    free(a->items);
+    orbis_free(a->items);
     orbis_strbuf_free(&a->arena);
     orbis_session_actions_init(a);
 }
@@ -200,7 +201,7 @@ orbis_session_push(orbis_session_actions_t *a, orbis_session_act_type_t type,
     if (a->n == a->cap) {
         cap = (a->cap == 0) ? 16 : a->cap * 2;
 
-        items = realloc(a->items, cap * sizeof(orbis_session_action_t));
+        items = orbis_realloc(a->items, cap * sizeof(orbis_session_action_t));
         if (items == NULL) {
             return ORBIS_ERR_NOMEM;
         }
@@ -383,7 +384,7 @@ orbis_session_create(const orbis_session_conf_t *conf, orbis_err_t *err)
         }
     }
 
-    s = calloc(1, sizeof(orbis_session_t));
+    s = orbis_calloc(1, sizeof(orbis_session_t));
     if (s == NULL) {
         orbis_err_set(err, ORBIS_ERR_NOMEM, "out of memory");
         return NULL;
@@ -398,7 +399,7 @@ orbis_session_create(const orbis_session_conf_t *conf, orbis_err_t *err)
     s->greeting = orbis_session_strdup(conf->greeting, &failed);
 
     if (conf->greeting != NULL && conf->greeting[0] == '\0') {
-        free(s->greeting);
+        orbis_free(s->greeting);
         s->greeting = NULL;
     }
 
@@ -470,16 +471,16 @@ orbis_session_free(orbis_session_t *s)
         return;
     }
 
-    free(s->session_id);
-    free(s->tenant_id);
-    free(s->agent_id);
-    free(s->greeting);
-    free((char *) s->setup.model);
-    free((char *) s->setup.system_prompt);
-    free((char *) s->setup.voice);
-    free((char *) s->setup.language);
+    orbis_free(s->session_id);
+    orbis_free(s->tenant_id);
+    orbis_free(s->agent_id);
+    orbis_free(s->greeting);
+    orbis_free((char *) s->setup.model);
+    orbis_free((char *) s->setup.system_prompt);
+    orbis_free((char *) s->setup.voice);
+    orbis_free((char *) s->setup.language);
     json_decref(s->setup.function_declarations);
-    free(s->resume_handle);
+    orbis_free(s->resume_handle);
 
     orbis_session_drop_buffers(s);
 
@@ -487,17 +488,17 @@ orbis_session_free(orbis_session_t *s)
         orbis_strbuf_free(&s->turns[i].text);
     }
 
-    free(s->turns);
+    orbis_free(s->turns);
 
     for (i = 0; i < s->n_tools; i++) {
-        free(s->tools[i].id);
-        free(s->tools[i].name);
+        orbis_free(s->tools[i].id);
+        orbis_free(s->tools[i].name);
         json_decref(s->tools[i].args);
         json_decref(s->tools[i].result);
     }
 
-    free(s->tools);
-    free(s);
+    orbis_free(s->tools);
+    orbis_free(s);
 }
 
 
@@ -971,7 +972,7 @@ orbis_session_do_client_text(orbis_session_t *s, const char *msg, size_t len,
     }
 
     if (rc != ORBIS_OK) {
-        free(copy);
+        orbis_free(copy);
         orbis_client_msg_free(&m);
         return rc;
     }
@@ -1344,7 +1345,7 @@ orbis_session_go_live(orbis_session_t *s, orbis_session_actions_t *a)
             return rc;
         }
 
-        free(s->pending[i]);
+        orbis_free(s->pending[i]);
         s->pending[i] = NULL;
     }
 
@@ -1459,12 +1460,12 @@ orbis_session_content(orbis_session_t *s, const orbis_gemini_msg_t *m,
     if (m->resumption_update && m->resumable && m->new_handle != NULL
         && m->new_handle[0] != '\0')
     {
-        h = strdup(m->new_handle);
+        h = orbis_strdup(m->new_handle);
         if (h == NULL) {
             return ORBIS_ERR_NOMEM;
         }
 
-        free(s->resume_handle);
+        orbis_free(s->resume_handle);
         s->resume_handle = h;
 
         /* a goAway is pending and this is a safe point to move */
@@ -1834,7 +1835,7 @@ orbis_session_ring_push(orbis_session_t *s, const uint8_t *pcm, size_t len)
     }
 
     if (s->ring == NULL) {
-        s->ring = malloc(s->ring_cap);
+        s->ring = orbis_malloc(s->ring_cap);
         if (s->ring == NULL) {
             return ORBIS_ERR_NOMEM;
         }
@@ -1874,13 +1875,13 @@ orbis_session_drop_buffers(orbis_session_t *s)
     size_t  i;
 
     s->bytes_dropped += s->ring_len;
-    free(s->ring);
+    orbis_free(s->ring);
     s->ring = NULL;
     s->ring_head = 0;
     s->ring_len = 0;
 
     for (i = 0; i < s->n_pending; i++) {
-        free(s->pending[i]);
+        orbis_free(s->pending[i]);
         s->pending[i] = NULL;
     }
 
@@ -1900,7 +1901,7 @@ orbis_session_new_turn(orbis_session_t *s, orbis_client_role_t role,
     if (s->n_turns == s->cap_turns) {
         cap = (s->cap_turns == 0) ? 16 : s->cap_turns * 2;
 
-        turns = realloc(s->turns, cap * sizeof(orbis_session_turn_t));
+        turns = orbis_realloc(s->turns, cap * sizeof(orbis_session_turn_t));
         if (turns == NULL) {
             return ORBIS_ERR_NOMEM;
         }
@@ -2056,7 +2057,7 @@ orbis_session_start_tool(orbis_session_t *s,
     if (s->n_tools == s->cap_tools) {
         cap = (s->cap_tools == 0) ? 8 : s->cap_tools * 2;
 
-        tools = realloc(s->tools, cap * sizeof(orbis_session_tool_t));
+        tools = orbis_realloc(s->tools, cap * sizeof(orbis_session_tool_t));
         if (tools == NULL) {
             return ORBIS_ERR_NOMEM;
         }
@@ -2085,8 +2086,8 @@ orbis_session_start_tool(orbis_session_t *s,
                                    : json_object();
 
     if (failed || t->args == NULL) {
-        free(t->id);
-        free(t->name);
+        orbis_free(t->id);
+        orbis_free(t->name);
         json_decref(t->args);
         return ORBIS_ERR_NOMEM;
     }
@@ -2204,7 +2205,7 @@ orbis_session_strdup(const char *p, int *failed)
         return NULL;
     }
 
-    d = strdup(p);
+    d = orbis_strdup(p);
     if (d == NULL) {
         *failed = 1;
     }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <orbiscore/alloc.h>
 #include "tenants_int.h"
 
 
@@ -134,7 +135,7 @@ orbis_tlist(orbis_tparse_t *ctx, orbis_vcheck_pt check, const void *cctx,
         }
 
         if (orbis_vlist_has(*items, *n, canon)) {
-            free(canon);
+            orbis_free(canon);
             return orbis_tfail(ctx, v->line, "%s: \"%.64s\" is listed twice",
                                ctx->st.args[0].value, v->value);
         }

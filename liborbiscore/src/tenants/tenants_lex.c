@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <orbiscore/alloc.h>
 #include "tenants_int.h"
 
 
@@ -134,7 +135,7 @@ orbis_tstmt_clear(orbis_tstmt_t *st)
     size_t  i;
 
     for (i = 0; i < st->nargs; i++) {
-        free(st->args[i].value);
+        orbis_free(st->args[i].value);
         st->args[i].value = NULL;
     }
 
@@ -186,7 +187,7 @@ orbis_tlex_string(orbis_tlex_t *lx, orbis_targ_t *arg, unsigned *line,
                                "expecting a space or \";\" after a string");
     }
 
-    v = malloc(n + 1);
+    v = orbis_malloc(n + 1);
     if (v == NULL) {
         return orbis_tlex_fail(start, line, err, ORBIS_ERR_NOMEM,
                                "out of memory");

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <orbiscore/alloc.h>
 #include "tenants_int.h"
 
 
@@ -53,7 +54,7 @@ orbis_tenants_parse(const char *text, size_t len,
     ctx.line = line;
     ctx.err = err;
 
-    ctx.tree = calloc(1, sizeof(orbis_tenants_t));
+    ctx.tree = orbis_calloc(1, sizeof(orbis_tenants_t));
     if (ctx.tree == NULL) {
         return orbis_err_set(err, ORBIS_ERR_NOMEM, "out of memory");
     }
@@ -97,7 +98,7 @@ orbis_tenants_parse(const char *text, size_t len,
         }
 
         if (rc == ORBIS_OK) {
-            grown = realloc(ctx.tree->tenants,
+            grown = orbis_realloc(ctx.tree->tenants,
                             (ctx.tree->n_tenants + 1) * sizeof(t));
             if (grown == NULL) {
                 rc = orbis_err_set(err, ORBIS_ERR_NOMEM, "out of memory");
@@ -157,7 +158,7 @@ orbis_tparse_tenant(orbis_tparse_t *ctx, orbis_tenant_conf_t *t)
         }
 
         if (orbis_tis(ctx, "api_key")) {
-            grown = realloc(agents_line, (t->n_keys + 1) * sizeof(unsigned));
+            grown = orbis_realloc(agents_line, (t->n_keys + 1) * sizeof(unsigned));
             if (grown == NULL) {
                 rc = orbis_err_set(ctx->err, ORBIS_ERR_NOMEM,
                                    "out of memory");
@@ -170,7 +171,7 @@ orbis_tparse_tenant(orbis_tparse_t *ctx, orbis_tenant_conf_t *t)
             rc = orbis_tparse_key(ctx, t, &k, &agents_line[t->n_keys]);
 
             if (rc == ORBIS_OK) {
-                grown = realloc(t->keys, (t->n_keys + 1) * sizeof(k));
+                grown = orbis_realloc(t->keys, (t->n_keys + 1) * sizeof(k));
                 if (grown == NULL) {
                     rc = orbis_err_set(ctx->err, ORBIS_ERR_NOMEM,
                                        "out of memory");
@@ -191,7 +192,7 @@ orbis_tparse_tenant(orbis_tparse_t *ctx, orbis_tenant_conf_t *t)
             rc = orbis_tparse_agent(ctx, t, &a);
 
             if (rc == ORBIS_OK) {
-                grown = realloc(t->agents, (t->n_agents + 1) * sizeof(a));
+                grown = orbis_realloc(t->agents, (t->n_agents + 1) * sizeof(a));
                 if (grown == NULL) {
                     rc = orbis_err_set(ctx->err, ORBIS_ERR_NOMEM,
                                        "out of memory");
@@ -225,7 +226,7 @@ orbis_tparse_tenant(orbis_tparse_t *ctx, orbis_tenant_conf_t *t)
 
 done:
 
-    free(agents_line);
+    orbis_free(agents_line);
 
     return rc;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <orbiscore/alloc.h>
 #include "tenants_int.h"
 
 
@@ -27,8 +28,8 @@ orbis_tenants_free(orbis_tenants_t *t)
         orbis_tenant_conf_free(&t->tenants[i]);
     }
 
-    free(t->tenants);
-    free(t);
+    orbis_free(t->tenants);
+    orbis_free(t);
 }
 
 
@@ -87,7 +88,7 @@ orbis_tenants_find_key(const orbis_tenants_t *t, const char *hash_hex,
 void
 orbis_tenant_key_free(orbis_tenant_key_t *k)
 {
-    free(k->slug);
+    orbis_free(k->slug);
     orbis_vlist_free(k->agents, k->n_agents);
     orbis_vlist_free(k->allowed_origins, k->n_allowed_origins);
 
@@ -98,13 +99,13 @@ orbis_tenant_key_free(orbis_tenant_key_t *k)
 void
 orbis_tenant_agent_free(orbis_tenant_agent_t *a)
 {
-    free(a->slug);
-    free(a->name);
-    free(a->voice);
-    free(a->language);
-    free(a->greeting);
-    free(a->prompt);
-    free(a->prompt_file);
+    orbis_free(a->slug);
+    orbis_free(a->name);
+    orbis_free(a->voice);
+    orbis_free(a->language);
+    orbis_free(a->greeting);
+    orbis_free(a->prompt);
+    orbis_free(a->prompt_file);
     orbis_vlist_free(a->tools, a->n_tools);
 
     memset(a, 0, sizeof(*a));
@@ -124,11 +125,11 @@ orbis_tenant_conf_free(orbis_tenant_conf_t *t)
         orbis_tenant_agent_free(&t->agents[i]);
     }
 
-    free(t->keys);
-    free(t->agents);
-    free(t->slug);
-    free(t->name);
-    free(t->billing_email);
+    orbis_free(t->keys);
+    orbis_free(t->agents);
+    orbis_free(t->slug);
+    orbis_free(t->name);
+    orbis_free(t->billing_email);
     orbis_vlist_free(t->allowed_origins, t->n_allowed_origins);
 
     memset(t, 0, sizeof(*t));

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <orbiscore/alloc.h>
 #include "tools_int.h"
 
 
@@ -58,7 +59,7 @@ orbis_tools_finish(orbis_tool_ctx_t *ctx, orbis_tool_status_t status,
     }
 
     if (error != NULL) {
-        ctx->error = strdup(error);
+        ctx->error = orbis_strdup(error);
         ctx->audit.error = ctx->error;
     }
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <orbiscore/alloc.h>
 #include "tools_int.h"
 
 
@@ -46,7 +47,7 @@ orbis_tools_call(const orbis_tools_t *tools, orbis_tool_ctx_t *ctx,
     ctx->audit.status = ORBIS_TOOL_STATUS_RUNNING;
     ctx->audit.started_ms = now_ms;
 
-    ctx->name = strdup(name != NULL ? name : "");
+    ctx->name = orbis_strdup(name != NULL ? name : "");
     ctx->audit.name = ctx->name != NULL ? ctx->name : "";
 
     empty = json_object();

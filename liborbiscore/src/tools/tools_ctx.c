@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <orbiscore/alloc.h>
 #include "tools_int.h"
 
 
@@ -23,7 +24,7 @@ orbis_tool_ctx_new(const orbis_tool_ctx_conf_t *conf, orbis_err_t *err)
         return NULL;
     }
 
-    ctx = calloc(1, sizeof(orbis_tool_ctx_t));
+    ctx = orbis_calloc(1, sizeof(orbis_tool_ctx_t));
     if (ctx == NULL) {
         orbis_err_set(err, ORBIS_ERR_NOMEM, "out of memory");
         return NULL;
@@ -37,10 +38,10 @@ orbis_tool_ctx_new(const orbis_tool_ctx_conf_t *conf, orbis_err_t *err)
     ctx->userdata = conf->userdata;
     ctx->io = conf->io;
 
-    ctx->call_id = strdup(conf->call_id);
+    ctx->call_id = orbis_strdup(conf->call_id);
 
     if (conf->tenant_id != NULL) {
-        ctx->tenant_id = strdup(conf->tenant_id);
+        ctx->tenant_id = orbis_strdup(conf->tenant_id);
     }
 
     if (ctx->call_id == NULL
@@ -76,14 +77,14 @@ orbis_tool_ctx_release(orbis_tool_ctx_t *ctx)
     }
 
     json_decref(ctx->early);
-    free(ctx->call_id);
-    free(ctx->tenant_id);
-    free(ctx->name);
-    free(ctx->args);
-    free(ctx->result);
-    free(ctx->error);
-    free(ctx->audio);
-    free(ctx);
+    orbis_free(ctx->call_id);
+    orbis_free(ctx->tenant_id);
+    orbis_free(ctx->name);
+    orbis_free(ctx->args);
+    orbis_free(ctx->result);
+    orbis_free(ctx->error);
+    orbis_free(ctx->audio);
+    orbis_free(ctx);
 }
 
 
@@ -133,7 +134,7 @@ void
 orbis_tool_ctx_set_audio(orbis_tool_ctx_t *ctx, int16_t *samples, size_t n,
     uint32_t rate)
 {
-    free(ctx->audio);
+    orbis_free(ctx->audio);
 
     ctx->audio = samples;
     ctx->audio_n = samples != NULL ? n : 0;

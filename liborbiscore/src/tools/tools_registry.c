@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <orbiscore/alloc.h>
 #include "tools_int.h"
 
 
@@ -22,7 +23,7 @@ static json_t *orbis_tools_declaration(const orbis_tools_entry_t *e);
 orbis_tools_t *
 orbis_tools_new(void)
 {
-    return calloc(1, sizeof(orbis_tools_t));
+    return orbis_calloc(1, sizeof(orbis_tools_t));
 }
 
 
@@ -39,9 +40,9 @@ orbis_tools_free(orbis_tools_t *tools)
         orbis_tools_entry_free(tools->entries[i]);
     }
 
-    free(tools->entries);
-    free(tools->names);
-    free(tools);
+    orbis_free(tools->entries);
+    orbis_free(tools->names);
+    orbis_free(tools);
 }
 
 
@@ -58,14 +59,14 @@ orbis_tools_register(orbis_tools_t *tools, const orbis_tool_t *def,
         return ORBIS_ERR_INVALID;
     }
 
-    e = calloc(1, sizeof(orbis_tools_entry_t));
+    e = orbis_calloc(1, sizeof(orbis_tools_entry_t));
     if (e == NULL) {
         return orbis_err_set(err, ORBIS_ERR_NOMEM, "out of memory");
     }
 
     e->tool = *def;
-    e->tool.name = strdup(def->name);
-    e->tool.description = strdup(def->description);
+    e->tool.name = orbis_strdup(def->name);
+    e->tool.description = orbis_strdup(def->description);
     e->tool.parameters = NULL;
 
     if (e->tool.timeout_ms == 0) {
@@ -98,7 +99,7 @@ orbis_tools_register(orbis_tools_t *tools, const orbis_tool_t *def,
     if (tools->n == tools->cap) {
         cap = tools->cap ? tools->cap * 2 : 8;
 
-        entries = realloc(tools->entries, cap * sizeof(*entries));
+        entries = orbis_realloc(tools->entries, cap * sizeof(*entries));
         if (entries == NULL) {
             orbis_tools_entry_free(e);
             return orbis_err_set(err, ORBIS_ERR_NOMEM, "out of memory");
@@ -106,7 +107,7 @@ orbis_tools_register(orbis_tools_t *tools, const orbis_tool_t *def,
 
         tools->entries = entries;
 
-        names = realloc(tools->names, cap * sizeof(*names));
+        names = orbis_realloc(tools->names, cap * sizeof(*names));
         if (names == NULL) {
             orbis_tools_entry_free(e);
             return orbis_err_set(err, ORBIS_ERR_NOMEM, "out of memory");
@@ -353,8 +354,8 @@ orbis_tools_name_ok(const char *name)
 static void
 orbis_tools_entry_free(orbis_tools_entry_t *e)
 {
-    free((char *) e->tool.name);
-    free((char *) e->tool.description);
+    orbis_free((char *) e->tool.name);
+    orbis_free((char *) e->tool.description);
     json_decref(e->schema);
-    free(e);
+    orbis_free(e);
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <orbiscore/alloc.h>
 #include <orbiscore/audio.h>
 
 #include "tools_int.h"
@@ -90,7 +91,7 @@ orbis_tone_run(const orbis_tool_t *tool, const json_t *args,
         return ORBIS_TOOL_ERROR;
     }
 
-    pcm = malloc(need * sizeof(int16_t));
+    pcm = orbis_malloc(need * sizeof(int16_t));
     if (pcm == NULL) {
         orbis_err_set(err, ORBIS_ERR_NOMEM, "out of memory");
         return ORBIS_TOOL_ERROR;
@@ -100,7 +101,7 @@ orbis_tone_run(const orbis_tool_t *tool, const json_t *args,
                             ORBIS_TONE_AMPLITUDE, pcm, need, &got, err)
         != ORBIS_OK)
     {
-        free(pcm);
+        orbis_free(pcm);
         return ORBIS_TOOL_ERROR;
     }
 
@@ -109,7 +110,7 @@ orbis_tone_run(const orbis_tool_t *tool, const json_t *args,
                         "durationMs", (json_int_t) ((uint64_t) got * 1000
                                                     / rate));
     if (*result == NULL) {
-        free(pcm);
+        orbis_free(pcm);
         orbis_err_set(err, ORBIS_ERR_NOMEM, "out of memory");
         return ORBIS_TOOL_ERROR;
     }

@@ -8,6 +8,7 @@
 
 #include <openssl/crypto.h>
 
+#include <orbiscore/alloc.h>
 #include "validate_int.h"
 
 
@@ -102,11 +103,11 @@ failed:
 void
 orbis_req_signup_free(orbis_req_signup_t *s)
 {
-    free(s->email);
+    orbis_free(s->email);
     orbis_req_wipe(s->password);
-    free(s->tenant_name);
-    free(s->name);
-    free(s->referral_code);
+    orbis_free(s->tenant_name);
+    orbis_free(s->name);
+    orbis_free(s->referral_code);
 
     memset(s, 0, sizeof(*s));
 }
@@ -173,7 +174,7 @@ failed:
 void
 orbis_req_login_free(orbis_req_login_t *l)
 {
-    free(l->email);
+    orbis_free(l->email);
     orbis_req_wipe(l->password);
 
     memset(l, 0, sizeof(*l));
@@ -226,6 +227,6 @@ orbis_req_wipe(char *s)
 {
     if (s != NULL) {
         OPENSSL_cleanse(s, strlen(s));
-        free(s);
+        orbis_free(s);
     }
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <orbiscore/alloc.h>
 #include "validate_int.h"
 
 
@@ -64,11 +65,11 @@ orbis_req_agent_parse(const char *body, size_t len, int partial,
 void
 orbis_req_agent_free(orbis_req_agent_t *a)
 {
-    free(a->name);
-    free(a->system_prompt);
-    free(a->voice);
-    free(a->greeting);
-    free(a->language);
+    orbis_free(a->name);
+    orbis_free(a->system_prompt);
+    orbis_free(a->voice);
+    orbis_free(a->greeting);
+    orbis_free(a->language);
     orbis_vlist_free(a->tools, a->n_tools);
 
     memset(a, 0, sizeof(*a));

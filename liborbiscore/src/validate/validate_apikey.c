@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <orbiscore/alloc.h>
 #include "validate_int.h"
 
 
@@ -39,7 +40,7 @@ orbis_req_apikey_update_parse(const char *body, size_t len,
 void
 orbis_req_apikey_free(orbis_req_apikey_t *k)
 {
-    free(k->name);
+    orbis_free(k->name);
     orbis_vlist_free(k->allowed_origins, k->n_allowed_origins);
     orbis_vlist_free(k->agent_ids, k->n_agent_ids);
 

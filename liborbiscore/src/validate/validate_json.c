@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <orbiscore/alloc.h>
 #include "validate_int.h"
 
 
@@ -222,7 +223,7 @@ orbis_vjson_list(json_t *obj, const char *field, size_t max,
         }
 
         if (orbis_vlist_has(*items, *n, canon)) {
-            free(canon);
+            orbis_free(canon);
             rc = orbis_err_set(err, ORBIS_ERR_INVALID,
                                "%s: duplicate of an earlier item", name);
             goto failed;

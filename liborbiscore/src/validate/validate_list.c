@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <orbiscore/alloc.h>
 #include "validate_int.h"
 
 
@@ -14,9 +15,9 @@ orbis_vlist_add(char ***items, size_t *n, char *s)
 {
     char  **p;
 
-    p = realloc(*items, (*n + 1) * sizeof(char *));
+    p = orbis_realloc(*items, (*n + 1) * sizeof(char *));
     if (p == NULL) {
-        free(s);
+        orbis_free(s);
         return ORBIS_ERR_NOMEM;
     }
 
@@ -48,8 +49,8 @@ orbis_vlist_free(char **items, size_t n)
     size_t  i;
 
     for (i = 0; i < n; i++) {
-        free(items[i]);
+        orbis_free(items[i]);
     }
 
-    free(items);
+    orbis_free(items);
 }

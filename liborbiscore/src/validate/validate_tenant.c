@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <orbiscore/alloc.h>
 #include "validate_int.h"
 
 
@@ -113,8 +114,8 @@ failed:
 void
 orbis_req_tenant_update_free(orbis_req_tenant_update_t *t)
 {
-    free(t->name);
-    free(t->billing_email);
+    orbis_free(t->name);
+    orbis_free(t->billing_email);
     orbis_vlist_free(t->allowed_origins, t->n_allowed_origins);
 
     memset(t, 0, sizeof(*t));

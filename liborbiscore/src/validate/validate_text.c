@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <orbiscore/alloc.h>
 #include "validate_int.h"
 
 
@@ -21,7 +22,7 @@ orbis_vstrdup(const char *s, size_t len)
 {
     char  *p;
 
-    p = malloc(len + 1);
+    p = orbis_malloc(len + 1);
     if (p == NULL) {
         return NULL;
     }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <orbiscore/alloc.h>
 #include "ws_int.h"
 
 
@@ -42,7 +43,7 @@ orbis_ws_buf_reserve(orbis_ws_buf_t *b, size_t len)
         cap *= 2;
     }
 
-    p = malloc(cap);
+    p = orbis_malloc(cap);
     if (p == NULL) {
         return ORBIS_ERR_NOMEM;
     }
@@ -51,7 +52,7 @@ orbis_ws_buf_reserve(orbis_ws_buf_t *b, size_t len)
         memcpy(p, b->data + b->start, used);
     }
 
-    free(b->data);
+    orbis_free(b->data);
 
     b->data = p;
     b->start = 0;
@@ -115,7 +116,7 @@ orbis_ws_buf_reset(orbis_ws_buf_t *b)
 void
 orbis_ws_buf_free(orbis_ws_buf_t *b)
 {
-    free(b->data);
+    orbis_free(b->data);
 
     b->data = NULL;
     b->start = 0;

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <orbiscore/alloc.h>
 #include "ws_int.h"
 
 
@@ -49,7 +50,7 @@ orbis_ws_new(orbis_ws_role_t role, const orbis_ws_config_t *cfg,
         return NULL;
     }
 
-    ws = calloc(1, sizeof(orbis_ws_t));
+    ws = orbis_calloc(1, sizeof(orbis_ws_t));
     if (ws == NULL) {
         orbis_err_set(err, ORBIS_ERR_NOMEM, "ws: out of memory");
         return NULL;
@@ -71,7 +72,7 @@ orbis_ws_new(orbis_ws_role_t role, const orbis_ws_config_t *cfg,
     cb.genmask_callback = orbis_ws_wslay_genmask;
 
     if (wslay_frame_context_init(&ws->frame, &cb, ws) != 0) {
-        free(ws);
+        orbis_free(ws);
         orbis_err_set(err, ORBIS_ERR_NOMEM, "ws: out of memory");
         return NULL;
     }
@@ -90,7 +91,7 @@ orbis_ws_free(orbis_ws_t *ws)
     wslay_frame_context_free(ws->frame);
     orbis_ws_buf_free(&ws->msg);
     orbis_ws_buf_free(&ws->out);
-    free(ws);
+    orbis_free(ws);
 }
 
 

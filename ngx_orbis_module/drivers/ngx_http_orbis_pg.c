@@ -13,7 +13,7 @@
 #include <ngx_event.h>
 
 #include "ngx_http_orbis_pg.h"
-#include "ngx_http_orbis_util.h"
+#include "ngx_http_orbis_glue.h"
 
 
 /*

@@ -15,7 +15,7 @@
 #include <ngx_event.h>
 
 #include "ngx_http_orbis_redis.h"
-#include "ngx_http_orbis_util.h"
+#include "ngx_http_orbis_glue.h"
 
 
 #define NGX_HTTP_ORBIS_REDIS_BACKOFF_MIN  100

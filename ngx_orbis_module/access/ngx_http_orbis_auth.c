@@ -18,7 +18,7 @@
 
 #include <orbiscore/auth.h>
 
-#include "ngx_http_orbis_common.h"
+#include "ngx_http_orbis_access.h"
 
 
 static ngx_int_t ngx_http_orbis_auth_jwt(ngx_http_request_t *r,

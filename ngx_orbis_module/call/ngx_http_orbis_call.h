@@ -4,8 +4,8 @@
  */
 
 
-#ifndef _NGX_HTTP_ORBIS_STREAM_H_INCLUDED_
-#define _NGX_HTTP_ORBIS_STREAM_H_INCLUDED_
+#ifndef _NGX_HTTP_ORBIS_CALL_H_INCLUDED_
+#define _NGX_HTTP_ORBIS_CALL_H_INCLUDED_
 
 
 #include <ngx_config.h>
@@ -18,22 +18,22 @@
 #include <orbiscore/tools.h>
 #include <orbiscore/ws.h>
 
-#include "ngx_http_orbis_common.h"
+#include "ngx_http_orbis_request.h"
 #include "ngx_http_orbis_gemini.h"
 
 
-#define NGX_HTTP_ORBIS_STREAM_ID_LEN     36      /* a UUID's text */
+#define NGX_HTTP_ORBIS_CALL_ID_LEN     36      /* a UUID's text */
 
 /* stop reading a side while the other side has this much unsent */
-#define NGX_HTTP_ORBIS_STREAM_OUT_MAX    (256 * 1024)
+#define NGX_HTTP_ORBIS_CALL_OUT_MAX    (256 * 1024)
 
 /* how long a closing handshake may take before TCP is cut */
-#define NGX_HTTP_ORBIS_STREAM_CLOSE_WAIT 5000
+#define NGX_HTTP_ORBIS_CALL_CLOSE_WAIT 5000
 
 /* Redis keys of the live state */
-#define NGX_HTTP_ORBIS_STREAM_LIVE_KEY   "sessions:live"
-#define NGX_HTTP_ORBIS_STREAM_LOCK_KEY   "sessions:sweeper"
-#define NGX_HTTP_ORBIS_STREAM_STATE_TTL  "86400"
+#define NGX_HTTP_ORBIS_CALL_LIVE_KEY   "sessions:live"
+#define NGX_HTTP_ORBIS_CALL_LOCK_KEY   "sessions:sweeper"
+#define NGX_HTTP_ORBIS_CALL_STATE_TTL  "86400"
 
 
 typedef struct {
@@ -47,7 +47,7 @@ typedef struct {
     ngx_uint_t                         save_backlog;
     u_char                             rl_sha[41];
     ngx_flag_t                         used;
-} ngx_http_orbis_stream_main_conf_t;
+} ngx_http_orbis_call_main_conf_t;
 
 
 typedef struct {
@@ -55,17 +55,17 @@ typedef struct {
     ngx_msec_t                         idle_timeout;
     ngx_msec_t                         max_duration;
     size_t                             max_message;
-} ngx_http_orbis_stream_loc_conf_t;
+} ngx_http_orbis_call_loc_conf_t;
 
 
-typedef struct ngx_http_orbis_stream_s       ngx_http_orbis_stream_t;
-typedef struct ngx_http_orbis_stream_tool_s  ngx_http_orbis_stream_tool_t;
+typedef struct ngx_http_orbis_call_s       ngx_http_orbis_call_t;
+typedef struct ngx_http_orbis_call_tool_s  ngx_http_orbis_call_tool_t;
 
 
 /* a tool call that is still running */
-struct ngx_http_orbis_stream_tool_s {
+struct ngx_http_orbis_call_tool_s {
     ngx_queue_t                        queue;
-    ngx_http_orbis_stream_t           *stream;
+    ngx_http_orbis_call_t           *stream;
     orbis_tool_ctx_t                  *ctx;
     char                              *id;
     unsigned                           done:1;
@@ -75,7 +75,7 @@ struct ngx_http_orbis_stream_tool_s {
 
 
 /* one WebSocket on /stream: a call, or a refusal being delivered */
-struct ngx_http_orbis_stream_s {
+struct ngx_http_orbis_call_s {
     ngx_queue_t                        queue;       /* worker's streams */
 
     ngx_http_request_t                *request;     /* NULL once closed */
@@ -84,8 +84,8 @@ struct ngx_http_orbis_stream_s {
     ngx_event_handler_pt               saved_write;
     ngx_log_t                         *log;
 
-    ngx_http_orbis_stream_main_conf_t *smcf;
-    ngx_http_orbis_stream_loc_conf_t  *slcf;
+    ngx_http_orbis_call_main_conf_t *smcf;
+    ngx_http_orbis_call_loc_conf_t  *slcf;
     ngx_http_core_loc_conf_t          *clcf;
 
     orbis_ws_t                        *ws;
@@ -106,12 +106,12 @@ struct ngx_http_orbis_stream_s {
     json_t                            *record;      /* the final one */
     ngx_pool_cleanup_t                *cln;
 
-    char                               id[NGX_HTTP_ORBIS_STREAM_ID_LEN + 1];
-    char                               tenant_id[NGX_HTTP_ORBIS_STREAM_ID_LEN
+    char                               id[NGX_HTTP_ORBIS_CALL_ID_LEN + 1];
+    char                               tenant_id[NGX_HTTP_ORBIS_CALL_ID_LEN
                                                  + 1];
-    char                               agent_id[NGX_HTTP_ORBIS_STREAM_ID_LEN
+    char                               agent_id[NGX_HTTP_ORBIS_CALL_ID_LEN
                                                 + 1];
-    char                               key_id[NGX_HTTP_ORBIS_STREAM_ID_LEN
+    char                               key_id[NGX_HTTP_ORBIS_CALL_ID_LEN
                                               + 1];
 
     unsigned                           echo:1;
@@ -133,7 +133,7 @@ typedef struct {
     ngx_queue_t                        streams;
     ngx_uint_t                         nstreams;
     ngx_event_t                        sweep;
-    ngx_http_orbis_stream_main_conf_t *smcf;
+    ngx_http_orbis_call_main_conf_t *smcf;
 
     /* the sweeper's round in flight */
     ngx_pool_t                        *sweep_pool;
@@ -144,7 +144,7 @@ typedef struct {
     json_t                            *sweep_record;
     unsigned                           sweeping:1;
 
-    /* finished calls not yet written: ngx_http_orbis_stream_outbox.c */
+    /* finished calls not yet written: ngx_http_orbis_call_outbox.c */
     ngx_queue_t                        outbox;      /* waiting */
     ngx_uint_t                         outbox_len;  /* waiting + busy */
     ngx_uint_t                         outbox_busy;
@@ -152,50 +152,50 @@ typedef struct {
     ngx_msec_t                         outbox_backoff;
     ngx_event_t                        outbox_ev;
     unsigned                           outbox_paused:1;
-} ngx_http_orbis_stream_worker_t;
+} ngx_http_orbis_call_worker_t;
 
 
-extern ngx_module_t                     ngx_http_orbis_stream_module;
-extern ngx_http_orbis_stream_worker_t  *ngx_http_orbis_stream_worker;
+extern ngx_module_t                     ngx_http_orbis_call_module;
+extern ngx_http_orbis_call_worker_t  *ngx_http_orbis_call_worker;
 
 
 /* ngx_http_orbis_stream.c */
-ngx_int_t ngx_http_orbis_stream_handler(ngx_http_request_t *r);
-void ngx_http_orbis_stream_terminate_all(void);
+ngx_int_t ngx_http_orbis_call_handler(ngx_http_request_t *r);
+void ngx_http_orbis_call_terminate_all(void);
 
-/* ngx_http_orbis_stream_store.c: Redis live state, Postgres, sweeper */
-void ngx_http_orbis_stream_store_live(ngx_http_orbis_stream_t *st,
+/* ngx_http_orbis_call_store.c: Redis live state, Postgres, sweeper */
+void ngx_http_orbis_call_store_live(ngx_http_orbis_call_t *st,
     ngx_uint_t with_record);
-void ngx_http_orbis_stream_store_forget(ngx_http_orbis_stream_t *st);
-ngx_http_orbis_redis_cmd_t *ngx_http_orbis_stream_store_forget_id(
+void ngx_http_orbis_call_store_forget(ngx_http_orbis_call_t *st);
+ngx_http_orbis_redis_cmd_t *ngx_http_orbis_call_store_forget_id(
     const char *id, ngx_http_orbis_redis_handler_pt handler, void *data);
 
 /*
  * Writes a finished call: one statement, idempotent on the session id.
  * NULL when it could not even be queued.  The handler learns the outcome
- * from ngx_http_orbis_stream_save_result(): NGX_OK (written, or written
+ * from ngx_http_orbis_call_save_result(): NGX_OK (written, or written
  * before), NGX_ERROR (try again later) or NGX_DECLINED (it never can be).
  */
-ngx_http_orbis_pg_query_t *ngx_http_orbis_stream_save(const char *record,
+ngx_http_orbis_pg_query_t *ngx_http_orbis_call_save(const char *record,
     size_t len, const char *key_id, ngx_http_orbis_pg_handler_pt handler,
     void *data);
-ngx_int_t ngx_http_orbis_stream_save_result(PGresult *res,
+ngx_int_t ngx_http_orbis_call_save_result(PGresult *res,
     ngx_uint_t status, ngx_log_t *log);
 
-void ngx_http_orbis_stream_sweep_handler(ngx_event_t *ev);
-void ngx_http_orbis_stream_sweep_stop(ngx_http_orbis_stream_worker_t *w);
+void ngx_http_orbis_call_sweep_handler(ngx_event_t *ev);
+void ngx_http_orbis_call_sweep_stop(ngx_http_orbis_call_worker_t *w);
 
 /*
- * ngx_http_orbis_stream_outbox.c: a finished call's record is copied in
+ * ngx_http_orbis_call_outbox.c: a finished call's record is copied in
  * and written from there (NGX_ERROR: out of memory, or no worker).
  */
-void ngx_http_orbis_outbox_init(ngx_http_orbis_stream_worker_t *w,
+void ngx_http_orbis_outbox_init(ngx_http_orbis_call_worker_t *w,
     ngx_log_t *log);
 ngx_int_t ngx_http_orbis_outbox_add(const char *id, const char *key_id,
     json_t *record);
 ngx_uint_t ngx_http_orbis_outbox_length(void);
 void ngx_http_orbis_outbox_handler(ngx_event_t *ev);
-void ngx_http_orbis_outbox_exit(ngx_http_orbis_stream_worker_t *w);
+void ngx_http_orbis_outbox_exit(ngx_http_orbis_call_worker_t *w);
 
 
-#endif /* _NGX_HTTP_ORBIS_STREAM_H_INCLUDED_ */
+#endif /* _NGX_HTTP_ORBIS_CALL_H_INCLUDED_ */

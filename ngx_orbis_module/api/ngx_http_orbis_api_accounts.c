@@ -19,7 +19,7 @@
 #include <orbiscore/auth.h>
 #include <orbiscore/validate.h>
 
-#include "ngx_http_orbis_common.h"
+#include "ngx_http_orbis_api.h"
 
 
 typedef struct {

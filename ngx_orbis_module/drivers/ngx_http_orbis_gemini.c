@@ -23,7 +23,7 @@
 #include <orbiscore/ws.h>
 
 #include "ngx_http_orbis_gemini.h"
-#include "ngx_http_orbis_util.h"
+#include "ngx_http_orbis_glue.h"
 
 
 #if !(NGX_SSL)

@@ -2,7 +2,7 @@
 /*
  * Copyright (C) Orbis
  *
- * ngx_http_orbis_stream_module: the voice gateway's directives,
+ * ngx_http_orbis_call_module: the voice gateway's directives,
  * configuration and per-worker state (the live streams and the sweeper
  * timer).  It lives in the same shared object as ngx_http_orbis_module and
  * uses that module's Postgres pool, Redis link and tool registry.
@@ -16,37 +16,37 @@
 
 #include <orbiscore/ratelimit.h>
 
-#include "ngx_http_orbis_stream.h"
+#include "ngx_http_orbis_call.h"
 
 
-static void *ngx_http_orbis_stream_create_main_conf(ngx_conf_t *cf);
-static char *ngx_http_orbis_stream_init_main_conf(ngx_conf_t *cf,
+static void *ngx_http_orbis_call_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_orbis_call_init_main_conf(ngx_conf_t *cf,
     void *conf);
-static void *ngx_http_orbis_stream_create_loc_conf(ngx_conf_t *cf);
-static char *ngx_http_orbis_stream_merge_loc_conf(ngx_conf_t *cf,
+static void *ngx_http_orbis_call_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_orbis_call_merge_loc_conf(ngx_conf_t *cf,
     void *parent, void *child);
 static char *ngx_http_orbis_stream(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_http_orbis_stream_read_key(ngx_conf_t *cf,
+static char *ngx_http_orbis_call_read_key(ngx_conf_t *cf,
     ngx_http_orbis_gemini_conf_t *g);
-static ngx_int_t ngx_http_orbis_stream_init_process(ngx_cycle_t *cycle);
-static void ngx_http_orbis_stream_exit_process(ngx_cycle_t *cycle);
+static ngx_int_t ngx_http_orbis_call_init_process(ngx_cycle_t *cycle);
+static void ngx_http_orbis_call_exit_process(ngx_cycle_t *cycle);
 
 
-ngx_http_orbis_stream_worker_t  *ngx_http_orbis_stream_worker;
+ngx_http_orbis_call_worker_t  *ngx_http_orbis_call_worker;
 
 
-static ngx_conf_num_bounds_t  ngx_http_orbis_stream_resumptions_bounds = {
+static ngx_conf_num_bounds_t  ngx_http_orbis_call_resumptions_bounds = {
     ngx_conf_check_num_bounds, 0, 100
 };
 
 
-static ngx_conf_num_bounds_t  ngx_http_orbis_stream_save_backlog_bounds = {
+static ngx_conf_num_bounds_t  ngx_http_orbis_call_save_backlog_bounds = {
     ngx_conf_check_num_bounds, 1, 1000000
 };
 
 
-static ngx_command_t  ngx_http_orbis_stream_commands[] = {
+static ngx_command_t  ngx_http_orbis_call_commands[] = {
 
     { ngx_string("orbis_stream"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
@@ -59,155 +59,155 @@ static ngx_command_t  ngx_http_orbis_stream_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_orbis_stream_loc_conf_t, idle_timeout),
+      offsetof(ngx_http_orbis_call_loc_conf_t, idle_timeout),
       NULL },
 
     { ngx_string("orbis_stream_max_duration"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_orbis_stream_loc_conf_t, max_duration),
+      offsetof(ngx_http_orbis_call_loc_conf_t, max_duration),
       NULL },
 
     { ngx_string("orbis_stream_max_message"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_size_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_orbis_stream_loc_conf_t, max_message),
+      offsetof(ngx_http_orbis_call_loc_conf_t, max_message),
       NULL },
 
     { ngx_string("orbis_stream_heartbeat"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_orbis_stream_main_conf_t, heartbeat),
+      offsetof(ngx_http_orbis_call_main_conf_t, heartbeat),
       NULL },
 
     { ngx_string("orbis_stream_heartbeat_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_orbis_stream_main_conf_t, heartbeat_timeout),
+      offsetof(ngx_http_orbis_call_main_conf_t, heartbeat_timeout),
       NULL },
 
     { ngx_string("orbis_stream_sweep_interval"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_orbis_stream_main_conf_t, sweep_interval),
+      offsetof(ngx_http_orbis_call_main_conf_t, sweep_interval),
       NULL },
 
     { ngx_string("orbis_stream_save_backlog"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_orbis_stream_main_conf_t, save_backlog),
-      &ngx_http_orbis_stream_save_backlog_bounds },
+      offsetof(ngx_http_orbis_call_main_conf_t, save_backlog),
+      &ngx_http_orbis_call_save_backlog_bounds },
 
     { ngx_string("orbis_stream_tool_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_orbis_stream_main_conf_t, tool_timeout),
+      offsetof(ngx_http_orbis_call_main_conf_t, tool_timeout),
       NULL },
 
     { ngx_string("orbis_gemini_url"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_orbis_stream_main_conf_t, gemini.url),
+      offsetof(ngx_http_orbis_call_main_conf_t, gemini.url),
       NULL },
 
     { ngx_string("orbis_gemini_key_file"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_orbis_stream_main_conf_t, gemini.key_file),
+      offsetof(ngx_http_orbis_call_main_conf_t, gemini.key_file),
       NULL },
 
     { ngx_string("orbis_gemini_model"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_orbis_stream_main_conf_t, gemini.model),
+      offsetof(ngx_http_orbis_call_main_conf_t, gemini.model),
       NULL },
 
     { ngx_string("orbis_gemini_ca_file"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_orbis_stream_main_conf_t, gemini.ca_file),
+      offsetof(ngx_http_orbis_call_main_conf_t, gemini.ca_file),
       NULL },
 
     { ngx_string("orbis_gemini_connect_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_orbis_stream_main_conf_t, gemini.connect_timeout),
+      offsetof(ngx_http_orbis_call_main_conf_t, gemini.connect_timeout),
       NULL },
 
     { ngx_string("orbis_gemini_handshake_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_orbis_stream_main_conf_t, gemini.handshake_timeout),
+      offsetof(ngx_http_orbis_call_main_conf_t, gemini.handshake_timeout),
       NULL },
 
     { ngx_string("orbis_gemini_setup_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_orbis_stream_main_conf_t, setup_timeout),
+      offsetof(ngx_http_orbis_call_main_conf_t, setup_timeout),
       NULL },
 
     { ngx_string("orbis_gemini_max_resumptions"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_orbis_stream_main_conf_t, max_resumptions),
-      &ngx_http_orbis_stream_resumptions_bounds },
+      offsetof(ngx_http_orbis_call_main_conf_t, max_resumptions),
+      &ngx_http_orbis_call_resumptions_bounds },
 
       ngx_null_command
 };
 
 
-static ngx_http_module_t  ngx_http_orbis_stream_module_ctx = {
+static ngx_http_module_t  ngx_http_orbis_call_module_ctx = {
     NULL,                                  /* preconfiguration */
     NULL,                                  /* postconfiguration */
 
-    ngx_http_orbis_stream_create_main_conf, /* create main configuration */
-    ngx_http_orbis_stream_init_main_conf,  /* init main configuration */
+    ngx_http_orbis_call_create_main_conf, /* create main configuration */
+    ngx_http_orbis_call_init_main_conf,  /* init main configuration */
 
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
 
-    ngx_http_orbis_stream_create_loc_conf, /* create location configuration */
-    ngx_http_orbis_stream_merge_loc_conf   /* merge location configuration */
+    ngx_http_orbis_call_create_loc_conf, /* create location configuration */
+    ngx_http_orbis_call_merge_loc_conf   /* merge location configuration */
 };
 
 
-ngx_module_t  ngx_http_orbis_stream_module = {
+ngx_module_t  ngx_http_orbis_call_module = {
     NGX_MODULE_V1,
-    &ngx_http_orbis_stream_module_ctx,     /* module context */
-    ngx_http_orbis_stream_commands,        /* module directives */
+    &ngx_http_orbis_call_module_ctx,     /* module context */
+    ngx_http_orbis_call_commands,        /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    ngx_http_orbis_stream_init_process,    /* init process */
+    ngx_http_orbis_call_init_process,    /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    ngx_http_orbis_stream_exit_process,    /* exit process */
+    ngx_http_orbis_call_exit_process,    /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
 
 
 static void *
-ngx_http_orbis_stream_create_main_conf(ngx_conf_t *cf)
+ngx_http_orbis_call_create_main_conf(ngx_conf_t *cf)
 {
-    ngx_http_orbis_stream_main_conf_t  *smcf;
+    ngx_http_orbis_call_main_conf_t  *smcf;
 
-    smcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_orbis_stream_main_conf_t));
+    smcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_orbis_call_main_conf_t));
     if (smcf == NULL) {
         return NULL;
     }
@@ -227,9 +227,9 @@ ngx_http_orbis_stream_create_main_conf(ngx_conf_t *cf)
 
 
 static char *
-ngx_http_orbis_stream_init_main_conf(ngx_conf_t *cf, void *conf)
+ngx_http_orbis_call_init_main_conf(ngx_conf_t *cf, void *conf)
 {
-    ngx_http_orbis_stream_main_conf_t  *smcf = conf;
+    ngx_http_orbis_call_main_conf_t  *smcf = conf;
 
     u_char                       digest[20];
     const char                  *script;
@@ -295,7 +295,7 @@ ngx_http_orbis_stream_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_OK;
     }
 
-    if (ngx_http_orbis_stream_read_key(cf, &smcf->gemini) != NGX_CONF_OK) {
+    if (ngx_http_orbis_call_read_key(cf, &smcf->gemini) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -304,7 +304,7 @@ ngx_http_orbis_stream_init_main_conf(ngx_conf_t *cf, void *conf)
 
 
 static char *
-ngx_http_orbis_stream_read_key(ngx_conf_t *cf,
+ngx_http_orbis_call_read_key(ngx_conf_t *cf,
     ngx_http_orbis_gemini_conf_t *g)
 {
     u_char           *p, *last;
@@ -389,11 +389,11 @@ ngx_http_orbis_stream_read_key(ngx_conf_t *cf,
 
 
 static void *
-ngx_http_orbis_stream_create_loc_conf(ngx_conf_t *cf)
+ngx_http_orbis_call_create_loc_conf(ngx_conf_t *cf)
 {
-    ngx_http_orbis_stream_loc_conf_t  *slcf;
+    ngx_http_orbis_call_loc_conf_t  *slcf;
 
-    slcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_orbis_stream_loc_conf_t));
+    slcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_orbis_call_loc_conf_t));
     if (slcf == NULL) {
         return NULL;
     }
@@ -408,11 +408,11 @@ ngx_http_orbis_stream_create_loc_conf(ngx_conf_t *cf)
 
 
 static char *
-ngx_http_orbis_stream_merge_loc_conf(ngx_conf_t *cf, void *parent,
+ngx_http_orbis_call_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child)
 {
-    ngx_http_orbis_stream_loc_conf_t  *prev = parent;
-    ngx_http_orbis_stream_loc_conf_t  *conf = child;
+    ngx_http_orbis_call_loc_conf_t  *prev = parent;
+    ngx_http_orbis_call_loc_conf_t  *conf = child;
 
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
     ngx_conf_merge_msec_value(conf->idle_timeout, prev->idle_timeout,
@@ -452,10 +452,10 @@ ngx_http_orbis_stream_merge_loc_conf(ngx_conf_t *cf, void *parent,
 static char *
 ngx_http_orbis_stream(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_orbis_stream_loc_conf_t  *slcf = conf;
+    ngx_http_orbis_call_loc_conf_t  *slcf = conf;
 
     ngx_http_core_loc_conf_t           *clcf;
-    ngx_http_orbis_stream_main_conf_t  *smcf;
+    ngx_http_orbis_call_main_conf_t  *smcf;
 
     if (slcf->enable != NGX_CONF_UNSET) {
         return "is duplicate";
@@ -464,32 +464,32 @@ ngx_http_orbis_stream(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     slcf->enable = 1;
 
     smcf = ngx_http_conf_get_module_main_conf(cf,
-                                              ngx_http_orbis_stream_module);
+                                              ngx_http_orbis_call_module);
     smcf->used = 1;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    clcf->handler = ngx_http_orbis_stream_handler;
+    clcf->handler = ngx_http_orbis_call_handler;
 
     return NGX_CONF_OK;
 }
 
 
 static ngx_int_t
-ngx_http_orbis_stream_init_process(ngx_cycle_t *cycle)
+ngx_http_orbis_call_init_process(ngx_cycle_t *cycle)
 {
-    ngx_http_orbis_stream_worker_t     *w;
-    ngx_http_orbis_stream_main_conf_t  *smcf;
+    ngx_http_orbis_call_worker_t     *w;
+    ngx_http_orbis_call_main_conf_t  *smcf;
 
-    ngx_http_orbis_stream_worker = NULL;
+    ngx_http_orbis_call_worker = NULL;
 
     smcf = ngx_http_cycle_get_module_main_conf(cycle,
-                                               ngx_http_orbis_stream_module);
+                                               ngx_http_orbis_call_module);
 
     if (smcf == NULL || !smcf->used || ngx_http_orbis_worker == NULL) {
         return NGX_OK;
     }
 
-    w = ngx_pcalloc(cycle->pool, sizeof(ngx_http_orbis_stream_worker_t));
+    w = ngx_pcalloc(cycle->pool, sizeof(ngx_http_orbis_call_worker_t));
     if (w == NULL) {
         return NGX_ERROR;
     }
@@ -499,7 +499,7 @@ ngx_http_orbis_stream_init_process(ngx_cycle_t *cycle)
 
     ngx_http_orbis_outbox_init(w, cycle->log);
 
-    w->sweep.handler = ngx_http_orbis_stream_sweep_handler;
+    w->sweep.handler = ngx_http_orbis_call_sweep_handler;
     w->sweep.data = w;
     w->sweep.log = cycle->log;
     w->sweep.cancelable = 1;
@@ -509,18 +509,18 @@ ngx_http_orbis_stream_init_process(ngx_cycle_t *cycle)
                              + (ngx_random() % (smcf->sweep_interval / 2
                                                 + 1)));
 
-    ngx_http_orbis_stream_worker = w;
+    ngx_http_orbis_call_worker = w;
 
     return NGX_OK;
 }
 
 
 static void
-ngx_http_orbis_stream_exit_process(ngx_cycle_t *cycle)
+ngx_http_orbis_call_exit_process(ngx_cycle_t *cycle)
 {
-    ngx_http_orbis_stream_worker_t  *w;
+    ngx_http_orbis_call_worker_t  *w;
 
-    w = ngx_http_orbis_stream_worker;
+    w = ngx_http_orbis_call_worker;
 
     if (w == NULL) {
         return;
@@ -532,9 +532,9 @@ ngx_http_orbis_stream_exit_process(ngx_cycle_t *cycle)
      * the sweeper, which finds their heartbeats lapsed.
      */
 
-    ngx_http_orbis_stream_terminate_all();
-    ngx_http_orbis_stream_sweep_stop(w);
+    ngx_http_orbis_call_terminate_all();
+    ngx_http_orbis_call_sweep_stop(w);
     ngx_http_orbis_outbox_exit(w);
 
-    ngx_http_orbis_stream_worker = NULL;
+    ngx_http_orbis_call_worker = NULL;
 }

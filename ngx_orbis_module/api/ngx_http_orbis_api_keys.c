@@ -18,7 +18,7 @@
 #include <orbiscore/auth.h>
 #include <orbiscore/validate.h>
 
-#include "ngx_http_orbis_common.h"
+#include "ngx_http_orbis_api.h"
 
 
 static ngx_int_t ngx_http_orbis_key_lists(ngx_http_request_t *r,

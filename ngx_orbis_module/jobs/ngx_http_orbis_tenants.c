@@ -18,7 +18,7 @@
 #include <orbiscore/tenants.h>
 #include <orbiscore/tools.h>
 
-#include "ngx_http_orbis_common.h"
+#include "ngx_http_orbis_jobs.h"
 
 
 #define NGX_HTTP_ORBIS_TENANTS_RETRY  3000

@@ -4,8 +4,8 @@
  */
 
 
-#ifndef _NGX_HTTP_ORBIS_UTIL_H_INCLUDED_
-#define _NGX_HTTP_ORBIS_UTIL_H_INCLUDED_
+#ifndef _NGX_HTTP_ORBIS_GLUE_H_INCLUDED_
+#define _NGX_HTTP_ORBIS_GLUE_H_INCLUDED_
 
 
 #include <ngx_config.h>
@@ -23,6 +23,13 @@
 void ngx_http_orbis_release_connection(ngx_connection_t *c,
     ngx_uint_t closed);
 
+/*
+ * Reads a file named in the configuration (relative to the prefix) into
+ * out, refusing one larger than max.
+ */
+char *ngx_http_orbis_read_conf_file(ngx_conf_t *cf, ngx_str_t *name,
+    ngx_str_t *out, size_t max);
+
 ngx_uint_t ngx_http_orbis_queue_len(ngx_queue_t *q);
 char *ngx_http_orbis_cstrdup(ngx_pool_t *pool, const char *s);
 
@@ -33,4 +40,4 @@ char *ngx_http_orbis_cstrdup(ngx_pool_t *pool, const char *s);
 ngx_int_t ngx_http_orbis_ws_flush(ngx_connection_t *c, orbis_ws_t *ws);
 
 
-#endif /* _NGX_HTTP_ORBIS_UTIL_H_INCLUDED_ */
+#endif /* _NGX_HTTP_ORBIS_GLUE_H_INCLUDED_ */

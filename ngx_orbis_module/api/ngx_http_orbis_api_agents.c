@@ -14,7 +14,7 @@
 #include <orbiscore/validate.h>
 #include <orbiscore/tools.h>
 
-#include "ngx_http_orbis_common.h"
+#include "ngx_http_orbis_api.h"
 
 
 static ngx_int_t ngx_http_orbis_agent_params(ngx_http_request_t *r,

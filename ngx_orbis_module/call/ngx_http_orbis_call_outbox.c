@@ -21,7 +21,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_http_orbis_stream.h"
+#include "ngx_http_orbis_call.h"
 
 
 #define NGX_HTTP_ORBIS_OUTBOX_BACKOFF_MIN  250
@@ -38,26 +38,26 @@ typedef struct {
     char                         *text;      /* the record, malloc'd */
     size_t                        len;
     ngx_uint_t                    attempts;
-    char                          id[NGX_HTTP_ORBIS_STREAM_ID_LEN + 1];
-    char                          key_id[NGX_HTTP_ORBIS_STREAM_ID_LEN + 1];
+    char                          id[NGX_HTTP_ORBIS_CALL_ID_LEN + 1];
+    char                          key_id[NGX_HTTP_ORBIS_CALL_ID_LEN + 1];
 } ngx_http_orbis_outbox_item_t;
 
 
-static void ngx_http_orbis_outbox_run(ngx_http_orbis_stream_worker_t *w);
+static void ngx_http_orbis_outbox_run(ngx_http_orbis_call_worker_t *w);
 static void ngx_http_orbis_outbox_saved(void *data, PGresult *res,
     ngx_uint_t status);
-static void ngx_http_orbis_outbox_forget(ngx_http_orbis_stream_worker_t *w,
+static void ngx_http_orbis_outbox_forget(ngx_http_orbis_call_worker_t *w,
     ngx_http_orbis_outbox_item_t *it);
 static void ngx_http_orbis_outbox_forgotten(void *data, redisReply *reply,
     ngx_uint_t status);
 static void ngx_http_orbis_outbox_park(ngx_http_orbis_outbox_item_t *it);
 static void ngx_http_orbis_outbox_parked(void *data, redisReply *reply,
     ngx_uint_t status);
-static void ngx_http_orbis_outbox_retry(ngx_http_orbis_stream_worker_t *w,
+static void ngx_http_orbis_outbox_retry(ngx_http_orbis_call_worker_t *w,
     ngx_http_orbis_outbox_item_t *it);
-static void ngx_http_orbis_outbox_done(ngx_http_orbis_stream_worker_t *w,
+static void ngx_http_orbis_outbox_done(ngx_http_orbis_call_worker_t *w,
     ngx_http_orbis_outbox_item_t *it);
-static ngx_http_orbis_stream_worker_t *ngx_http_orbis_outbox_worker(void);
+static ngx_http_orbis_call_worker_t *ngx_http_orbis_outbox_worker(void);
 
 
 /* atomically: the record, its key, a TTL, and due at once for the sweeper */
@@ -70,7 +70,7 @@ static const char  ngx_http_orbis_outbox_park_lua[] =
 
 
 void
-ngx_http_orbis_outbox_init(ngx_http_orbis_stream_worker_t *w,
+ngx_http_orbis_outbox_init(ngx_http_orbis_call_worker_t *w,
     ngx_log_t *log)
 {
     ngx_http_orbis_main_conf_t  *omcf;
@@ -94,7 +94,7 @@ ngx_int_t
 ngx_http_orbis_outbox_add(const char *id, const char *key_id,
     json_t *record)
 {
-    ngx_http_orbis_stream_worker_t  *w;
+    ngx_http_orbis_call_worker_t  *w;
     ngx_http_orbis_outbox_item_t    *it;
 
     w = ngx_http_orbis_outbox_worker();
@@ -133,9 +133,9 @@ ngx_http_orbis_outbox_add(const char *id, const char *key_id,
 ngx_uint_t
 ngx_http_orbis_outbox_length(void)
 {
-    ngx_http_orbis_stream_worker_t  *w;
+    ngx_http_orbis_call_worker_t  *w;
 
-    w = ngx_http_orbis_stream_worker;
+    w = ngx_http_orbis_call_worker;
 
     return (w != NULL) ? w->outbox_len : 0;
 }
@@ -144,7 +144,7 @@ ngx_http_orbis_outbox_length(void)
 void
 ngx_http_orbis_outbox_handler(ngx_event_t *ev)
 {
-    ngx_http_orbis_stream_worker_t  *w = ev->data;
+    ngx_http_orbis_call_worker_t  *w = ev->data;
 
     w->outbox_paused = 0;
 
@@ -155,7 +155,7 @@ ngx_http_orbis_outbox_handler(ngx_event_t *ev)
 /* what a worker that exits without having written everything can say */
 
 void
-ngx_http_orbis_outbox_exit(ngx_http_orbis_stream_worker_t *w)
+ngx_http_orbis_outbox_exit(ngx_http_orbis_call_worker_t *w)
 {
     if (w->outbox_len == 0) {
         return;
@@ -170,7 +170,7 @@ ngx_http_orbis_outbox_exit(ngx_http_orbis_stream_worker_t *w)
 
 
 static void
-ngx_http_orbis_outbox_run(ngx_http_orbis_stream_worker_t *w)
+ngx_http_orbis_outbox_run(ngx_http_orbis_call_worker_t *w)
 {
     ngx_queue_t                   *q;
     ngx_http_orbis_outbox_item_t  *it;
@@ -181,7 +181,7 @@ ngx_http_orbis_outbox_run(ngx_http_orbis_stream_worker_t *w)
         q = ngx_queue_head(&w->outbox);
         it = ngx_queue_data(q, ngx_http_orbis_outbox_item_t, queue);
 
-        it->query = ngx_http_orbis_stream_save(it->text, it->len,
+        it->query = ngx_http_orbis_call_save(it->text, it->len,
                                                it->key_id,
                                                ngx_http_orbis_outbox_saved,
                                                it);
@@ -219,7 +219,7 @@ ngx_http_orbis_outbox_saved(void *data, PGresult *res, ngx_uint_t status)
     ngx_http_orbis_outbox_item_t  *it = data;
 
     ngx_int_t                        rc;
-    ngx_http_orbis_stream_worker_t  *w;
+    ngx_http_orbis_call_worker_t  *w;
 
     it->query = NULL;
 
@@ -228,7 +228,7 @@ ngx_http_orbis_outbox_saved(void *data, PGresult *res, ngx_uint_t status)
         return;
     }
 
-    rc = ngx_http_orbis_stream_save_result(res, status, ngx_cycle->log);
+    rc = ngx_http_orbis_call_save_result(res, status, ngx_cycle->log);
 
     switch (rc) {
 
@@ -258,10 +258,10 @@ ngx_http_orbis_outbox_saved(void *data, PGresult *res, ngx_uint_t status)
  */
 
 static void
-ngx_http_orbis_outbox_forget(ngx_http_orbis_stream_worker_t *w,
+ngx_http_orbis_outbox_forget(ngx_http_orbis_call_worker_t *w,
     ngx_http_orbis_outbox_item_t *it)
 {
-    it->cmd = ngx_http_orbis_stream_store_forget_id(it->id,
+    it->cmd = ngx_http_orbis_call_store_forget_id(it->id,
                                             ngx_http_orbis_outbox_forgotten,
                                             it);
     if (it->cmd != NULL) {
@@ -280,7 +280,7 @@ ngx_http_orbis_outbox_forgotten(void *data, redisReply *reply,
 {
     ngx_http_orbis_outbox_item_t  *it = data;
 
-    ngx_http_orbis_stream_worker_t  *w;
+    ngx_http_orbis_call_worker_t  *w;
 
     it->cmd = NULL;
 
@@ -301,9 +301,9 @@ ngx_http_orbis_outbox_park(ngx_http_orbis_outbox_item_t *it)
     size_t                           lens[9];
     ngx_uint_t                       status;
     const char                      *argv[9];
-    ngx_http_orbis_stream_worker_t  *w;
+    ngx_http_orbis_call_worker_t  *w;
 
-    w = ngx_http_orbis_stream_worker;
+    w = ngx_http_orbis_call_worker;
 
     argv[0] = "EVAL";
     lens[0] = 4;
@@ -313,14 +313,14 @@ ngx_http_orbis_outbox_park(ngx_http_orbis_outbox_item_t *it)
     lens[2] = 1;
     argv[3] = (const char *) key;
     lens[3] = ngx_snprintf(key, sizeof(key), "session:%s", it->id) - key;
-    argv[4] = NGX_HTTP_ORBIS_STREAM_LIVE_KEY;
-    lens[4] = sizeof(NGX_HTTP_ORBIS_STREAM_LIVE_KEY) - 1;
+    argv[4] = NGX_HTTP_ORBIS_CALL_LIVE_KEY;
+    lens[4] = sizeof(NGX_HTTP_ORBIS_CALL_LIVE_KEY) - 1;
     argv[5] = it->text;
     lens[5] = it->len;
     argv[6] = it->key_id;
     lens[6] = ngx_strlen(it->key_id);
-    argv[7] = NGX_HTTP_ORBIS_STREAM_STATE_TTL;
-    lens[7] = sizeof(NGX_HTTP_ORBIS_STREAM_STATE_TTL) - 1;
+    argv[7] = NGX_HTTP_ORBIS_CALL_STATE_TTL;
+    lens[7] = sizeof(NGX_HTTP_ORBIS_CALL_STATE_TTL) - 1;
     argv[8] = it->id;
     lens[8] = ngx_strlen(it->id);
 
@@ -344,7 +344,7 @@ ngx_http_orbis_outbox_parked(void *data, redisReply *reply,
 {
     ngx_http_orbis_outbox_item_t  *it = data;
 
-    ngx_http_orbis_stream_worker_t  *w;
+    ngx_http_orbis_call_worker_t  *w;
 
     it->cmd = NULL;
 
@@ -375,7 +375,7 @@ ngx_http_orbis_outbox_parked(void *data, redisReply *reply,
  */
 
 static void
-ngx_http_orbis_outbox_retry(ngx_http_orbis_stream_worker_t *w,
+ngx_http_orbis_outbox_retry(ngx_http_orbis_call_worker_t *w,
     ngx_http_orbis_outbox_item_t *it)
 {
     it->attempts++;
@@ -407,7 +407,7 @@ ngx_http_orbis_outbox_retry(ngx_http_orbis_stream_worker_t *w,
 
 
 static void
-ngx_http_orbis_outbox_done(ngx_http_orbis_stream_worker_t *w,
+ngx_http_orbis_outbox_done(ngx_http_orbis_call_worker_t *w,
     ngx_http_orbis_outbox_item_t *it)
 {
     w->outbox_busy--;
@@ -420,12 +420,12 @@ ngx_http_orbis_outbox_done(ngx_http_orbis_stream_worker_t *w,
 
 /* NULL once the worker is being torn down: late replies are dropped then */
 
-static ngx_http_orbis_stream_worker_t *
+static ngx_http_orbis_call_worker_t *
 ngx_http_orbis_outbox_worker(void)
 {
     if (ngx_terminate || ngx_http_orbis_worker == NULL) {
         return NULL;
     }
 
-    return ngx_http_orbis_stream_worker;
+    return ngx_http_orbis_call_worker;
 }

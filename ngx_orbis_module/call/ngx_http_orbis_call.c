@@ -11,7 +11,7 @@
  *
  * Re-entrancy: the session is never called from inside the execution of
  * its own actions.  Work that an action starts and that finishes at once
- * (a tool, a failed connect) is picked up by ngx_http_orbis_stream_after()
+ * (a tool, a failed connect) is picked up by ngx_http_orbis_call_after()
  * or a posted event.
  */
 
@@ -25,17 +25,16 @@
 #include <orbiscore/auth.h>
 #include <orbiscore/validate.h>
 
-#include "ngx_http_orbis_stream.h"
-#include "ngx_http_orbis_util.h"
+#include "ngx_http_orbis_call.h"
 
 
-#define NGX_HTTP_ORBIS_STREAM_READ_SIZE   16384
-#define NGX_HTTP_ORBIS_STREAM_MAX_FRAME   ORBIS_SESSION_MAX_AUDIO_FRAME
+#define NGX_HTTP_ORBIS_CALL_READ_SIZE   16384
+#define NGX_HTTP_ORBIS_CALL_MAX_FRAME   ORBIS_SESSION_MAX_AUDIO_FRAME
 
 /* an answer is pending (Redis): not a code nginx itself returns */
-#define NGX_HTTP_ORBIS_STREAM_WAITING     -100
+#define NGX_HTTP_ORBIS_CALL_WAITING     -100
 
-#define NGX_HTTP_ORBIS_STREAM_ECHO_NOTICE                                    \
+#define NGX_HTTP_ORBIS_CALL_ECHO_NOTICE                                    \
     "Echo mode: no model is configured on this server, so what you say "   \
     "is played back to you."
 
@@ -53,108 +52,108 @@ typedef struct {
     ngx_uint_t                         rate_limit;
     ngx_http_orbis_pg_query_t         *query;
     ngx_http_orbis_redis_cmd_t        *cmd;
-} ngx_http_orbis_stream_hs_t;
+} ngx_http_orbis_call_hs_t;
 
 
-static ngx_int_t ngx_http_orbis_stream_check_upgrade(ngx_http_request_t *r,
-    ngx_http_orbis_stream_hs_t *hs);
-static ngx_int_t ngx_http_orbis_stream_arg(ngx_http_request_t *r,
+static ngx_int_t ngx_http_orbis_call_check_upgrade(ngx_http_request_t *r,
+    ngx_http_orbis_call_hs_t *hs);
+static ngx_int_t ngx_http_orbis_call_arg(ngx_http_request_t *r,
     const char *name, ngx_str_t *value);
-static void ngx_http_orbis_stream_hs_cleanup(void *data);
-static void ngx_http_orbis_stream_hs_row(void *data, PGresult *res,
+static void ngx_http_orbis_call_hs_cleanup(void *data);
+static void ngx_http_orbis_call_hs_row(void *data, PGresult *res,
     ngx_uint_t status);
-static ngx_int_t ngx_http_orbis_stream_decide(ngx_http_request_t *r,
-    ngx_http_orbis_stream_hs_t *hs);
-static ngx_int_t ngx_http_orbis_stream_rate(ngx_http_request_t *r,
-    ngx_http_orbis_stream_hs_t *hs, ngx_uint_t by_sha);
-static void ngx_http_orbis_stream_rate_reply(void *data, redisReply *reply,
+static ngx_int_t ngx_http_orbis_call_decide(ngx_http_request_t *r,
+    ngx_http_orbis_call_hs_t *hs);
+static ngx_int_t ngx_http_orbis_call_rate(ngx_http_request_t *r,
+    ngx_http_orbis_call_hs_t *hs, ngx_uint_t by_sha);
+static void ngx_http_orbis_call_rate_reply(void *data, redisReply *reply,
     ngx_uint_t status);
-static ngx_int_t ngx_http_orbis_stream_origin_ok(
-    ngx_http_orbis_stream_hs_t *hs);
-static ngx_int_t ngx_http_orbis_stream_refuse(ngx_http_request_t *r,
-    ngx_http_orbis_stream_hs_t *hs, ngx_uint_t status, const char *code,
+static ngx_int_t ngx_http_orbis_call_origin_ok(
+    ngx_http_orbis_call_hs_t *hs);
+static ngx_int_t ngx_http_orbis_call_refuse(ngx_http_request_t *r,
+    ngx_http_orbis_call_hs_t *hs, ngx_uint_t status, const char *code,
     uint16_t close_code, const char *message);
-static ngx_int_t ngx_http_orbis_stream_unavailable(ngx_http_request_t *r,
-    ngx_http_orbis_stream_hs_t *hs, ngx_uint_t status);
-static ngx_int_t ngx_http_orbis_stream_upgrade(ngx_http_request_t *r,
-    ngx_http_orbis_stream_hs_t *hs, uint16_t refuse, const char *reason);
-static ngx_int_t ngx_http_orbis_stream_start(ngx_http_orbis_stream_t *st,
-    ngx_http_orbis_stream_hs_t *hs);
-static json_t *ngx_http_orbis_stream_declarations(
-    ngx_http_orbis_stream_t *st, json_t *names);
-static void ngx_http_orbis_stream_uuid(char *out);
-static int64_t ngx_http_orbis_stream_now(void);
+static ngx_int_t ngx_http_orbis_call_unavailable(ngx_http_request_t *r,
+    ngx_http_orbis_call_hs_t *hs, ngx_uint_t status);
+static ngx_int_t ngx_http_orbis_call_upgrade(ngx_http_request_t *r,
+    ngx_http_orbis_call_hs_t *hs, uint16_t refuse, const char *reason);
+static ngx_int_t ngx_http_orbis_call_start(ngx_http_orbis_call_t *st,
+    ngx_http_orbis_call_hs_t *hs);
+static json_t *ngx_http_orbis_call_declarations(
+    ngx_http_orbis_call_t *st, json_t *names);
+static void ngx_http_orbis_call_uuid(char *out);
+static int64_t ngx_http_orbis_call_now(void);
 
-static void ngx_http_orbis_stream_read_handler(ngx_event_t *rev);
-static void ngx_http_orbis_stream_write_handler(ngx_event_t *wev);
-static void ngx_http_orbis_stream_read(ngx_http_orbis_stream_t *st);
-static void ngx_http_orbis_stream_feed(ngx_http_orbis_stream_t *st,
+static void ngx_http_orbis_call_read_handler(ngx_event_t *rev);
+static void ngx_http_orbis_call_write_handler(ngx_event_t *wev);
+static void ngx_http_orbis_call_read(ngx_http_orbis_call_t *st);
+static void ngx_http_orbis_call_feed(ngx_http_orbis_call_t *st,
     u_char *data, size_t len);
-static ngx_int_t ngx_http_orbis_stream_flush(ngx_http_orbis_stream_t *st);
-static void ngx_http_orbis_stream_client_lost(ngx_http_orbis_stream_t *st);
-static void ngx_http_orbis_stream_shutdown(ngx_http_orbis_stream_t *st);
-static void ngx_http_orbis_stream_close_client(ngx_http_orbis_stream_t *st);
-static void ngx_http_orbis_stream_request_cleanup(void *data);
+static ngx_int_t ngx_http_orbis_call_flush(ngx_http_orbis_call_t *st);
+static void ngx_http_orbis_call_client_lost(ngx_http_orbis_call_t *st);
+static void ngx_http_orbis_call_shutdown(ngx_http_orbis_call_t *st);
+static void ngx_http_orbis_call_close_client(ngx_http_orbis_call_t *st);
+static void ngx_http_orbis_call_request_cleanup(void *data);
 
-static void ngx_http_orbis_stream_on_message(void *userdata,
+static void ngx_http_orbis_call_on_message(void *userdata,
     orbis_ws_opcode_t opcode, const uint8_t *data, size_t len);
-static void ngx_http_orbis_stream_on_close(void *userdata, uint16_t code,
+static void ngx_http_orbis_call_on_close(void *userdata, uint16_t code,
     const char *reason, size_t len);
 
-static void ngx_http_orbis_stream_checked(ngx_http_orbis_stream_t *st,
+static void ngx_http_orbis_call_checked(ngx_http_orbis_call_t *st,
     orbis_rc_t rc);
-static void ngx_http_orbis_stream_act(ngx_http_orbis_stream_t *st);
-static void ngx_http_orbis_stream_after(ngx_http_orbis_stream_t *st);
-static void ngx_http_orbis_stream_client_send(ngx_http_orbis_stream_t *st,
+static void ngx_http_orbis_call_act(ngx_http_orbis_call_t *st);
+static void ngx_http_orbis_call_after(ngx_http_orbis_call_t *st);
+static void ngx_http_orbis_call_client_send(ngx_http_orbis_call_t *st,
     orbis_ws_opcode_t opcode, const u_char *data, size_t len);
-static void ngx_http_orbis_stream_echo_audio(ngx_http_orbis_stream_t *st,
+static void ngx_http_orbis_call_echo_audio(ngx_http_orbis_call_t *st,
     const u_char *pcm, size_t len);
-static void ngx_http_orbis_stream_send_pcm(ngx_http_orbis_stream_t *st,
+static void ngx_http_orbis_call_send_pcm(ngx_http_orbis_call_t *st,
     int16_t *samples, size_t n, uint32_t rate);
-static void ngx_http_orbis_stream_connect(ngx_http_orbis_stream_t *st);
-static void ngx_http_orbis_stream_run_tool(ngx_http_orbis_stream_t *st,
+static void ngx_http_orbis_call_connect(ngx_http_orbis_call_t *st);
+static void ngx_http_orbis_call_run_tool(ngx_http_orbis_call_t *st,
     orbis_session_action_t *a);
-static void ngx_http_orbis_stream_tool_done(orbis_tool_ctx_t *ctx,
+static void ngx_http_orbis_call_tool_done(orbis_tool_ctx_t *ctx,
     json_t *result, void *userdata);
-static void ngx_http_orbis_stream_cancel_tool(ngx_http_orbis_stream_t *st,
+static void ngx_http_orbis_call_cancel_tool(ngx_http_orbis_call_t *st,
     const char *id);
-static ngx_uint_t ngx_http_orbis_stream_deliver_tools(
-    ngx_http_orbis_stream_t *st);
-static void ngx_http_orbis_stream_tool_free(
-    ngx_http_orbis_stream_tool_t *t);
-static void ngx_http_orbis_stream_finalize(ngx_http_orbis_stream_t *st);
-static void ngx_http_orbis_stream_arm(ngx_http_orbis_stream_t *st);
-static void ngx_http_orbis_stream_backpressure(ngx_http_orbis_stream_t *st);
-static void ngx_http_orbis_stream_free(ngx_http_orbis_stream_t *st);
+static ngx_uint_t ngx_http_orbis_call_deliver_tools(
+    ngx_http_orbis_call_t *st);
+static void ngx_http_orbis_call_tool_free(
+    ngx_http_orbis_call_tool_t *t);
+static void ngx_http_orbis_call_finalize(ngx_http_orbis_call_t *st);
+static void ngx_http_orbis_call_arm(ngx_http_orbis_call_t *st);
+static void ngx_http_orbis_call_backpressure(ngx_http_orbis_call_t *st);
+static void ngx_http_orbis_call_free(ngx_http_orbis_call_t *st);
 
-static void ngx_http_orbis_stream_tick_handler(ngx_event_t *ev);
-static void ngx_http_orbis_stream_beat_handler(ngx_event_t *ev);
-static void ngx_http_orbis_stream_closing_handler(ngx_event_t *ev);
-static void ngx_http_orbis_stream_posted_handler(ngx_event_t *ev);
+static void ngx_http_orbis_call_tick_handler(ngx_event_t *ev);
+static void ngx_http_orbis_call_beat_handler(ngx_event_t *ev);
+static void ngx_http_orbis_call_closing_handler(ngx_event_t *ev);
+static void ngx_http_orbis_call_posted_handler(ngx_event_t *ev);
 
-static void ngx_http_orbis_stream_up_open(void *data);
-static void ngx_http_orbis_stream_up_message(void *data, u_char *msg,
+static void ngx_http_orbis_call_up_open(void *data);
+static void ngx_http_orbis_call_up_message(void *data, u_char *msg,
     size_t len);
-static void ngx_http_orbis_stream_up_close(void *data, ngx_uint_t code,
+static void ngx_http_orbis_call_up_close(void *data, ngx_uint_t code,
     u_char *reason, size_t len);
-static void ngx_http_orbis_stream_up_drain(void *data);
+static void ngx_http_orbis_call_up_drain(void *data);
 
 
-static u_char   ngx_http_orbis_stream_buf[NGX_HTTP_ORBIS_STREAM_READ_SIZE];
+static u_char   ngx_http_orbis_call_buf[NGX_HTTP_ORBIS_CALL_READ_SIZE];
 
 /* echo mode scratch: one frame at a time, 16 kHz in, 24 kHz out */
-static int16_t  ngx_http_orbis_stream_in[NGX_HTTP_ORBIS_STREAM_MAX_FRAME / 2];
-static int16_t  ngx_http_orbis_stream_out[NGX_HTTP_ORBIS_STREAM_MAX_FRAME
+static int16_t  ngx_http_orbis_call_in[NGX_HTTP_ORBIS_CALL_MAX_FRAME / 2];
+static int16_t  ngx_http_orbis_call_out[NGX_HTTP_ORBIS_CALL_MAX_FRAME
                                          + 64];
-static u_char   ngx_http_orbis_stream_pcm[(NGX_HTTP_ORBIS_STREAM_MAX_FRAME
+static u_char   ngx_http_orbis_call_pcm[(NGX_HTTP_ORBIS_CALL_MAX_FRAME
                                           + 64) * 2];
 
 
-static ngx_http_orbis_gemini_handlers_t  ngx_http_orbis_stream_up_handlers = {
-    ngx_http_orbis_stream_up_open,
-    ngx_http_orbis_stream_up_message,
-    ngx_http_orbis_stream_up_close,
-    ngx_http_orbis_stream_up_drain
+static ngx_http_orbis_gemini_handlers_t  ngx_http_orbis_call_up_handlers = {
+    ngx_http_orbis_call_up_open,
+    ngx_http_orbis_call_up_message,
+    ngx_http_orbis_call_up_close,
+    ngx_http_orbis_call_up_drain
 };
 
 
@@ -164,7 +163,7 @@ static ngx_http_orbis_gemini_handlers_t  ngx_http_orbis_stream_up_handlers = {
  * lists none; the usage is this calendar month's (UTC).
  */
 
-static const char  ngx_http_orbis_stream_hs_sql[] =
+static const char  ngx_http_orbis_call_hs_sql[] =
     "SELECT json_build_object("
     " 'keyId', k.id, 'tenantId', k.tenant_id, 'kind', k.kind,"
     " 'revoked', k.revoked_at IS NOT NULL,"
@@ -191,16 +190,16 @@ static const char  ngx_http_orbis_stream_hs_sql[] =
 
 
 ngx_int_t
-ngx_http_orbis_stream_handler(ngx_http_request_t *r)
+ngx_http_orbis_call_handler(ngx_http_request_t *r)
 {
     ngx_int_t                    rc;
     ngx_str_t                    params[2];
     ngx_uint_t                   status;
     ngx_pool_cleanup_t          *cln;
     orbis_apikey_kind_t          kind;
-    ngx_http_orbis_stream_hs_t  *hs;
+    ngx_http_orbis_call_hs_t  *hs;
 
-    if (ngx_http_orbis_worker == NULL || ngx_http_orbis_stream_worker == NULL)
+    if (ngx_http_orbis_worker == NULL || ngx_http_orbis_call_worker == NULL)
     {
         return ngx_http_orbis_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                          "not_ready",
@@ -232,14 +231,14 @@ ngx_http_orbis_stream_handler(ngx_http_request_t *r)
         return rc;
     }
 
-    hs = ngx_pcalloc(r->pool, sizeof(ngx_http_orbis_stream_hs_t));
+    hs = ngx_pcalloc(r->pool, sizeof(ngx_http_orbis_call_hs_t));
     if (hs == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     hs->request = r;
 
-    rc = ngx_http_orbis_stream_check_upgrade(r, hs);
+    rc = ngx_http_orbis_call_check_upgrade(r, hs);
     if (rc != NGX_DECLINED) {
         return rc;
     }
@@ -250,13 +249,13 @@ ngx_http_orbis_stream_handler(ngx_http_request_t *r)
      */
 
     if (ngx_http_orbis_outbox_length()
-        >= ngx_http_orbis_stream_worker->smcf->save_backlog)
+        >= ngx_http_orbis_call_worker->smcf->save_backlog)
     {
         if (ngx_http_orbis_header_out(r, "Retry-After", "5") != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        return ngx_http_orbis_stream_refuse(r, hs,
+        return ngx_http_orbis_call_refuse(r, hs,
                                             NGX_HTTP_SERVICE_UNAVAILABLE,
                                             "busy",
                                             ORBIS_CLOSE_TRY_AGAIN_LATER,
@@ -269,19 +268,19 @@ ngx_http_orbis_stream_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    cln->handler = ngx_http_orbis_stream_hs_cleanup;
+    cln->handler = ngx_http_orbis_call_hs_cleanup;
     cln->data = hs;
 
-    ngx_http_set_ctx(r, hs, ngx_http_orbis_stream_module);
+    ngx_http_set_ctx(r, hs, ngx_http_orbis_call_module);
 
     /* the key first: without one nothing else is anyone's business */
 
-    if (ngx_http_orbis_stream_arg(r, "key", &hs->key) != NGX_OK
+    if (ngx_http_orbis_call_arg(r, "key", &hs->key) != NGX_OK
         || orbis_apikey_parse((const char *) hs->key.data, hs->key.len,
                               &kind, NULL)
            != ORBIS_OK)
     {
-        return ngx_http_orbis_stream_refuse(r, hs, NGX_HTTP_UNAUTHORIZED,
+        return ngx_http_orbis_call_refuse(r, hs, NGX_HTTP_UNAUTHORIZED,
                                             "unauthorized",
                                             ORBIS_CLOSE_REFUSED,
                                             "a publishable key is required "
@@ -289,16 +288,16 @@ ngx_http_orbis_stream_handler(ngx_http_request_t *r)
     }
 
     if (kind != ORBIS_KEY_PUBLISHABLE) {
-        return ngx_http_orbis_stream_refuse(r, hs, NGX_HTTP_FORBIDDEN,
+        return ngx_http_orbis_call_refuse(r, hs, NGX_HTTP_FORBIDDEN,
                                             "forbidden", ORBIS_CLOSE_REFUSED,
                                             "secret keys must never reach a "
                                             "browser: use a publishable key");
     }
 
-    if (ngx_http_orbis_stream_arg(r, "agent", &hs->agent) != NGX_OK
+    if (ngx_http_orbis_call_arg(r, "agent", &hs->agent) != NGX_OK
         || !orbis_uuid_valid((const char *) hs->agent.data, hs->agent.len))
     {
-        return ngx_http_orbis_stream_refuse(r, hs, NGX_HTTP_NOT_FOUND,
+        return ngx_http_orbis_call_refuse(r, hs, NGX_HTTP_NOT_FOUND,
                                             "not_found",
                                             ORBIS_CLOSE_UNKNOWN_AGENT,
                                             "no such agent");
@@ -316,11 +315,11 @@ ngx_http_orbis_stream_handler(ngx_http_request_t *r)
     params[1] = hs->agent;
 
     hs->query = ngx_http_orbis_pg_query(ngx_http_orbis_worker->pg,
-                                        ngx_http_orbis_stream_hs_sql, 2,
-                                        params, ngx_http_orbis_stream_hs_row,
+                                        ngx_http_orbis_call_hs_sql, 2,
+                                        params, ngx_http_orbis_call_hs_row,
                                         r, &status);
     if (hs->query == NULL) {
-        return ngx_http_orbis_stream_unavailable(r, hs, status);
+        return ngx_http_orbis_call_unavailable(r, hs, status);
     }
 
     r->main->count++;
@@ -335,8 +334,8 @@ ngx_http_orbis_stream_handler(ngx_http_request_t *r)
  */
 
 static ngx_int_t
-ngx_http_orbis_stream_check_upgrade(ngx_http_request_t *r,
-    ngx_http_orbis_stream_hs_t *hs)
+ngx_http_orbis_call_check_upgrade(ngx_http_request_t *r,
+    ngx_http_orbis_call_hs_t *hs)
 {
     ngx_table_elt_t  *h, *conn;
 
@@ -412,7 +411,7 @@ ngx_http_orbis_stream_check_upgrade(ngx_http_request_t *r,
 
 
 static ngx_int_t
-ngx_http_orbis_stream_arg(ngx_http_request_t *r, const char *name,
+ngx_http_orbis_call_arg(ngx_http_request_t *r, const char *name,
     ngx_str_t *value)
 {
     u_char     *dst, *src;
@@ -442,9 +441,9 @@ ngx_http_orbis_stream_arg(ngx_http_request_t *r, const char *name,
 
 
 static void
-ngx_http_orbis_stream_hs_cleanup(void *data)
+ngx_http_orbis_call_hs_cleanup(void *data)
 {
-    ngx_http_orbis_stream_hs_t  *hs = data;
+    ngx_http_orbis_call_hs_t  *hs = data;
 
     if (hs->query != NULL) {
         ngx_http_orbis_pg_cancel(hs->query);
@@ -464,16 +463,16 @@ ngx_http_orbis_stream_hs_cleanup(void *data)
 
 
 static void
-ngx_http_orbis_stream_hs_row(void *data, PGresult *res, ngx_uint_t status)
+ngx_http_orbis_call_hs_row(void *data, PGresult *res, ngx_uint_t status)
 {
     ngx_http_request_t  *r = data;
 
     char                        *state;
     ngx_int_t                    rc;
     json_error_t                 jerr;
-    ngx_http_orbis_stream_hs_t  *hs;
+    ngx_http_orbis_call_hs_t  *hs;
 
-    hs = ngx_http_get_module_ctx(r, ngx_http_orbis_stream_module);
+    hs = ngx_http_get_module_ctx(r, ngx_http_orbis_call_module);
     hs->query = NULL;
 
     if (ngx_terminate || ngx_http_orbis_worker == NULL) {
@@ -481,7 +480,7 @@ ngx_http_orbis_stream_hs_row(void *data, PGresult *res, ngx_uint_t status)
     }
 
     if (status != NGX_HTTP_ORBIS_PG_OK) {
-        rc = ngx_http_orbis_stream_unavailable(r, hs, status);
+        rc = ngx_http_orbis_call_unavailable(r, hs, status);
         goto done;
     }
 
@@ -492,13 +491,13 @@ ngx_http_orbis_stream_hs_row(void *data, PGresult *res, ngx_uint_t status)
                       "orbis stream: handshake statement failed (%s): %s",
                       state ? state : "-", PQresultErrorMessage(res));
 
-        rc = ngx_http_orbis_stream_unavailable(r, hs,
+        rc = ngx_http_orbis_call_unavailable(r, hs,
                                                NGX_HTTP_ORBIS_PG_UNAVAILABLE);
         goto done;
     }
 
     if (PQntuples(res) == 0) {
-        rc = ngx_http_orbis_stream_refuse(r, hs, NGX_HTTP_UNAUTHORIZED,
+        rc = ngx_http_orbis_call_refuse(r, hs, NGX_HTTP_UNAUTHORIZED,
                                           "unauthorized", ORBIS_CLOSE_REFUSED,
                                           "unknown key");
         goto done;
@@ -512,11 +511,11 @@ ngx_http_orbis_stream_hs_row(void *data, PGresult *res, ngx_uint_t status)
         goto done;
     }
 
-    rc = ngx_http_orbis_stream_decide(r, hs);
+    rc = ngx_http_orbis_call_decide(r, hs);
 
 done:
 
-    if (rc == NGX_HTTP_ORBIS_STREAM_WAITING) {
+    if (rc == NGX_HTTP_ORBIS_CALL_WAITING) {
         return;
     }
 
@@ -532,8 +531,8 @@ done:
  */
 
 static ngx_int_t
-ngx_http_orbis_stream_decide(ngx_http_request_t *r,
-    ngx_http_orbis_stream_hs_t *hs)
+ngx_http_orbis_call_decide(ngx_http_request_t *r,
+    ngx_http_orbis_call_hs_t *hs)
 {
     json_t  *info;
 
@@ -544,21 +543,21 @@ ngx_http_orbis_stream_decide(ngx_http_request_t *r,
                       json_string_value(json_object_get(info, "kind")) : "",
                       "publishable") != 0)
     {
-        return ngx_http_orbis_stream_refuse(r, hs, NGX_HTTP_UNAUTHORIZED,
+        return ngx_http_orbis_call_refuse(r, hs, NGX_HTTP_UNAUTHORIZED,
                                             "unauthorized",
                                             ORBIS_CLOSE_REFUSED,
                                             "this key is revoked");
     }
 
     if (!json_is_object(json_object_get(info, "agent"))) {
-        return ngx_http_orbis_stream_refuse(r, hs, NGX_HTTP_NOT_FOUND,
+        return ngx_http_orbis_call_refuse(r, hs, NGX_HTTP_NOT_FOUND,
                                             "not_found",
                                             ORBIS_CLOSE_UNKNOWN_AGENT,
                                             "no such agent");
     }
 
     if (!json_is_true(json_object_get(info, "agentAllowed"))) {
-        return ngx_http_orbis_stream_refuse(r, hs, NGX_HTTP_FORBIDDEN,
+        return ngx_http_orbis_call_refuse(r, hs, NGX_HTTP_FORBIDDEN,
                                             "forbidden", ORBIS_CLOSE_REFUSED,
                                             "this key may not be used for "
                                             "this agent");
@@ -567,7 +566,7 @@ ngx_http_orbis_stream_decide(ngx_http_request_t *r,
     if (json_integer_value(json_object_get(info, "used"))
         >= json_integer_value(json_object_get(info, "monthlyLimit")))
     {
-        return ngx_http_orbis_stream_refuse(r, hs,
+        return ngx_http_orbis_call_refuse(r, hs,
                                             NGX_HTTP_TOO_MANY_REQUESTS,
                                             "usage_limit",
                                             ORBIS_CLOSE_USAGE_LIMIT,
@@ -578,31 +577,31 @@ ngx_http_orbis_stream_decide(ngx_http_request_t *r,
     hs->rate_limit = (ngx_uint_t) json_integer_value(
                                       json_object_get(info, "rateLimit"));
 
-    return ngx_http_orbis_stream_rate(r, hs, 1);
+    return ngx_http_orbis_call_rate(r, hs, 1);
 }
 
 
 /* GCRA in Redis, the script of ngx_http_orbis_ratelimit.c, per key */
 
 static ngx_int_t
-ngx_http_orbis_stream_rate(ngx_http_request_t *r,
-    ngx_http_orbis_stream_hs_t *hs, ngx_uint_t by_sha)
+ngx_http_orbis_call_rate(ngx_http_request_t *r,
+    ngx_http_orbis_call_hs_t *hs, ngx_uint_t by_sha)
 {
     u_char                              key[64], limit[NGX_INT_T_LEN];
     u_char                              burst[NGX_INT_T_LEN];
     size_t                              lens[7];
     ngx_uint_t                          status;
     const char                         *argv[7], *key_id;
-    ngx_http_orbis_stream_main_conf_t  *smcf;
+    ngx_http_orbis_call_main_conf_t  *smcf;
 
-    smcf = ngx_http_get_module_main_conf(r, ngx_http_orbis_stream_module);
+    smcf = ngx_http_get_module_main_conf(r, ngx_http_orbis_call_module);
 
     key_id = json_string_value(json_object_get(hs->info, "keyId"));
 
     if (key_id == NULL || hs->rate_limit == 0) {
-        return ngx_http_orbis_stream_origin_ok(hs)
-               ? ngx_http_orbis_stream_upgrade(r, hs, 0, NULL)
-               : ngx_http_orbis_stream_refuse(r, hs, NGX_HTTP_FORBIDDEN,
+        return ngx_http_orbis_call_origin_ok(hs)
+               ? ngx_http_orbis_call_upgrade(r, hs, 0, NULL)
+               : ngx_http_orbis_call_refuse(r, hs, NGX_HTTP_FORBIDDEN,
                                               "forbidden",
                                               ORBIS_CLOSE_REFUSED,
                                               "this origin may not use "
@@ -633,7 +632,7 @@ ngx_http_orbis_stream_rate(ngx_http_request_t *r,
     lens[6] = ngx_sprintf(burst, "%ui", hs->rate_limit) - burst;
 
     hs->cmd = ngx_http_orbis_redis_command(ngx_http_orbis_worker->redis,
-                                           ngx_http_orbis_stream_rate_reply,
+                                           ngx_http_orbis_call_rate_reply,
                                            r, 7, argv, lens, &status);
     if (hs->cmd == NULL) {
         /* calls go on without Redis: the plan's allowance still holds */
@@ -641,21 +640,21 @@ ngx_http_orbis_stream_rate(ngx_http_request_t *r,
                       "orbis stream: rate limit not checked: %s",
                       ngx_http_orbis_redis_status_text(status));
 
-        return ngx_http_orbis_stream_origin_ok(hs)
-               ? ngx_http_orbis_stream_upgrade(r, hs, 0, NULL)
-               : ngx_http_orbis_stream_refuse(r, hs, NGX_HTTP_FORBIDDEN,
+        return ngx_http_orbis_call_origin_ok(hs)
+               ? ngx_http_orbis_call_upgrade(r, hs, 0, NULL)
+               : ngx_http_orbis_call_refuse(r, hs, NGX_HTTP_FORBIDDEN,
                                               "forbidden",
                                               ORBIS_CLOSE_REFUSED,
                                               "this origin may not use "
                                               "this key");
     }
 
-    return NGX_HTTP_ORBIS_STREAM_WAITING;
+    return NGX_HTTP_ORBIS_CALL_WAITING;
 }
 
 
 static void
-ngx_http_orbis_stream_rate_reply(void *data, redisReply *reply,
+ngx_http_orbis_call_rate_reply(void *data, redisReply *reply,
     ngx_uint_t status)
 {
     ngx_http_request_t  *r = data;
@@ -664,9 +663,9 @@ ngx_http_orbis_stream_rate_reply(void *data, redisReply *reply,
     u_char                       msg[128];
     int64_t                      secs;
     ngx_int_t                    rc;
-    ngx_http_orbis_stream_hs_t  *hs;
+    ngx_http_orbis_call_hs_t  *hs;
 
-    hs = ngx_http_get_module_ctx(r, ngx_http_orbis_stream_module);
+    hs = ngx_http_get_module_ctx(r, ngx_http_orbis_call_module);
     hs->cmd = NULL;
 
     if (ngx_terminate || ngx_http_orbis_worker == NULL) {
@@ -677,7 +676,7 @@ ngx_http_orbis_stream_rate_reply(void *data, redisReply *reply,
         && reply->type == REDIS_REPLY_ERROR
         && ngx_strncmp(reply->str, "NOSCRIPT", 8) == 0)
     {
-        rc = ngx_http_orbis_stream_rate(r, hs, 0);
+        rc = ngx_http_orbis_call_rate(r, hs, 0);
         goto done;
     }
 
@@ -712,22 +711,22 @@ ngx_http_orbis_stream_rate_reply(void *data, redisReply *reply,
                       "too many calls with this key: %ui a minute are "
                       "allowed; retry in %L s", hs->rate_limit, secs) = '\0';
 
-        rc = ngx_http_orbis_stream_refuse(r, hs, NGX_HTTP_TOO_MANY_REQUESTS,
+        rc = ngx_http_orbis_call_refuse(r, hs, NGX_HTTP_TOO_MANY_REQUESTS,
                                           "rate_limited",
                                           ORBIS_CLOSE_RATE_LIMITED,
                                           (char *) msg);
         goto done;
     }
 
-    rc = ngx_http_orbis_stream_origin_ok(hs)
-         ? ngx_http_orbis_stream_upgrade(r, hs, 0, NULL)
-         : ngx_http_orbis_stream_refuse(r, hs, NGX_HTTP_FORBIDDEN,
+    rc = ngx_http_orbis_call_origin_ok(hs)
+         ? ngx_http_orbis_call_upgrade(r, hs, 0, NULL)
+         : ngx_http_orbis_call_refuse(r, hs, NGX_HTTP_FORBIDDEN,
                                         "forbidden", ORBIS_CLOSE_REFUSED,
                                         "this origin may not use this key");
 
 done:
 
-    if (rc == NGX_HTTP_ORBIS_STREAM_WAITING) {
+    if (rc == NGX_HTTP_ORBIS_CALL_WAITING) {
         return;
     }
 
@@ -736,7 +735,7 @@ done:
 
 
 static ngx_int_t
-ngx_http_orbis_stream_origin_ok(ngx_http_orbis_stream_hs_t *hs)
+ngx_http_orbis_call_origin_ok(ngx_http_orbis_call_hs_t *hs)
 {
     size_t        i, n;
     json_t       *list;
@@ -770,8 +769,8 @@ ngx_http_orbis_stream_origin_ok(ngx_http_orbis_stream_hs_t *hs)
  */
 
 static ngx_int_t
-ngx_http_orbis_stream_refuse(ngx_http_request_t *r,
-    ngx_http_orbis_stream_hs_t *hs, ngx_uint_t status, const char *code,
+ngx_http_orbis_call_refuse(ngx_http_request_t *r,
+    ngx_http_orbis_call_hs_t *hs, ngx_uint_t status, const char *code,
     uint16_t close_code, const char *message)
 {
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
@@ -782,13 +781,13 @@ ngx_http_orbis_stream_refuse(ngx_http_request_t *r,
         return ngx_http_orbis_send_error(r, status, code, "%s", message);
     }
 
-    return ngx_http_orbis_stream_upgrade(r, hs, close_code, message);
+    return ngx_http_orbis_call_upgrade(r, hs, close_code, message);
 }
 
 
 static ngx_int_t
-ngx_http_orbis_stream_unavailable(ngx_http_request_t *r,
-    ngx_http_orbis_stream_hs_t *hs, ngx_uint_t status)
+ngx_http_orbis_call_unavailable(ngx_http_request_t *r,
+    ngx_http_orbis_call_hs_t *hs, ngx_uint_t status)
 {
     if (!hs->browser) {
         return ngx_http_orbis_pg_fail(r, status);
@@ -798,7 +797,7 @@ ngx_http_orbis_stream_unavailable(ngx_http_request_t *r,
                   "orbis stream: refused: %s",
                   ngx_http_orbis_pg_status_text(status));
 
-    return ngx_http_orbis_stream_upgrade(r, hs, ORBIS_CLOSE_INTERNAL,
+    return ngx_http_orbis_call_upgrade(r, hs, ORBIS_CLOSE_INTERNAL,
                                          "the service is unavailable, try "
                                          "again shortly");
 }
@@ -811,19 +810,19 @@ ngx_http_orbis_stream_unavailable(ngx_http_request_t *r,
  */
 
 static ngx_int_t
-ngx_http_orbis_stream_upgrade(ngx_http_request_t *r,
-    ngx_http_orbis_stream_hs_t *hs, uint16_t refuse, const char *reason)
+ngx_http_orbis_call_upgrade(ngx_http_request_t *r,
+    ngx_http_orbis_call_hs_t *hs, uint16_t refuse, const char *reason)
 {
     ngx_int_t                        rc;
     orbis_err_t                      err;
     ngx_connection_t                *c;
     orbis_ws_config_t                cfg;
     ngx_pool_cleanup_t              *cln;
-    ngx_http_orbis_stream_t         *st;
-    ngx_http_orbis_stream_worker_t  *w;
+    ngx_http_orbis_call_t         *st;
+    ngx_http_orbis_call_worker_t  *w;
 
     c = r->connection;
-    w = ngx_http_orbis_stream_worker;
+    w = ngx_http_orbis_call_worker;
 
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {
@@ -842,20 +841,20 @@ ngx_http_orbis_stream_upgrade(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    st = ngx_calloc(sizeof(ngx_http_orbis_stream_t), c->log);
+    st = ngx_calloc(sizeof(ngx_http_orbis_call_t), c->log);
     if (st == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     ngx_memzero(&cfg, sizeof(orbis_ws_config_t));
 
-    st->slcf = ngx_http_get_module_loc_conf(r, ngx_http_orbis_stream_module);
-    st->smcf = ngx_http_get_module_main_conf(r, ngx_http_orbis_stream_module);
+    st->slcf = ngx_http_get_module_loc_conf(r, ngx_http_orbis_call_module);
+    st->smcf = ngx_http_get_module_main_conf(r, ngx_http_orbis_call_module);
     st->clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
 
     cfg.max_message_size = st->slcf->max_message;
-    cfg.on_message = ngx_http_orbis_stream_on_message;
-    cfg.on_close = ngx_http_orbis_stream_on_close;
+    cfg.on_message = ngx_http_orbis_call_on_message;
+    cfg.on_close = ngx_http_orbis_call_on_close;
     cfg.userdata = st;
 
     st->ws = orbis_ws_new(ORBIS_WS_SERVER, &cfg, &err);
@@ -887,20 +886,20 @@ ngx_http_orbis_stream_upgrade(ngx_http_request_t *r,
     ngx_queue_init(&st->tools);
     orbis_session_actions_init(&st->actions);
 
-    st->tick.handler = ngx_http_orbis_stream_tick_handler;
+    st->tick.handler = ngx_http_orbis_call_tick_handler;
     st->tick.data = st;
     st->tick.log = ngx_cycle->log;
 
-    st->beat.handler = ngx_http_orbis_stream_beat_handler;
+    st->beat.handler = ngx_http_orbis_call_beat_handler;
     st->beat.data = st;
     st->beat.log = ngx_cycle->log;
     st->beat.cancelable = 1;
 
-    st->closing.handler = ngx_http_orbis_stream_closing_handler;
+    st->closing.handler = ngx_http_orbis_call_closing_handler;
     st->closing.data = st;
     st->closing.log = ngx_cycle->log;
 
-    st->posted.handler = ngx_http_orbis_stream_posted_handler;
+    st->posted.handler = ngx_http_orbis_call_posted_handler;
     st->posted.data = st;
     st->posted.log = ngx_cycle->log;
 
@@ -909,16 +908,16 @@ ngx_http_orbis_stream_upgrade(ngx_http_request_t *r,
 
     /* from here the connection is ours, as in ngx_http_upstream_upgrade */
 
-    cln->handler = ngx_http_orbis_stream_request_cleanup;
+    cln->handler = ngx_http_orbis_call_request_cleanup;
     cln->data = st;
     st->cln = cln;
 
-    ngx_http_set_ctx(r, st, ngx_http_orbis_stream_module);
+    ngx_http_set_ctx(r, st, ngx_http_orbis_call_module);
 
     st->saved_read = c->read->handler;
     st->saved_write = c->write->handler;
-    c->read->handler = ngx_http_orbis_stream_read_handler;
-    c->write->handler = ngx_http_orbis_stream_write_handler;
+    c->read->handler = ngx_http_orbis_call_read_handler;
+    c->write->handler = ngx_http_orbis_call_write_handler;
 
     r->main->count++;
 
@@ -938,7 +937,7 @@ ngx_http_orbis_stream_upgrade(ngx_http_request_t *r,
         (void) orbis_ws_send_close(st->ws, refuse, reason,
                                    ngx_strlen(reason));
 
-    } else if (ngx_http_orbis_stream_start(st, hs) != NGX_OK) {
+    } else if (ngx_http_orbis_call_start(st, hs) != NGX_OK) {
         (void) orbis_ws_send_close(st->ws, ORBIS_CLOSE_INTERNAL,
                                    "internal error", 14);
     }
@@ -951,8 +950,8 @@ ngx_http_orbis_stream_upgrade(ngx_http_request_t *r,
 
 
 static ngx_int_t
-ngx_http_orbis_stream_start(ngx_http_orbis_stream_t *st,
-    ngx_http_orbis_stream_hs_t *hs)
+ngx_http_orbis_call_start(ngx_http_orbis_call_t *st,
+    ngx_http_orbis_call_hs_t *hs)
 {
     json_t                *agent, *decl, *v;
     int64_t                now;
@@ -962,7 +961,7 @@ ngx_http_orbis_stream_start(ngx_http_orbis_stream_t *st,
     orbis_strbuf_t         b;
     orbis_session_conf_t   sc;
 
-    ngx_http_orbis_stream_uuid(st->id);
+    ngx_http_orbis_call_uuid(st->id);
 
     agent = json_object_get(hs->info, "agent");
 
@@ -1001,7 +1000,7 @@ ngx_http_orbis_stream_start(ngx_http_orbis_stream_t *st,
         s = json_string_value(json_object_get(agent, "language"));
         sc.setup.language = (s != NULL && s[0] != '\0') ? s : NULL;
 
-        decl = ngx_http_orbis_stream_declarations(st,
+        decl = ngx_http_orbis_call_declarations(st,
                                            json_object_get(agent, "tools"));
         sc.setup.function_declarations = decl;
         sc.setup.input_transcription = 1;
@@ -1048,29 +1047,29 @@ ngx_http_orbis_stream_start(ngx_http_orbis_stream_t *st,
                   "orbis stream %s: %s call, tenant %s, agent %s", st->id,
                   st->echo ? "echo" : "live", st->tenant_id, st->agent_id);
 
-    now = ngx_http_orbis_stream_now();
+    now = ngx_http_orbis_call_now();
 
     rc = orbis_session_start(st->session, now, &st->actions);
-    ngx_http_orbis_stream_checked(st, rc);
-    ngx_http_orbis_stream_act(st);
+    ngx_http_orbis_call_checked(st, rc);
+    ngx_http_orbis_call_act(st);
 
     if (st->echo) {
         orbis_strbuf_init(&b);
 
         if (orbis_client_build_transcript(&b, ORBIS_CLIENT_ROLE_AGENT,
-                                  NGX_HTTP_ORBIS_STREAM_ECHO_NOTICE,
-                                  sizeof(NGX_HTTP_ORBIS_STREAM_ECHO_NOTICE)
+                                  NGX_HTTP_ORBIS_CALL_ECHO_NOTICE,
+                                  sizeof(NGX_HTTP_ORBIS_CALL_ECHO_NOTICE)
                                   - 1, 1, NULL)
             == ORBIS_OK)
         {
-            ngx_http_orbis_stream_client_send(st, ORBIS_WS_TEXT,
+            ngx_http_orbis_call_client_send(st, ORBIS_WS_TEXT,
                                               (u_char *) b.data, b.len);
         }
 
         orbis_strbuf_free(&b);
     }
 
-    ngx_http_orbis_stream_store_live(st, 1);
+    ngx_http_orbis_call_store_live(st, 1);
     st->stored = 1;
 
     ngx_add_timer(&st->beat, st->smcf->heartbeat);
@@ -1082,7 +1081,7 @@ ngx_http_orbis_stream_start(ngx_http_orbis_stream_t *st,
 /* the agent's tools that the registry knows, as Gemini declarations */
 
 static json_t *
-ngx_http_orbis_stream_declarations(ngx_http_orbis_stream_t *st,
+ngx_http_orbis_call_declarations(ngx_http_orbis_call_t *st,
     json_t *names)
 {
     size_t                       i, n;
@@ -1125,7 +1124,7 @@ ngx_http_orbis_stream_declarations(ngx_http_orbis_stream_t *st,
 /* a version 4 UUID: the session id, also the conversation's */
 
 static void
-ngx_http_orbis_stream_uuid(char *out)
+ngx_http_orbis_call_uuid(char *out)
 {
     u_char      b[16];
     ngx_uint_t  i;
@@ -1146,14 +1145,14 @@ ngx_http_orbis_stream_uuid(char *out)
                 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
                 b[10], b[11], b[12], b[13], b[14], b[15]);
 
-    out[NGX_HTTP_ORBIS_STREAM_ID_LEN] = '\0';
+    out[NGX_HTTP_ORBIS_CALL_ID_LEN] = '\0';
 }
 
 
 /* the session keeps wall-clock time: its record goes to the database */
 
 static int64_t
-ngx_http_orbis_stream_now(void)
+ngx_http_orbis_call_now(void)
 {
     ngx_time_t  *tp;
 
@@ -1166,49 +1165,49 @@ ngx_http_orbis_stream_now(void)
 /* ---- the browser's connection ---- */
 
 static void
-ngx_http_orbis_stream_read_handler(ngx_event_t *rev)
+ngx_http_orbis_call_read_handler(ngx_event_t *rev)
 {
     ngx_connection_t         *c;
     ngx_http_request_t       *r;
-    ngx_http_orbis_stream_t  *st;
+    ngx_http_orbis_call_t  *st;
 
     c = rev->data;
     r = c->data;
-    st = ngx_http_get_module_ctx(r, ngx_http_orbis_stream_module);
+    st = ngx_http_get_module_ctx(r, ngx_http_orbis_call_module);
 
     if (c->close) {
         /* worker_shutdown_timeout ran out */
-        ngx_http_orbis_stream_shutdown(st);
+        ngx_http_orbis_call_shutdown(st);
         return;
     }
 
-    ngx_http_orbis_stream_read(st);
-    ngx_http_orbis_stream_after(st);
+    ngx_http_orbis_call_read(st);
+    ngx_http_orbis_call_after(st);
 }
 
 
 static void
-ngx_http_orbis_stream_write_handler(ngx_event_t *wev)
+ngx_http_orbis_call_write_handler(ngx_event_t *wev)
 {
     ngx_connection_t         *c;
     ngx_http_request_t       *r;
-    ngx_http_orbis_stream_t  *st;
+    ngx_http_orbis_call_t  *st;
 
     c = wev->data;
     r = c->data;
-    st = ngx_http_get_module_ctx(r, ngx_http_orbis_stream_module);
+    st = ngx_http_get_module_ctx(r, ngx_http_orbis_call_module);
 
     if (c->close) {
-        ngx_http_orbis_stream_shutdown(st);
+        ngx_http_orbis_call_shutdown(st);
         return;
     }
 
-    ngx_http_orbis_stream_after(st);
+    ngx_http_orbis_call_after(st);
 }
 
 
 static void
-ngx_http_orbis_stream_read(ngx_http_orbis_stream_t *st)
+ngx_http_orbis_call_read(ngx_http_orbis_call_t *st)
 {
     u_char              *p;
     size_t               len;
@@ -1229,7 +1228,7 @@ ngx_http_orbis_stream_read(ngx_http_orbis_stream_t *st)
         len = r->header_in->last - p;
         r->header_in->pos = r->header_in->last;
 
-        ngx_http_orbis_stream_feed(st, p, len);
+        ngx_http_orbis_call_feed(st, p, len);
     }
 
     for ( ;; ) {
@@ -1241,29 +1240,29 @@ ngx_http_orbis_stream_read(ngx_http_orbis_stream_t *st)
             break;
         }
 
-        n = c->recv(c, ngx_http_orbis_stream_buf,
-                    NGX_HTTP_ORBIS_STREAM_READ_SIZE);
+        n = c->recv(c, ngx_http_orbis_call_buf,
+                    NGX_HTTP_ORBIS_CALL_READ_SIZE);
 
         if (n == NGX_AGAIN) {
             break;
         }
 
         if (n == NGX_ERROR || n == 0) {
-            ngx_http_orbis_stream_client_lost(st);
+            ngx_http_orbis_call_client_lost(st);
             return;
         }
 
-        ngx_http_orbis_stream_feed(st, ngx_http_orbis_stream_buf, n);
+        ngx_http_orbis_call_feed(st, ngx_http_orbis_call_buf, n);
     }
 
     if (!st->client_eof && ngx_handle_read_event(c->read, 0) != NGX_OK) {
-        ngx_http_orbis_stream_client_lost(st);
+        ngx_http_orbis_call_client_lost(st);
     }
 }
 
 
 static void
-ngx_http_orbis_stream_feed(ngx_http_orbis_stream_t *st, u_char *data,
+ngx_http_orbis_call_feed(ngx_http_orbis_call_t *st, u_char *data,
     size_t len)
 {
     orbis_rc_t  rc;
@@ -1286,16 +1285,16 @@ ngx_http_orbis_stream_feed(ngx_http_orbis_stream_t *st, u_char *data,
                            rc == ORBIS_ERR_NOMEM
                            ? ORBIS_SESSION_END_ERROR
                            : ORBIS_SESSION_END_CLIENT_PROTOCOL,
-                           ngx_http_orbis_stream_now(), &st->actions);
-    ngx_http_orbis_stream_checked(st, rc);
-    ngx_http_orbis_stream_act(st);
+                           ngx_http_orbis_call_now(), &st->actions);
+    ngx_http_orbis_call_checked(st, rc);
+    ngx_http_orbis_call_act(st);
 }
 
 
 /* writes what the codec queued; NGX_ERROR when the client is gone */
 
 static ngx_int_t
-ngx_http_orbis_stream_flush(ngx_http_orbis_stream_t *st)
+ngx_http_orbis_call_flush(ngx_http_orbis_call_t *st)
 {
     ngx_connection_t  *c;
 
@@ -1319,7 +1318,7 @@ ngx_http_orbis_stream_flush(ngx_http_orbis_stream_t *st)
 /* TCP ended (reset, FIN without a close frame, a write error) */
 
 static void
-ngx_http_orbis_stream_client_lost(ngx_http_orbis_stream_t *st)
+ngx_http_orbis_call_client_lost(ngx_http_orbis_call_t *st)
 {
     orbis_rc_t  rc;
 
@@ -1334,42 +1333,42 @@ ngx_http_orbis_stream_client_lost(ngx_http_orbis_stream_t *st)
     }
 
     rc = orbis_session_on_client_close(st->session, ORBIS_CLOSE_ABNORMAL,
-                                       ngx_http_orbis_stream_now(),
+                                       ngx_http_orbis_call_now(),
                                        &st->actions);
-    ngx_http_orbis_stream_checked(st, rc);
-    ngx_http_orbis_stream_act(st);
+    ngx_http_orbis_call_checked(st, rc);
+    ngx_http_orbis_call_act(st);
 }
 
 
 /* the worker must go now: 1001, the call is saved, TCP is cut */
 
 static void
-ngx_http_orbis_stream_shutdown(ngx_http_orbis_stream_t *st)
+ngx_http_orbis_call_shutdown(ngx_http_orbis_call_t *st)
 {
     orbis_rc_t  rc;
 
     if (st->session != NULL) {
         rc = orbis_session_end(st->session, ORBIS_SESSION_END_SHUTDOWN,
-                               ngx_http_orbis_stream_now(), &st->actions);
-        ngx_http_orbis_stream_checked(st, rc);
-        ngx_http_orbis_stream_act(st);
+                               ngx_http_orbis_call_now(), &st->actions);
+        ngx_http_orbis_call_checked(st, rc);
+        ngx_http_orbis_call_act(st);
 
     } else if (orbis_ws_state(st->ws) == ORBIS_WS_OPEN) {
         (void) orbis_ws_send_close(st->ws, ORBIS_CLOSE_GOING_AWAY,
                                    "server going away", 17);
     }
 
-    (void) ngx_http_orbis_stream_flush(st);
+    (void) ngx_http_orbis_call_flush(st);
 
-    ngx_http_orbis_stream_client_lost(st);
-    ngx_http_orbis_stream_after(st);
+    ngx_http_orbis_call_client_lost(st);
+    ngx_http_orbis_call_after(st);
 }
 
 
 /* gives the connection back to nginx, which closes it */
 
 static void
-ngx_http_orbis_stream_close_client(ngx_http_orbis_stream_t *st)
+ngx_http_orbis_call_close_client(ngx_http_orbis_call_t *st)
 {
     ngx_connection_t    *c;
     ngx_http_request_t  *r;
@@ -1386,7 +1385,7 @@ ngx_http_orbis_stream_close_client(ngx_http_orbis_stream_t *st)
         ngx_del_timer(&st->closing);
     }
 
-    ngx_http_set_ctx(r, NULL, ngx_http_orbis_stream_module);
+    ngx_http_set_ctx(r, NULL, ngx_http_orbis_call_module);
 
     /* the request may outlive the stream in a lingering close */
     st->cln->handler = NULL;
@@ -1401,9 +1400,9 @@ ngx_http_orbis_stream_close_client(ngx_http_orbis_stream_t *st)
 /* the request went away under us: only the bookkeeping is left */
 
 static void
-ngx_http_orbis_stream_request_cleanup(void *data)
+ngx_http_orbis_call_request_cleanup(void *data)
 {
-    ngx_http_orbis_stream_t  *st = data;
+    ngx_http_orbis_call_t  *st = data;
 
     if (st->request == NULL) {
         return;
@@ -1425,9 +1424,9 @@ ngx_http_orbis_stream_request_cleanup(void *data)
         st->client_eof = 1;
         (void) orbis_session_on_client_close(st->session,
                                              ORBIS_CLOSE_ABNORMAL,
-                                             ngx_http_orbis_stream_now(),
+                                             ngx_http_orbis_call_now(),
                                              &st->actions);
-        ngx_http_orbis_stream_act(st);
+        ngx_http_orbis_call_act(st);
     }
 
     ngx_post_event(&st->posted, &ngx_posted_events);
@@ -1435,10 +1434,10 @@ ngx_http_orbis_stream_request_cleanup(void *data)
 
 
 static void
-ngx_http_orbis_stream_on_message(void *userdata, orbis_ws_opcode_t opcode,
+ngx_http_orbis_call_on_message(void *userdata, orbis_ws_opcode_t opcode,
     const uint8_t *data, size_t len)
 {
-    ngx_http_orbis_stream_t  *st = userdata;
+    ngx_http_orbis_call_t  *st = userdata;
 
     orbis_rc_t  rc;
     int64_t     now;
@@ -1448,7 +1447,7 @@ ngx_http_orbis_stream_on_message(void *userdata, orbis_ws_opcode_t opcode,
         return;
     }
 
-    now = ngx_http_orbis_stream_now();
+    now = ngx_http_orbis_call_now();
 
     if (opcode == ORBIS_WS_BINARY) {
         rc = orbis_session_on_client_audio(st->session, data, len, now,
@@ -1459,16 +1458,16 @@ ngx_http_orbis_stream_on_message(void *userdata, orbis_ws_opcode_t opcode,
                                           len, now, &st->actions);
     }
 
-    ngx_http_orbis_stream_checked(st, rc);
-    ngx_http_orbis_stream_act(st);
+    ngx_http_orbis_call_checked(st, rc);
+    ngx_http_orbis_call_act(st);
 }
 
 
 static void
-ngx_http_orbis_stream_on_close(void *userdata, uint16_t code,
+ngx_http_orbis_call_on_close(void *userdata, uint16_t code,
     const char *reason, size_t len)
 {
-    ngx_http_orbis_stream_t  *st = userdata;
+    ngx_http_orbis_call_t  *st = userdata;
 
     orbis_rc_t  rc;
 
@@ -1481,10 +1480,10 @@ ngx_http_orbis_stream_on_close(void *userdata, uint16_t code,
     }
 
     rc = orbis_session_on_client_close(st->session, code,
-                                       ngx_http_orbis_stream_now(),
+                                       ngx_http_orbis_call_now(),
                                        &st->actions);
-    ngx_http_orbis_stream_checked(st, rc);
-    ngx_http_orbis_stream_act(st);
+    ngx_http_orbis_call_checked(st, rc);
+    ngx_http_orbis_call_act(st);
 }
 
 
@@ -1495,7 +1494,7 @@ ngx_http_orbis_stream_on_close(void *userdata, uint16_t code,
  */
 
 static void
-ngx_http_orbis_stream_checked(ngx_http_orbis_stream_t *st, orbis_rc_t rc)
+ngx_http_orbis_call_checked(ngx_http_orbis_call_t *st, orbis_rc_t rc)
 {
     if (rc == ORBIS_OK) {
         return;
@@ -1510,17 +1509,17 @@ ngx_http_orbis_stream_checked(ngx_http_orbis_stream_t *st, orbis_rc_t rc)
     ngx_log_error(NGX_LOG_ERR, st->log, 0,
                   "orbis stream %s: out of memory, ending the call", st->id);
 
-    ngx_http_orbis_stream_act(st);
+    ngx_http_orbis_call_act(st);
 
     (void) orbis_session_end(st->session, ORBIS_SESSION_END_ERROR,
-                             ngx_http_orbis_stream_now(), &st->actions);
+                             ngx_http_orbis_call_now(), &st->actions);
 }
 
 
 /* ---- carrying out the session's actions ---- */
 
 static void
-ngx_http_orbis_stream_act(ngx_http_orbis_stream_t *st)
+ngx_http_orbis_call_act(ngx_http_orbis_call_t *st)
 {
     size_t                   i;
     orbis_session_action_t  *a;
@@ -1542,18 +1541,18 @@ ngx_http_orbis_stream_act(ngx_http_orbis_stream_t *st)
             break;
 
         case ORBIS_SESSION_ACT_SEND_CLIENT_TEXT:
-            ngx_http_orbis_stream_client_send(st, ORBIS_WS_TEXT,
+            ngx_http_orbis_call_client_send(st, ORBIS_WS_TEXT,
                                               (u_char *) a->data, a->len);
             st->dirty = 1;
             break;
 
         case ORBIS_SESSION_ACT_SEND_CLIENT_BINARY:
             if (st->echo) {
-                ngx_http_orbis_stream_echo_audio(st, (u_char *) a->data,
+                ngx_http_orbis_call_echo_audio(st, (u_char *) a->data,
                                                  a->len);
 
             } else {
-                ngx_http_orbis_stream_client_send(st, ORBIS_WS_BINARY,
+                ngx_http_orbis_call_client_send(st, ORBIS_WS_BINARY,
                                                   (u_char *) a->data,
                                                   a->len);
             }
@@ -1561,7 +1560,7 @@ ngx_http_orbis_stream_act(ngx_http_orbis_stream_t *st)
             break;
 
         case ORBIS_SESSION_ACT_CONNECT_UPSTREAM:
-            ngx_http_orbis_stream_connect(st);
+            ngx_http_orbis_call_connect(st);
             break;
 
         case ORBIS_SESSION_ACT_CLOSE_UPSTREAM:
@@ -1573,12 +1572,12 @@ ngx_http_orbis_stream_act(ngx_http_orbis_stream_t *st)
             break;
 
         case ORBIS_SESSION_ACT_RUN_TOOL:
-            ngx_http_orbis_stream_run_tool(st, a);
+            ngx_http_orbis_call_run_tool(st, a);
             st->dirty = 1;
             break;
 
         case ORBIS_SESSION_ACT_CANCEL_TOOL:
-            ngx_http_orbis_stream_cancel_tool(st, a->tool_id);
+            ngx_http_orbis_call_cancel_tool(st, a->tool_id);
             break;
 
         case ORBIS_SESSION_ACT_CLOSE_CLIENT:
@@ -1591,7 +1590,7 @@ ngx_http_orbis_stream_act(ngx_http_orbis_stream_t *st)
             break;
 
         case ORBIS_SESSION_ACT_FINALIZE:
-            ngx_http_orbis_stream_finalize(st);
+            ngx_http_orbis_call_finalize(st);
             break;
         }
     }
@@ -1608,7 +1607,7 @@ ngx_http_orbis_stream_act(ngx_http_orbis_stream_t *st)
  */
 
 static void
-ngx_http_orbis_stream_after(ngx_http_orbis_stream_t *st)
+ngx_http_orbis_call_after(ngx_http_orbis_call_t *st)
 {
     ngx_int_t         rc;
     orbis_rc_t        orc;
@@ -1621,7 +1620,7 @@ ngx_http_orbis_stream_after(ngx_http_orbis_stream_t *st)
     st->in_after = 1;
 
     for ( ;; ) {
-        if (ngx_http_orbis_stream_deliver_tools(st)) {
+        if (ngx_http_orbis_call_deliver_tools(st)) {
             continue;
         }
 
@@ -1632,20 +1631,20 @@ ngx_http_orbis_stream_after(ngx_http_orbis_stream_t *st)
                 orc = orbis_session_on_upstream_close(st->session,
                                            ORBIS_CLOSE_ABNORMAL,
                                            "cannot connect",
-                                           ngx_http_orbis_stream_now(),
+                                           ngx_http_orbis_call_now(),
                                            &st->actions);
-                ngx_http_orbis_stream_checked(st, orc);
-                ngx_http_orbis_stream_act(st);
+                ngx_http_orbis_call_checked(st, orc);
+                ngx_http_orbis_call_act(st);
             }
 
             continue;
         }
 
         if (!st->client_gone && !st->client_eof) {
-            rc = ngx_http_orbis_stream_flush(st);
+            rc = ngx_http_orbis_call_flush(st);
 
             if (rc == NGX_ERROR) {
-                ngx_http_orbis_stream_client_lost(st);
+                ngx_http_orbis_call_client_lost(st);
                 continue;
             }
         }
@@ -1653,8 +1652,8 @@ ngx_http_orbis_stream_after(ngx_http_orbis_stream_t *st)
         break;
     }
 
-    ngx_http_orbis_stream_arm(st);
-    ngx_http_orbis_stream_backpressure(st);
+    ngx_http_orbis_call_arm(st);
+    ngx_http_orbis_call_backpressure(st);
 
     if (!st->client_gone) {
         state = orbis_ws_state(st->ws);
@@ -1663,10 +1662,10 @@ ngx_http_orbis_stream_after(ngx_http_orbis_stream_t *st)
             || ((state == ORBIS_WS_CLOSED || state == ORBIS_WS_FAILED)
                 && orbis_ws_output_size(st->ws) == 0))
         {
-            ngx_http_orbis_stream_close_client(st);
+            ngx_http_orbis_call_close_client(st);
 
         } else if (state != ORBIS_WS_OPEN && !st->closing.timer_set) {
-            ngx_add_timer(&st->closing, NGX_HTTP_ORBIS_STREAM_CLOSE_WAIT);
+            ngx_add_timer(&st->closing, NGX_HTTP_ORBIS_CALL_CLOSE_WAIT);
         }
     }
 
@@ -1675,13 +1674,13 @@ ngx_http_orbis_stream_after(ngx_http_orbis_stream_t *st)
     if (st->client_gone && st->upstream == NULL
         && (st->session == NULL || st->finalized))
     {
-        ngx_http_orbis_stream_free(st);
+        ngx_http_orbis_call_free(st);
     }
 }
 
 
 static void
-ngx_http_orbis_stream_client_send(ngx_http_orbis_stream_t *st,
+ngx_http_orbis_call_client_send(ngx_http_orbis_call_t *st,
     orbis_ws_opcode_t opcode, const u_char *data, size_t len)
 {
     if (st->client_gone || st->client_eof) {
@@ -1698,27 +1697,27 @@ ngx_http_orbis_stream_client_send(ngx_http_orbis_stream_t *st,
 /* echo mode: the caller's 16 kHz comes back at the 24 kHz of a model */
 
 static void
-ngx_http_orbis_stream_echo_audio(ngx_http_orbis_stream_t *st,
+ngx_http_orbis_call_echo_audio(ngx_http_orbis_call_t *st,
     const u_char *pcm, size_t len)
 {
     size_t  n, cap, out;
 
     n = len / 2;
 
-    if (n == 0 || n > NGX_HTTP_ORBIS_STREAM_MAX_FRAME / 2) {
+    if (n == 0 || n > NGX_HTTP_ORBIS_CALL_MAX_FRAME / 2) {
         return;
     }
 
     cap = orbis_resampler_max_output(st->resampler, n);
 
-    if (cap > NGX_HTTP_ORBIS_STREAM_MAX_FRAME + 64) {
-        cap = NGX_HTTP_ORBIS_STREAM_MAX_FRAME + 64;
+    if (cap > NGX_HTTP_ORBIS_CALL_MAX_FRAME + 64) {
+        cap = NGX_HTTP_ORBIS_CALL_MAX_FRAME + 64;
     }
 
-    orbis_pcm_decode(pcm, n, ngx_http_orbis_stream_in);
+    orbis_pcm_decode(pcm, n, ngx_http_orbis_call_in);
 
-    if (orbis_resampler_process(st->resampler, ngx_http_orbis_stream_in, n,
-                                ngx_http_orbis_stream_out, cap, &out)
+    if (orbis_resampler_process(st->resampler, ngx_http_orbis_call_in, n,
+                                ngx_http_orbis_call_out, cap, &out)
         != ORBIS_OK)
     {
         ngx_log_error(NGX_LOG_ERR, st->log, 0,
@@ -1726,13 +1725,13 @@ ngx_http_orbis_stream_echo_audio(ngx_http_orbis_stream_t *st,
         return;
     }
 
-    ngx_http_orbis_stream_send_pcm(st, ngx_http_orbis_stream_out, out,
+    ngx_http_orbis_call_send_pcm(st, ngx_http_orbis_call_out, out,
                                    ORBIS_CLIENT_OUTPUT_RATE);
 }
 
 
 static void
-ngx_http_orbis_stream_send_pcm(ngx_http_orbis_stream_t *st,
+ngx_http_orbis_call_send_pcm(ngx_http_orbis_call_t *st,
     int16_t *samples, size_t n, uint32_t rate)
 {
     size_t  chunk;
@@ -1746,11 +1745,11 @@ ngx_http_orbis_stream_send_pcm(ngx_http_orbis_stream_t *st,
     }
 
     while (n > 0) {
-        chunk = ngx_min(n, NGX_HTTP_ORBIS_STREAM_MAX_FRAME + 64);
+        chunk = ngx_min(n, NGX_HTTP_ORBIS_CALL_MAX_FRAME + 64);
 
-        orbis_pcm_encode(samples, chunk, ngx_http_orbis_stream_pcm);
-        ngx_http_orbis_stream_client_send(st, ORBIS_WS_BINARY,
-                                          ngx_http_orbis_stream_pcm,
+        orbis_pcm_encode(samples, chunk, ngx_http_orbis_call_pcm);
+        ngx_http_orbis_call_client_send(st, ORBIS_WS_BINARY,
+                                          ngx_http_orbis_call_pcm,
                                           chunk * 2);
         samples += chunk;
         n -= chunk;
@@ -1759,7 +1758,7 @@ ngx_http_orbis_stream_send_pcm(ngx_http_orbis_stream_t *st,
 
 
 static void
-ngx_http_orbis_stream_connect(ngx_http_orbis_stream_t *st)
+ngx_http_orbis_call_connect(ngx_http_orbis_call_t *st)
 {
     if (st->upstream != NULL) {
         ngx_http_orbis_gemini_close(st->upstream);
@@ -1768,7 +1767,7 @@ ngx_http_orbis_stream_connect(ngx_http_orbis_stream_t *st)
 
     st->upstream = ngx_http_orbis_gemini_connect(&st->smcf->gemini,
                        st->clcf->resolver, st->clcf->resolver_timeout,
-                       st->log, &ngx_http_orbis_stream_up_handlers, st);
+                       st->log, &ngx_http_orbis_call_up_handlers, st);
     if (st->upstream == NULL) {
         st->upstream_failed = 1;
         ngx_post_event(&st->posted, &ngx_posted_events);
@@ -1779,7 +1778,7 @@ ngx_http_orbis_stream_connect(ngx_http_orbis_stream_t *st)
 /* ---- tools ---- */
 
 static void
-ngx_http_orbis_stream_run_tool(ngx_http_orbis_stream_t *st,
+ngx_http_orbis_call_run_tool(ngx_http_orbis_call_t *st,
     orbis_session_action_t *a)
 {
     size_t                         n;
@@ -1791,12 +1790,12 @@ ngx_http_orbis_stream_run_tool(ngx_http_orbis_stream_t *st,
     orbis_tool_ctx_t              *ctx;
     orbis_tool_ctx_conf_t          conf;
     ngx_http_orbis_main_conf_t    *omcf;
-    ngx_http_orbis_stream_tool_t  *t;
+    ngx_http_orbis_call_tool_t  *t;
 
     omcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
                                                ngx_http_orbis_module);
 
-    t = ngx_calloc(sizeof(ngx_http_orbis_stream_tool_t), st->log);
+    t = ngx_calloc(sizeof(ngx_http_orbis_call_tool_t), st->log);
     if (t == NULL) {
         return;
     }
@@ -1816,7 +1815,7 @@ ngx_http_orbis_stream_run_tool(ngx_http_orbis_stream_t *st,
     conf.call_id = a->tool_id;
     conf.tenant_id = st->tenant_id;
     conf.output_rate = ORBIS_CLIENT_OUTPUT_RATE;
-    conf.on_done = ngx_http_orbis_stream_tool_done;
+    conf.on_done = ngx_http_orbis_call_tool_done;
     conf.userdata = t;
 
     ctx = orbis_tool_ctx_new(&conf, &err);
@@ -1830,7 +1829,7 @@ ngx_http_orbis_stream_run_tool(ngx_http_orbis_stream_t *st,
 
     result = NULL;
     rc = orbis_tools_call(omcf->tools, ctx, a->tool_name, a->tool_args,
-                          (uint64_t) ngx_http_orbis_stream_now(), &result);
+                          (uint64_t) ngx_http_orbis_call_now(), &result);
 
     ngx_log_error(NGX_LOG_INFO, st->log, 0,
                   "orbis stream %s: tool %s (%s): %s", st->id, a->tool_name,
@@ -1844,7 +1843,7 @@ ngx_http_orbis_stream_run_tool(ngx_http_orbis_stream_t *st,
     }
 
     if (orbis_tool_ctx_take_audio(ctx, &pcm, &n, &rate)) {
-        ngx_http_orbis_stream_send_pcm(st, pcm, n, rate);
+        ngx_http_orbis_call_send_pcm(st, pcm, n, rate);
         free(pcm);
     }
 
@@ -1865,20 +1864,20 @@ ngx_http_orbis_stream_run_tool(ngx_http_orbis_stream_t *st,
 
 
 static void
-ngx_http_orbis_stream_tool_done(orbis_tool_ctx_t *ctx, json_t *result,
+ngx_http_orbis_call_tool_done(orbis_tool_ctx_t *ctx, json_t *result,
     void *userdata)
 {
-    ngx_http_orbis_stream_tool_t  *t = userdata;
+    ngx_http_orbis_call_tool_t  *t = userdata;
 
     size_t                    n;
     int16_t                  *pcm;
     uint32_t                  rate;
-    ngx_http_orbis_stream_t  *st;
+    ngx_http_orbis_call_t  *st;
 
     st = t->stream;
 
     if (orbis_tool_ctx_take_audio(ctx, &pcm, &n, &rate)) {
-        ngx_http_orbis_stream_send_pcm(st, pcm, n, rate);
+        ngx_http_orbis_call_send_pcm(st, pcm, n, rate);
         free(pcm);
     }
 
@@ -1891,26 +1890,26 @@ ngx_http_orbis_stream_tool_done(orbis_tool_ctx_t *ctx, json_t *result,
 
 
 static void
-ngx_http_orbis_stream_cancel_tool(ngx_http_orbis_stream_t *st,
+ngx_http_orbis_call_cancel_tool(ngx_http_orbis_call_t *st,
     const char *id)
 {
     ngx_queue_t                   *q;
-    ngx_http_orbis_stream_tool_t  *t;
+    ngx_http_orbis_call_tool_t  *t;
 
     for (q = ngx_queue_head(&st->tools);
          q != ngx_queue_sentinel(&st->tools);
          q = ngx_queue_next(q))
     {
-        t = ngx_queue_data(q, ngx_http_orbis_stream_tool_t, queue);
+        t = ngx_queue_data(q, ngx_http_orbis_call_tool_t, queue);
 
         if (ngx_strcmp(t->id, id) == 0) {
             if (t->ctx != NULL && !t->done) {
                 (void) orbis_tool_cancel(t->ctx,
-                                    (uint64_t) ngx_http_orbis_stream_now());
+                                    (uint64_t) ngx_http_orbis_call_now());
             }
 
             ngx_queue_remove(q);
-            ngx_http_orbis_stream_tool_free(t);
+            ngx_http_orbis_call_tool_free(t);
             return;
         }
     }
@@ -1920,18 +1919,18 @@ ngx_http_orbis_stream_cancel_tool(ngx_http_orbis_stream_t *st,
 /* hands finished tools to the session; 1 if one was delivered */
 
 static ngx_uint_t
-ngx_http_orbis_stream_deliver_tools(ngx_http_orbis_stream_t *st)
+ngx_http_orbis_call_deliver_tools(ngx_http_orbis_call_t *st)
 {
     json_t                        *result;
     orbis_rc_t                     rc;
     ngx_queue_t                   *q;
-    ngx_http_orbis_stream_tool_t  *t;
+    ngx_http_orbis_call_tool_t  *t;
 
     for (q = ngx_queue_head(&st->tools);
          q != ngx_queue_sentinel(&st->tools);
          q = ngx_queue_next(q))
     {
-        t = ngx_queue_data(q, ngx_http_orbis_stream_tool_t, queue);
+        t = ngx_queue_data(q, ngx_http_orbis_call_tool_t, queue);
 
         if (!t->done) {
             continue;
@@ -1945,15 +1944,15 @@ ngx_http_orbis_stream_deliver_tools(ngx_http_orbis_stream_t *st)
         if (st->session != NULL) {
             rc = orbis_session_on_tool_result(st->session, t->id, t->ok,
                                               result,
-                                              ngx_http_orbis_stream_now(),
+                                              ngx_http_orbis_call_now(),
                                               &st->actions);
-            ngx_http_orbis_stream_checked(st, rc);
+            ngx_http_orbis_call_checked(st, rc);
         }
 
         json_decref(result);
-        ngx_http_orbis_stream_tool_free(t);
+        ngx_http_orbis_call_tool_free(t);
 
-        ngx_http_orbis_stream_act(st);
+        ngx_http_orbis_call_act(st);
 
         return 1;
     }
@@ -1963,7 +1962,7 @@ ngx_http_orbis_stream_deliver_tools(ngx_http_orbis_stream_t *st)
 
 
 static void
-ngx_http_orbis_stream_tool_free(ngx_http_orbis_stream_tool_t *t)
+ngx_http_orbis_call_tool_free(ngx_http_orbis_call_tool_t *t)
 {
     if (t->ctx != NULL) {
         orbis_tool_ctx_release(t->ctx);
@@ -1978,7 +1977,7 @@ ngx_http_orbis_stream_tool_free(ngx_http_orbis_stream_tool_t *t)
 /* ---- the end of a call ---- */
 
 static void
-ngx_http_orbis_stream_finalize(ngx_http_orbis_stream_t *st)
+ngx_http_orbis_call_finalize(ngx_http_orbis_call_t *st)
 {
     json_t  *record;
 
@@ -2025,7 +2024,7 @@ ngx_http_orbis_stream_finalize(ngx_http_orbis_stream_t *st)
 /* ---- timers ---- */
 
 static void
-ngx_http_orbis_stream_arm(ngx_http_orbis_stream_t *st)
+ngx_http_orbis_call_arm(ngx_http_orbis_call_t *st)
 {
     int64_t     d, now;
     ngx_msec_t  beat;
@@ -2038,7 +2037,7 @@ ngx_http_orbis_stream_arm(ngx_http_orbis_stream_t *st)
         return;
     }
 
-    now = ngx_http_orbis_stream_now();
+    now = ngx_http_orbis_call_now();
     d = orbis_session_next_deadline(st->session);
 
     if (d < 0) {
@@ -2066,7 +2065,7 @@ ngx_http_orbis_stream_arm(ngx_http_orbis_stream_t *st)
 
 
 static void
-ngx_http_orbis_stream_backpressure(ngx_http_orbis_stream_t *st)
+ngx_http_orbis_call_backpressure(ngx_http_orbis_call_t *st)
 {
     size_t      client, up;
     ngx_uint_t  pause;
@@ -2077,15 +2076,15 @@ ngx_http_orbis_stream_backpressure(ngx_http_orbis_stream_t *st)
 
     if (st->upstream != NULL) {
         ngx_http_orbis_gemini_pause(st->upstream,
-                                    client > NGX_HTTP_ORBIS_STREAM_OUT_MAX);
+                                    client > NGX_HTTP_ORBIS_CALL_OUT_MAX);
     }
 
     if (st->client_gone || st->client_eof) {
         return;
     }
 
-    pause = (client > NGX_HTTP_ORBIS_STREAM_OUT_MAX
-             || up > NGX_HTTP_ORBIS_STREAM_OUT_MAX);
+    pause = (client > NGX_HTTP_ORBIS_CALL_OUT_MAX
+             || up > NGX_HTTP_ORBIS_CALL_OUT_MAX);
 
     if (st->read_paused && !pause) {
         st->read_paused = 0;
@@ -2098,33 +2097,33 @@ ngx_http_orbis_stream_backpressure(ngx_http_orbis_stream_t *st)
 
 
 static void
-ngx_http_orbis_stream_tick_handler(ngx_event_t *ev)
+ngx_http_orbis_call_tick_handler(ngx_event_t *ev)
 {
-    ngx_http_orbis_stream_t  *st = ev->data;
+    ngx_http_orbis_call_t  *st = ev->data;
 
     orbis_rc_t  rc;
 
     if (st->session != NULL && !st->finalized) {
-        rc = orbis_session_tick(st->session, ngx_http_orbis_stream_now(),
+        rc = orbis_session_tick(st->session, ngx_http_orbis_call_now(),
                                 &st->actions);
-        ngx_http_orbis_stream_checked(st, rc);
-        ngx_http_orbis_stream_act(st);
+        ngx_http_orbis_call_checked(st, rc);
+        ngx_http_orbis_call_act(st);
     }
 
-    ngx_http_orbis_stream_after(st);
+    ngx_http_orbis_call_after(st);
 }
 
 
 static void
-ngx_http_orbis_stream_beat_handler(ngx_event_t *ev)
+ngx_http_orbis_call_beat_handler(ngx_event_t *ev)
 {
-    ngx_http_orbis_stream_t  *st = ev->data;
+    ngx_http_orbis_call_t  *st = ev->data;
 
     if (st->session == NULL || st->finalized) {
         return;
     }
 
-    ngx_http_orbis_stream_store_live(st, st->dirty);
+    ngx_http_orbis_call_store_live(st, st->dirty);
     st->dirty = 0;
 
     ngx_add_timer(&st->beat, st->smcf->heartbeat);
@@ -2132,56 +2131,56 @@ ngx_http_orbis_stream_beat_handler(ngx_event_t *ev)
 
 
 static void
-ngx_http_orbis_stream_closing_handler(ngx_event_t *ev)
+ngx_http_orbis_call_closing_handler(ngx_event_t *ev)
 {
-    ngx_http_orbis_stream_t  *st = ev->data;
+    ngx_http_orbis_call_t  *st = ev->data;
 
     ngx_log_error(NGX_LOG_INFO, st->log, 0,
                   "orbis stream %s: no close frame from the client in time",
                   st->id);
 
-    ngx_http_orbis_stream_client_lost(st);
-    ngx_http_orbis_stream_after(st);
+    ngx_http_orbis_call_client_lost(st);
+    ngx_http_orbis_call_after(st);
 }
 
 
 static void
-ngx_http_orbis_stream_posted_handler(ngx_event_t *ev)
+ngx_http_orbis_call_posted_handler(ngx_event_t *ev)
 {
-    ngx_http_orbis_stream_t  *st = ev->data;
+    ngx_http_orbis_call_t  *st = ev->data;
 
-    ngx_http_orbis_stream_after(st);
+    ngx_http_orbis_call_after(st);
 }
 
 
 /* ---- Gemini ---- */
 
 static void
-ngx_http_orbis_stream_up_open(void *data)
+ngx_http_orbis_call_up_open(void *data)
 {
-    ngx_http_orbis_stream_t  *st = data;
+    ngx_http_orbis_call_t  *st = data;
 
     orbis_rc_t  rc;
 
     rc = orbis_session_on_upstream_open(st->session,
-                                        ngx_http_orbis_stream_now(),
+                                        ngx_http_orbis_call_now(),
                                         &st->actions);
-    ngx_http_orbis_stream_checked(st, rc);
-    ngx_http_orbis_stream_act(st);
+    ngx_http_orbis_call_checked(st, rc);
+    ngx_http_orbis_call_act(st);
 
     ngx_post_event(&st->posted, &ngx_posted_events);
 }
 
 
 static void
-ngx_http_orbis_stream_up_message(void *data, u_char *msg, size_t len)
+ngx_http_orbis_call_up_message(void *data, u_char *msg, size_t len)
 {
-    ngx_http_orbis_stream_t  *st = data;
+    ngx_http_orbis_call_t  *st = data;
 
     orbis_rc_t  rc;
 
     rc = orbis_session_on_upstream_message(st->session, (const char *) msg,
-                                           len, ngx_http_orbis_stream_now(),
+                                           len, ngx_http_orbis_call_now(),
                                            &st->actions);
     if (rc == ORBIS_ERR_PROTOCOL) {
         /* its text could be the caller's words: not logged */
@@ -2190,8 +2189,8 @@ ngx_http_orbis_stream_up_message(void *data, u_char *msg, size_t len)
                       "not understood and dropped", st->id, len);
     }
 
-    ngx_http_orbis_stream_checked(st, rc);
-    ngx_http_orbis_stream_act(st);
+    ngx_http_orbis_call_checked(st, rc);
+    ngx_http_orbis_call_act(st);
 
     if (!st->posted.posted) {
         ngx_post_event(&st->posted, &ngx_posted_events);
@@ -2200,10 +2199,10 @@ ngx_http_orbis_stream_up_message(void *data, u_char *msg, size_t len)
 
 
 static void
-ngx_http_orbis_stream_up_close(void *data, ngx_uint_t code, u_char *reason,
+ngx_http_orbis_call_up_close(void *data, ngx_uint_t code, u_char *reason,
     size_t len)
 {
-    ngx_http_orbis_stream_t  *st = data;
+    ngx_http_orbis_call_t  *st = data;
 
     u_char      text[ORBIS_WS_MAX_CLOSE_REASON + 1];
     ngx_uint_t  level;
@@ -2226,23 +2225,23 @@ ngx_http_orbis_stream_up_close(void *data, ngx_uint_t code, u_char *reason,
     if (st->session != NULL) {
         rc = orbis_session_on_upstream_close(st->session, (uint16_t) code,
                                              (const char *) text,
-                                             ngx_http_orbis_stream_now(),
+                                             ngx_http_orbis_call_now(),
                                              &st->actions);
-        ngx_http_orbis_stream_checked(st, rc);
-        ngx_http_orbis_stream_act(st);
+        ngx_http_orbis_call_checked(st, rc);
+        ngx_http_orbis_call_act(st);
     }
 
-    ngx_http_orbis_stream_after(st);
+    ngx_http_orbis_call_after(st);
 }
 
 
 static void
-ngx_http_orbis_stream_up_drain(void *data)
+ngx_http_orbis_call_up_drain(void *data)
 {
-    ngx_http_orbis_stream_t  *st = data;
+    ngx_http_orbis_call_t  *st = data;
 
     if (st->read_paused) {
-        ngx_http_orbis_stream_after(st);
+        ngx_http_orbis_call_after(st);
     }
 }
 
@@ -2250,13 +2249,13 @@ ngx_http_orbis_stream_up_drain(void *data)
 /* ---- the end of a stream ---- */
 
 static void
-ngx_http_orbis_stream_free(ngx_http_orbis_stream_t *st)
+ngx_http_orbis_call_free(ngx_http_orbis_call_t *st)
 {
     ngx_queue_t                   *q;
-    ngx_http_orbis_stream_tool_t  *t;
+    ngx_http_orbis_call_tool_t  *t;
 
     ngx_queue_remove(&st->queue);
-    ngx_http_orbis_stream_worker->nstreams--;
+    ngx_http_orbis_call_worker->nstreams--;
 
     if (st->tick.timer_set) {
         ngx_del_timer(&st->tick);
@@ -2278,14 +2277,14 @@ ngx_http_orbis_stream_free(ngx_http_orbis_stream_t *st)
         q = ngx_queue_head(&st->tools);
         ngx_queue_remove(q);
 
-        t = ngx_queue_data(q, ngx_http_orbis_stream_tool_t, queue);
+        t = ngx_queue_data(q, ngx_http_orbis_call_tool_t, queue);
 
         if (t->ctx != NULL && !t->done) {
             (void) orbis_tool_cancel(t->ctx,
-                                     (uint64_t) ngx_http_orbis_stream_now());
+                                     (uint64_t) ngx_http_orbis_call_now());
         }
 
-        ngx_http_orbis_stream_tool_free(t);
+        ngx_http_orbis_call_tool_free(t);
     }
 
     orbis_session_free(st->session);
@@ -2303,22 +2302,22 @@ ngx_http_orbis_stream_free(ngx_http_orbis_stream_t *st)
  */
 
 void
-ngx_http_orbis_stream_terminate_all(void)
+ngx_http_orbis_call_terminate_all(void)
 {
     size_t                           len;
     const uint8_t                   *p;
     ngx_queue_t                     *q;
     ngx_connection_t                *c;
-    ngx_http_orbis_stream_t         *st;
-    ngx_http_orbis_stream_worker_t  *w;
+    ngx_http_orbis_call_t         *st;
+    ngx_http_orbis_call_worker_t  *w;
 
-    w = ngx_http_orbis_stream_worker;
+    w = ngx_http_orbis_call_worker;
 
     for (q = ngx_queue_head(&w->streams);
          q != ngx_queue_sentinel(&w->streams);
          q = ngx_queue_next(q))
     {
-        st = ngx_queue_data(q, ngx_http_orbis_stream_t, queue);
+        st = ngx_queue_data(q, ngx_http_orbis_call_t, queue);
         c = st->connection;
 
         if (st->client_gone || st->client_eof || c == NULL) {

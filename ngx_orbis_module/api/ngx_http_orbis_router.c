@@ -13,8 +13,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_http_orbis_common.h"
-#include "ngx_http_orbis_util.h"
+#include "ngx_http_orbis_api.h"
 
 
 static ngx_http_orbis_route_t *ngx_http_orbis_route_find(
@@ -29,8 +28,6 @@ static void ngx_http_orbis_schema_check(ngx_http_orbis_worker_t *w);
 static void ngx_http_orbis_schema_done(void *data, PGresult *res,
     ngx_uint_t status);
 static void ngx_http_orbis_ctx_cleanup(void *data);
-static void ngx_http_orbis_query_done(void *data, PGresult *res,
-    ngx_uint_t status);
 
 
 static ngx_http_orbis_route_t  ngx_http_orbis_routes[] = {
@@ -176,130 +173,10 @@ ngx_http_orbis_preflight(ngx_http_request_t *r)
 }
 
 
-ngx_int_t
-ngx_http_orbis_body(ngx_http_request_t *r, ngx_str_t *body)
-{
-    u_char       *p;
-    size_t        len;
-    ngx_buf_t    *b;
-    ngx_chain_t  *cl;
-
-    ngx_str_null(body);
-
-    if (r->request_body == NULL || r->request_body->bufs == NULL) {
-        return NGX_OK;
-    }
-
-    len = 0;
-
-    for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        b = cl->buf;
-
-        if (b->in_file) {
-            /* client_body_buffer_size is kept >= client_max_body_size */
-            return NGX_DECLINED;
-        }
-
-        len += b->last - b->pos;
-    }
-
-    if (len == 0) {
-        return NGX_OK;
-    }
-
-    p = ngx_pnalloc(r->pool, len + 1);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    body->data = p;
-    body->len = len;
-
-    for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
-    }
-
-    *p = '\0';
-
-    return NGX_OK;
-}
-
-
-ngx_int_t
-ngx_http_orbis_api_query(ngx_http_request_t *r, const char *sql,
-    ngx_uint_t nparams, ngx_str_t *params, ngx_http_orbis_done_pt done)
-{
-    ngx_uint_t              status;
-    ngx_http_orbis_ctx_t   *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_orbis_module);
-
-    ctx->done = done;
-    ctx->query = ngx_http_orbis_pg_query(ngx_http_orbis_worker->pg, sql,
-                                         nparams, params,
-                                         ngx_http_orbis_query_done, r,
-                                         &status);
-    if (ctx->query == NULL) {
-        return ngx_http_orbis_pg_fail(r, status);
-    }
-
-    return NGX_DONE;
-}
-
-
 /*
  * A statement about one of the caller's things, $1 the tenant and $2 the
  * id from the path: a malformed id, like another tenant's, is not found.
  */
-
-ngx_int_t
-ngx_http_orbis_api_by_id(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
-    const char *thing, const char *sql)
-{
-    ngx_str_t  params[2];
-
-    ctx->thing = thing;
-
-    if (!ngx_http_orbis_id_valid(&ctx->params[0])) {
-        return ngx_http_orbis_not_found(r, thing);
-    }
-
-    params[0] = ctx->tenant_id;
-    params[1] = ctx->params[0];
-
-    return ngx_http_orbis_api_query(r, sql, 2, params,
-                                    ngx_http_orbis_json_done);
-}
-
-
-ngx_int_t
-ngx_http_orbis_pg_fail(ngx_http_request_t *r, ngx_uint_t status)
-{
-    static const char  *codes[] = {
-        "database_error",
-        "database_unavailable",
-        "database_timeout",
-        "database_busy"
-    };
-
-    return ngx_http_orbis_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                     codes[status < 4 ? status : 0],
-                                     "%s, try again shortly",
-                                     ngx_http_orbis_pg_status_text(status));
-}
-
-
-static void
-ngx_http_orbis_query_done(void *data, PGresult *res, ngx_uint_t status)
-{
-    ngx_http_request_t    *r = data;
-    ngx_http_orbis_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_orbis_module);
-    ctx->query = NULL;
-
-    ctx->done(r, ctx, res, status);
-}
 
 
 static ngx_http_orbis_route_t *
@@ -497,100 +374,8 @@ ngx_http_orbis_run(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
  * it sent.
  */
 
-void
-ngx_http_orbis_continue(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
-{
-    ngx_int_t  rc;
-
-    for ( ;; ) {
-        switch (ctx->step++) {
-
-        case 0:
-            rc = ngx_http_orbis_auth(r, ctx);
-            break;
-
-        case 1:
-            rc = ngx_http_orbis_ratelimit(r, ctx);
-            break;
-
-        default:
-            rc = ctx->route->handler(r, ctx);
-
-            if (rc != NGX_DONE) {
-                ngx_http_finalize_request(r, rc);
-            }
-
-            return;
-        }
-
-        if (rc == NGX_DECLINED) {
-            continue;
-        }
-
-        if (rc != NGX_DONE) {
-            ngx_http_finalize_request(r, rc);
-        }
-
-        return;
-    }
-}
-
-
-ngx_table_elt_t *
-ngx_http_orbis_header_in(ngx_http_request_t *r, const char *name)
-{
-    size_t            len;
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
-    len = ngx_strlen(name);
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */ ; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return NULL;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == len
-            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
-        {
-            return &h[i];
-        }
-    }
-}
-
 
 /* a statement the server refused: a conflict, or our bug */
-
-ngx_int_t
-ngx_http_orbis_sql_fail(ngx_http_request_t *r, PGresult *res)
-{
-    char  *state;
-
-    state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-
-    if (state != NULL && ngx_strcmp(state, "23505") == 0) {
-        return ngx_http_orbis_send_error(r, NGX_HTTP_CONFLICT, "conflict",
-                                         "that already exists");
-    }
-
-    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                  "orbis: statement failed (%s): %s",
-                  state ? state : "-", PQresultErrorMessage(res));
-
-    return ngx_http_orbis_send_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                     "internal", "the request failed; "
-                                     "it has been logged");
-}
 
 
 static void

@@ -11,7 +11,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_http_orbis_common.h"
+#include "ngx_http_orbis_api.h"
 
 
 typedef struct {

@@ -20,7 +20,7 @@
 
 #include <orbiscore/ratelimit.h>
 
-#include "ngx_http_orbis_common.h"
+#include "ngx_http_orbis_access.h"
 
 
 #define NGX_HTTP_ORBIS_RL_PERIOD  60000
@@ -50,7 +50,6 @@ static ngx_int_t ngx_http_orbis_rl_decide(ngx_http_request_t *r,
 static ngx_int_t ngx_http_orbis_rl_header(ngx_http_request_t *r,
     const char *name, int64_t value);
 static ngx_int_t ngx_http_orbis_rl_revoked(ngx_http_request_t *r);
-static void ngx_http_orbis_rl_cleanup(void *data);
 static ngx_uint_t ngx_http_orbis_rl_burst(ngx_http_orbis_ctx_t *ctx);
 
 
@@ -201,36 +200,6 @@ ngx_http_orbis_rl_eval(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
 
     if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
-}
-
-
-ngx_int_t
-ngx_http_orbis_request_redis(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
-    ngx_http_orbis_redis_handler_pt handler, int argc, const char **argv,
-    const size_t *lens)
-{
-    ngx_uint_t           status;
-    ngx_pool_cleanup_t  *cln;
-
-    if (!ctx->rl_cleanup) {
-        cln = ngx_pool_cleanup_add(r->pool, 0);
-        if (cln == NULL) {
-            return NGX_ERROR;
-        }
-
-        cln->handler = ngx_http_orbis_rl_cleanup;
-        cln->data = ctx;
-        ctx->rl_cleanup = 1;
-    }
-
-    ctx->redis_cmd = ngx_http_orbis_redis_command(ngx_http_orbis_worker->redis,
-                                                  handler, r, argc, argv,
-                                                  lens, &status);
-    if (ctx->redis_cmd == NULL) {
-        return NGX_DECLINED;
     }
 
     return NGX_DONE;
@@ -466,13 +435,3 @@ ngx_http_orbis_rl_burst(ngx_http_orbis_ctx_t *ctx)
 }
 
 
-static void
-ngx_http_orbis_rl_cleanup(void *data)
-{
-    ngx_http_orbis_ctx_t  *ctx = data;
-
-    if (ctx->redis_cmd != NULL) {
-        ngx_http_orbis_redis_cancel(ctx->redis_cmd);
-        ctx->redis_cmd = NULL;
-    }
-}

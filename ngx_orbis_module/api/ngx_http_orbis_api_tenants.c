@@ -14,7 +14,7 @@
 #include <orbiscore/validate.h>
 #include <orbiscore/tools.h>
 
-#include "ngx_http_orbis_common.h"
+#include "ngx_http_orbis_api.h"
 
 
 static const char  *ngx_http_orbis_languages[] = {

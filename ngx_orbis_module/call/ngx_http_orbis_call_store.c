@@ -20,30 +20,30 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_http_orbis_stream.h"
+#include "ngx_http_orbis_call.h"
 
 
-#define NGX_HTTP_ORBIS_STREAM_SWEEP_BATCH  "16"
+#define NGX_HTTP_ORBIS_CALL_SWEEP_BATCH  "16"
 
 
-static ngx_int_t ngx_http_orbis_stream_redis(ngx_uint_t argc,
+static ngx_int_t ngx_http_orbis_call_redis(ngx_uint_t argc,
     const char **argv, const size_t *lens,
     ngx_http_orbis_redis_handler_pt handler, void *data,
     ngx_http_orbis_redis_cmd_t **cmd);
-static int64_t ngx_http_orbis_stream_store_now(void);
-static void ngx_http_orbis_stream_sweep_locked(void *data,
+static int64_t ngx_http_orbis_call_store_now(void);
+static void ngx_http_orbis_call_sweep_locked(void *data,
     redisReply *reply, ngx_uint_t status);
-static void ngx_http_orbis_stream_sweep_listed(void *data,
+static void ngx_http_orbis_call_sweep_listed(void *data,
     redisReply *reply, ngx_uint_t status);
-static void ngx_http_orbis_stream_sweep_next(
-    ngx_http_orbis_stream_worker_t *w);
-static void ngx_http_orbis_stream_sweep_fetched(void *data,
+static void ngx_http_orbis_call_sweep_next(
+    ngx_http_orbis_call_worker_t *w);
+static void ngx_http_orbis_call_sweep_fetched(void *data,
     redisReply *reply, ngx_uint_t status);
-static void ngx_http_orbis_stream_sweep_saved(void *data, PGresult *res,
+static void ngx_http_orbis_call_sweep_saved(void *data, PGresult *res,
     ngx_uint_t status);
-static void ngx_http_orbis_stream_sweep_end(
-    ngx_http_orbis_stream_worker_t *w);
-static json_t *ngx_http_orbis_stream_sweep_record(const char *text,
+static void ngx_http_orbis_call_sweep_end(
+    ngx_http_orbis_call_worker_t *w);
+static json_t *ngx_http_orbis_call_sweep_record(const char *text,
     size_t len, int64_t heartbeat);
 
 
@@ -52,7 +52,7 @@ static json_t *ngx_http_orbis_stream_sweep_record(const char *text,
  * and the month's usage goes up, only when the conversation row was new.
  */
 
-static const char  ngx_http_orbis_stream_save_sql[] =
+static const char  ngx_http_orbis_call_save_sql[] =
     "WITH r AS (SELECT $1::jsonb AS j),"
     " c AS ("
     "  INSERT INTO conversations AS cv (id, tenant_id, agent_id, agent_name,"
@@ -116,7 +116,7 @@ static const char  ngx_http_orbis_stream_save_sql[] =
 
 
 ngx_http_orbis_pg_query_t *
-ngx_http_orbis_stream_save(const char *record, size_t len,
+ngx_http_orbis_call_save(const char *record, size_t len,
     const char *key_id, ngx_http_orbis_pg_handler_pt handler, void *data)
 {
     ngx_str_t                   params[2];
@@ -136,7 +136,7 @@ ngx_http_orbis_stream_save(const char *record, size_t len,
 
     /* the pool copies the parameters */
     q = ngx_http_orbis_pg_query(ngx_http_orbis_worker->pg,
-                                ngx_http_orbis_stream_save_sql, 2, params,
+                                ngx_http_orbis_call_save_sql, 2, params,
                                 handler, data, &status);
 
     if (q == NULL) {
@@ -150,7 +150,7 @@ ngx_http_orbis_stream_save(const char *record, size_t len,
 
 
 ngx_int_t
-ngx_http_orbis_stream_save_result(PGresult *res, ngx_uint_t status,
+ngx_http_orbis_call_save_result(PGresult *res, ngx_uint_t status,
     ngx_log_t *log)
 {
     char  *state;
@@ -187,7 +187,7 @@ ngx_http_orbis_stream_save_result(PGresult *res, ngx_uint_t status,
 /* fire and forget: a lost write only makes the state a little older */
 
 static ngx_int_t
-ngx_http_orbis_stream_redis(ngx_uint_t argc, const char **argv,
+ngx_http_orbis_call_redis(ngx_uint_t argc, const char **argv,
     const size_t *lens, ngx_http_orbis_redis_handler_pt handler, void *data,
     ngx_http_orbis_redis_cmd_t **cmd)
 {
@@ -210,7 +210,7 @@ ngx_http_orbis_stream_redis(ngx_uint_t argc, const char **argv,
 
 
 static int64_t
-ngx_http_orbis_stream_store_now(void)
+ngx_http_orbis_call_store_now(void)
 {
     ngx_time_t  *tp;
 
@@ -221,7 +221,7 @@ ngx_http_orbis_stream_store_now(void)
 
 
 void
-ngx_http_orbis_stream_store_live(ngx_http_orbis_stream_t *st,
+ngx_http_orbis_call_store_live(ngx_http_orbis_call_t *st,
     ngx_uint_t with_record)
 {
     u_char       key[64], now[NGX_INT64_LEN + 1], worker[NGX_INT_T_LEN + 1];
@@ -233,7 +233,7 @@ ngx_http_orbis_stream_store_live(ngx_http_orbis_stream_t *st,
     ngx_uint_t   n;
     const char  *argv[21];
 
-    ms = ngx_http_orbis_stream_store_now();
+    ms = ngx_http_orbis_call_store_now();
 
     j = orbis_session_heartbeat_json(st->session, ms);
     hb = (j != NULL) ? json_dumps(j, JSON_COMPACT) : NULL;
@@ -304,36 +304,36 @@ ngx_http_orbis_stream_store_live(ngx_http_orbis_stream_t *st,
         lens[n++] = ngx_strlen(rec);
     }
 
-    (void) ngx_http_orbis_stream_redis(n, argv, lens, NULL, NULL, NULL);
+    (void) ngx_http_orbis_call_redis(n, argv, lens, NULL, NULL, NULL);
 
     free(hb);
     free(rec);
 
     argv[0] = "EXPIRE";
     lens[0] = 6;
-    argv[2] = NGX_HTTP_ORBIS_STREAM_STATE_TTL;
-    lens[2] = sizeof(NGX_HTTP_ORBIS_STREAM_STATE_TTL) - 1;
+    argv[2] = NGX_HTTP_ORBIS_CALL_STATE_TTL;
+    lens[2] = sizeof(NGX_HTTP_ORBIS_CALL_STATE_TTL) - 1;
 
-    (void) ngx_http_orbis_stream_redis(3, argv, lens, NULL, NULL, NULL);
+    (void) ngx_http_orbis_call_redis(3, argv, lens, NULL, NULL, NULL);
 
     argv[0] = "ZADD";
     lens[0] = 4;
-    argv[1] = NGX_HTTP_ORBIS_STREAM_LIVE_KEY;
-    lens[1] = sizeof(NGX_HTTP_ORBIS_STREAM_LIVE_KEY) - 1;
+    argv[1] = NGX_HTTP_ORBIS_CALL_LIVE_KEY;
+    lens[1] = sizeof(NGX_HTTP_ORBIS_CALL_LIVE_KEY) - 1;
     argv[2] = (const char *) now;
     lens[2] = nowlen;
     argv[3] = st->id;
-    lens[3] = NGX_HTTP_ORBIS_STREAM_ID_LEN;
+    lens[3] = NGX_HTTP_ORBIS_CALL_ID_LEN;
 
-    (void) ngx_http_orbis_stream_redis(4, argv, lens, NULL, NULL, NULL);
+    (void) ngx_http_orbis_call_redis(4, argv, lens, NULL, NULL, NULL);
 }
 
 
 void
-ngx_http_orbis_stream_store_forget(ngx_http_orbis_stream_t *st)
+ngx_http_orbis_call_store_forget(ngx_http_orbis_call_t *st)
 {
     if (st->stored) {
-        (void) ngx_http_orbis_stream_store_forget_id(st->id, NULL, NULL);
+        (void) ngx_http_orbis_call_store_forget_id(st->id, NULL, NULL);
     }
 }
 
@@ -344,7 +344,7 @@ ngx_http_orbis_stream_store_forget(ngx_http_orbis_stream_t *st)
  */
 
 ngx_http_orbis_redis_cmd_t *
-ngx_http_orbis_stream_store_forget_id(const char *id,
+ngx_http_orbis_call_store_forget_id(const char *id,
     ngx_http_orbis_redis_handler_pt handler, void *data)
 {
     u_char                       key[64];
@@ -354,12 +354,12 @@ ngx_http_orbis_stream_store_forget_id(const char *id,
 
     argv[0] = "ZREM";
     lens[0] = 4;
-    argv[1] = NGX_HTTP_ORBIS_STREAM_LIVE_KEY;
-    lens[1] = sizeof(NGX_HTTP_ORBIS_STREAM_LIVE_KEY) - 1;
+    argv[1] = NGX_HTTP_ORBIS_CALL_LIVE_KEY;
+    lens[1] = sizeof(NGX_HTTP_ORBIS_CALL_LIVE_KEY) - 1;
     argv[2] = id;
     lens[2] = ngx_strlen(id);
 
-    (void) ngx_http_orbis_stream_redis(3, argv, lens, NULL, NULL, NULL);
+    (void) ngx_http_orbis_call_redis(3, argv, lens, NULL, NULL, NULL);
 
     argv[0] = "DEL";
     lens[0] = 3;
@@ -368,7 +368,7 @@ ngx_http_orbis_stream_store_forget_id(const char *id,
 
     cmd = NULL;
 
-    (void) ngx_http_orbis_stream_redis(2, argv, lens, handler, data, &cmd);
+    (void) ngx_http_orbis_call_redis(2, argv, lens, handler, data, &cmd);
 
     return cmd;
 }
@@ -377,12 +377,12 @@ ngx_http_orbis_stream_store_forget_id(const char *id,
 /* ---- the sweeper ---- */
 
 void
-ngx_http_orbis_stream_sweep_handler(ngx_event_t *ev)
+ngx_http_orbis_call_sweep_handler(ngx_event_t *ev)
 {
     u_char                           px[NGX_INT_T_LEN], pid[NGX_INT_T_LEN];
     size_t                           lens[6];
     const char                      *argv[6];
-    ngx_http_orbis_stream_worker_t  *w;
+    ngx_http_orbis_call_worker_t  *w;
 
     w = ev->data;
 
@@ -401,8 +401,8 @@ ngx_http_orbis_stream_sweep_handler(ngx_event_t *ev)
 
     argv[0] = "SET";
     lens[0] = 3;
-    argv[1] = NGX_HTTP_ORBIS_STREAM_LOCK_KEY;
-    lens[1] = sizeof(NGX_HTTP_ORBIS_STREAM_LOCK_KEY) - 1;
+    argv[1] = NGX_HTTP_ORBIS_CALL_LOCK_KEY;
+    lens[1] = sizeof(NGX_HTTP_ORBIS_CALL_LOCK_KEY) - 1;
     argv[2] = (const char *) pid;
     lens[2] = ngx_sprintf(pid, "%P", ngx_pid) - pid;
     argv[3] = "NX";
@@ -412,8 +412,8 @@ ngx_http_orbis_stream_sweep_handler(ngx_event_t *ev)
     argv[5] = (const char *) px;
     lens[5] = ngx_sprintf(px, "%M", w->smcf->sweep_interval) - px;
 
-    if (ngx_http_orbis_stream_redis(6, argv, lens,
-                                    ngx_http_orbis_stream_sweep_locked, w,
+    if (ngx_http_orbis_call_redis(6, argv, lens,
+                                    ngx_http_orbis_call_sweep_locked, w,
                                     &w->sweep_cmd)
         == NGX_OK)
     {
@@ -423,10 +423,10 @@ ngx_http_orbis_stream_sweep_handler(ngx_event_t *ev)
 
 
 static void
-ngx_http_orbis_stream_sweep_locked(void *data, redisReply *reply,
+ngx_http_orbis_call_sweep_locked(void *data, redisReply *reply,
     ngx_uint_t status)
 {
-    ngx_http_orbis_stream_worker_t  *w = data;
+    ngx_http_orbis_call_worker_t  *w = data;
 
     u_char       max[NGX_INT64_LEN + 1];
     size_t       lens[8];
@@ -438,42 +438,42 @@ ngx_http_orbis_stream_sweep_locked(void *data, redisReply *reply,
         || reply->type != REDIS_REPLY_STATUS)
     {
         /* another worker has the round */
-        ngx_http_orbis_stream_sweep_end(w);
+        ngx_http_orbis_call_sweep_end(w);
         return;
     }
 
     argv[0] = "ZRANGEBYSCORE";
     lens[0] = 13;
-    argv[1] = NGX_HTTP_ORBIS_STREAM_LIVE_KEY;
-    lens[1] = sizeof(NGX_HTTP_ORBIS_STREAM_LIVE_KEY) - 1;
+    argv[1] = NGX_HTTP_ORBIS_CALL_LIVE_KEY;
+    lens[1] = sizeof(NGX_HTTP_ORBIS_CALL_LIVE_KEY) - 1;
     argv[2] = "-inf";
     lens[2] = 4;
     argv[3] = (const char *) max;
-    lens[3] = ngx_sprintf(max, "%L", ngx_http_orbis_stream_store_now()
+    lens[3] = ngx_sprintf(max, "%L", ngx_http_orbis_call_store_now()
                                      - (int64_t) w->smcf->heartbeat_timeout)
               - max;
     argv[4] = "LIMIT";
     lens[4] = 5;
     argv[5] = "0";
     lens[5] = 1;
-    argv[6] = NGX_HTTP_ORBIS_STREAM_SWEEP_BATCH;
-    lens[6] = sizeof(NGX_HTTP_ORBIS_STREAM_SWEEP_BATCH) - 1;
+    argv[6] = NGX_HTTP_ORBIS_CALL_SWEEP_BATCH;
+    lens[6] = sizeof(NGX_HTTP_ORBIS_CALL_SWEEP_BATCH) - 1;
 
-    if (ngx_http_orbis_stream_redis(7, argv, lens,
-                                    ngx_http_orbis_stream_sweep_listed, w,
+    if (ngx_http_orbis_call_redis(7, argv, lens,
+                                    ngx_http_orbis_call_sweep_listed, w,
                                     &w->sweep_cmd)
         != NGX_OK)
     {
-        ngx_http_orbis_stream_sweep_end(w);
+        ngx_http_orbis_call_sweep_end(w);
     }
 }
 
 
 static void
-ngx_http_orbis_stream_sweep_listed(void *data, redisReply *reply,
+ngx_http_orbis_call_sweep_listed(void *data, redisReply *reply,
     ngx_uint_t status)
 {
-    ngx_http_orbis_stream_worker_t  *w = data;
+    ngx_http_orbis_call_worker_t  *w = data;
 
     char    **id;
     size_t    i;
@@ -483,26 +483,26 @@ ngx_http_orbis_stream_sweep_listed(void *data, redisReply *reply,
     if (status != NGX_HTTP_ORBIS_REDIS_OK || reply->type != REDIS_REPLY_ARRAY
         || reply->elements == 0)
     {
-        ngx_http_orbis_stream_sweep_end(w);
+        ngx_http_orbis_call_sweep_end(w);
         return;
     }
 
     w->sweep_pool = ngx_create_pool(1024, ngx_cycle->log);
     if (w->sweep_pool == NULL) {
-        ngx_http_orbis_stream_sweep_end(w);
+        ngx_http_orbis_call_sweep_end(w);
         return;
     }
 
     w->sweep_ids = ngx_array_create(w->sweep_pool, reply->elements,
                                     sizeof(char *));
     if (w->sweep_ids == NULL) {
-        ngx_http_orbis_stream_sweep_end(w);
+        ngx_http_orbis_call_sweep_end(w);
         return;
     }
 
     for (i = 0; i < reply->elements; i++) {
         if (reply->element[i]->type != REDIS_REPLY_STRING
-            || reply->element[i]->len != NGX_HTTP_ORBIS_STREAM_ID_LEN)
+            || reply->element[i]->len != NGX_HTTP_ORBIS_CALL_ID_LEN)
         {
             continue;
         }
@@ -512,31 +512,31 @@ ngx_http_orbis_stream_sweep_listed(void *data, redisReply *reply,
             break;
         }
 
-        *id = ngx_pnalloc(w->sweep_pool, NGX_HTTP_ORBIS_STREAM_ID_LEN + 1);
+        *id = ngx_pnalloc(w->sweep_pool, NGX_HTTP_ORBIS_CALL_ID_LEN + 1);
         if (*id == NULL) {
             w->sweep_ids->nelts--;
             break;
         }
 
         ngx_cpystrn((u_char *) *id, (u_char *) reply->element[i]->str,
-                    NGX_HTTP_ORBIS_STREAM_ID_LEN + 1);
+                    NGX_HTTP_ORBIS_CALL_ID_LEN + 1);
     }
 
     w->sweep_next = 0;
 
-    ngx_http_orbis_stream_sweep_next(w);
+    ngx_http_orbis_call_sweep_next(w);
 }
 
 
 static void
-ngx_http_orbis_stream_sweep_next(ngx_http_orbis_stream_worker_t *w)
+ngx_http_orbis_call_sweep_next(ngx_http_orbis_call_worker_t *w)
 {
     u_char       key[64];
     size_t       lens[5];
     const char  *argv[5], **ids;
 
     if (w->sweep_ids == NULL || w->sweep_next >= w->sweep_ids->nelts) {
-        ngx_http_orbis_stream_sweep_end(w);
+        ngx_http_orbis_call_sweep_end(w);
         return;
     }
 
@@ -554,23 +554,23 @@ ngx_http_orbis_stream_sweep_next(ngx_http_orbis_stream_worker_t *w)
     argv[4] = "heartbeat";
     lens[4] = 9;
 
-    if (ngx_http_orbis_stream_redis(5, argv, lens,
-                                    ngx_http_orbis_stream_sweep_fetched, w,
+    if (ngx_http_orbis_call_redis(5, argv, lens,
+                                    ngx_http_orbis_call_sweep_fetched, w,
                                     &w->sweep_cmd)
         != NGX_OK)
     {
-        ngx_http_orbis_stream_sweep_end(w);
+        ngx_http_orbis_call_sweep_end(w);
     }
 }
 
 
 static void
-ngx_http_orbis_stream_sweep_fetched(void *data, redisReply *reply,
+ngx_http_orbis_call_sweep_fetched(void *data, redisReply *reply,
     ngx_uint_t status)
 {
-    ngx_http_orbis_stream_worker_t  *w = data;
+    ngx_http_orbis_call_worker_t  *w = data;
 
-    char         key_id[NGX_HTTP_ORBIS_STREAM_ID_LEN + 1], *text;
+    char         key_id[NGX_HTTP_ORBIS_CALL_ID_LEN + 1], *text;
     int64_t      hb;
     const char  *id, **ids;
     redisReply  *rec, *key, *beat;
@@ -580,7 +580,7 @@ ngx_http_orbis_stream_sweep_fetched(void *data, redisReply *reply,
     if (status != NGX_HTTP_ORBIS_REDIS_OK || reply->type != REDIS_REPLY_ARRAY
         || reply->elements != 3)
     {
-        ngx_http_orbis_stream_sweep_end(w);
+        ngx_http_orbis_call_sweep_end(w);
         return;
     }
 
@@ -595,31 +595,31 @@ ngx_http_orbis_stream_sweep_fetched(void *data, redisReply *reply,
         /* the session never got a record in: nothing to save */
         ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                       "orbis sweeper: session %s has no record, dropped", id);
-        (void) ngx_http_orbis_stream_store_forget_id(id, NULL, NULL);
+        (void) ngx_http_orbis_call_store_forget_id(id, NULL, NULL);
         w->sweep_next++;
-        ngx_http_orbis_stream_sweep_next(w);
+        ngx_http_orbis_call_sweep_next(w);
         return;
     }
 
     hb = (beat->type == REDIS_REPLY_STRING)
          ? (int64_t) ngx_atoof((u_char *) beat->str, beat->len) : -1;
 
-    w->sweep_record = ngx_http_orbis_stream_sweep_record(rec->str, rec->len,
+    w->sweep_record = ngx_http_orbis_call_sweep_record(rec->str, rec->len,
                                                          hb);
     if (w->sweep_record == NULL) {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "orbis sweeper: session %s has a bad record, dropped",
                       id);
-        (void) ngx_http_orbis_stream_store_forget_id(id, NULL, NULL);
+        (void) ngx_http_orbis_call_store_forget_id(id, NULL, NULL);
         w->sweep_next++;
-        ngx_http_orbis_stream_sweep_next(w);
+        ngx_http_orbis_call_sweep_next(w);
         return;
     }
 
     key_id[0] = '\0';
 
     if (key->type == REDIS_REPLY_STRING
-        && key->len == NGX_HTTP_ORBIS_STREAM_ID_LEN)
+        && key->len == NGX_HTTP_ORBIS_CALL_ID_LEN)
     {
         ngx_cpystrn((u_char *) key_id, (u_char *) key->str,
                     sizeof(key_id));
@@ -633,23 +633,23 @@ ngx_http_orbis_stream_sweep_fetched(void *data, redisReply *reply,
 
     w->sweep_query = (text == NULL)
                      ? NULL
-                     : ngx_http_orbis_stream_save(text, ngx_strlen(text),
+                     : ngx_http_orbis_call_save(text, ngx_strlen(text),
                                             key_id,
-                                            ngx_http_orbis_stream_sweep_saved,
+                                            ngx_http_orbis_call_sweep_saved,
                                             w);
     free(text);
 
     if (w->sweep_query == NULL) {
-        ngx_http_orbis_stream_sweep_end(w);
+        ngx_http_orbis_call_sweep_end(w);
     }
 }
 
 
 static void
-ngx_http_orbis_stream_sweep_saved(void *data, PGresult *res,
+ngx_http_orbis_call_sweep_saved(void *data, PGresult *res,
     ngx_uint_t status)
 {
-    ngx_http_orbis_stream_worker_t  *w = data;
+    ngx_http_orbis_call_worker_t  *w = data;
 
     ngx_int_t    rc;
     const char  **ids;
@@ -660,29 +660,29 @@ ngx_http_orbis_stream_sweep_saved(void *data, PGresult *res,
         return;
     }
 
-    rc = ngx_http_orbis_stream_save_result(res, status, ngx_cycle->log);
+    rc = ngx_http_orbis_call_save_result(res, status, ngx_cycle->log);
 
     json_decref(w->sweep_record);
     w->sweep_record = NULL;
 
     if (rc == NGX_ERROR) {
         /* the database is in trouble: the next round tries again */
-        ngx_http_orbis_stream_sweep_end(w);
+        ngx_http_orbis_call_sweep_end(w);
         return;
     }
 
     ids = w->sweep_ids->elts;
 
-    (void) ngx_http_orbis_stream_store_forget_id(ids[w->sweep_next],
+    (void) ngx_http_orbis_call_store_forget_id(ids[w->sweep_next],
                                                  NULL, NULL);
 
     w->sweep_next++;
-    ngx_http_orbis_stream_sweep_next(w);
+    ngx_http_orbis_call_sweep_next(w);
 }
 
 
 static void
-ngx_http_orbis_stream_sweep_end(ngx_http_orbis_stream_worker_t *w)
+ngx_http_orbis_call_sweep_end(ngx_http_orbis_call_worker_t *w)
 {
     if (w->sweep_record != NULL) {
         json_decref(w->sweep_record);
@@ -706,7 +706,7 @@ ngx_http_orbis_stream_sweep_end(ngx_http_orbis_stream_worker_t *w)
  */
 
 static json_t *
-ngx_http_orbis_stream_sweep_record(const char *text, size_t len,
+ngx_http_orbis_call_sweep_record(const char *text, size_t len,
     int64_t heartbeat)
 {
     json_t        *r;
@@ -748,7 +748,7 @@ ngx_http_orbis_stream_sweep_record(const char *text, size_t len,
 
 
 void
-ngx_http_orbis_stream_sweep_stop(ngx_http_orbis_stream_worker_t *w)
+ngx_http_orbis_call_sweep_stop(ngx_http_orbis_call_worker_t *w)
 {
     if (w->sweep.timer_set) {
         ngx_del_timer(&w->sweep);

@@ -1,0 +1,91 @@
+/*
+ * Copyright (C) Orbis
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include <orbiscore/alloc.h>
+
+
+static orbis_allocators_t  orbis_allocators = {
+    malloc, calloc, realloc, free
+};
+
+
+orbis_allocators_t
+orbis_set_allocators(const orbis_allocators_t *a)
+{
+    orbis_allocators_t  prev;
+
+    prev = orbis_allocators;
+
+    if (a == NULL) {
+        orbis_allocators.malloc_fn = malloc;
+        orbis_allocators.calloc_fn = calloc;
+        orbis_allocators.realloc_fn = realloc;
+        orbis_allocators.free_fn = free;
+
+    } else {
+        orbis_allocators = *a;
+    }
+
+    json_set_alloc_funcs(orbis_allocators.malloc_fn,
+                         orbis_allocators.free_fn);
+
+    return prev;
+}
+
+
+void *
+orbis_malloc(size_t size)
+{
+    return orbis_allocators.malloc_fn(size);
+}
+
+
+void *
+orbis_calloc(size_t n, size_t size)
+{
+    return orbis_allocators.calloc_fn(n, size);
+}
+
+
+void *
+orbis_realloc(void *p, size_t size)
+{
+    return orbis_allocators.realloc_fn(p, size);
+}
+
+
+void
+orbis_free(void *p)
+{
+    orbis_allocators.free_fn(p);
+}
+
+
+char *
+orbis_strdup(const char *s)
+{
+    return orbis_strndup(s, strlen(s));
+}
+
+
+char *
+orbis_strndup(const char *s, size_t n)
+{
+    char  *p;
+
+    p = orbis_allocators.malloc_fn(n + 1);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    memcpy(p, s, n);
+    p[n] = '\0';
+
+    return p;
+}

@@ -1,0 +1,93 @@
+
+/*
+ * Copyright (C) Orbis
+ */
+
+
+#ifndef _NGX_HTTP_ORBIS_API_H_INCLUDED_
+#define _NGX_HTTP_ORBIS_API_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_orbis_access.h"
+
+
+typedef struct ngx_http_orbis_pw_task_s  ngx_http_orbis_pw_task_t;
+
+typedef void (*ngx_http_orbis_pw_done_pt)(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx, ngx_http_orbis_pw_task_t *t);
+
+/* a password hashed or verified on the thread pool */
+struct ngx_http_orbis_pw_task_s {
+    ngx_http_request_t           *request;
+    ngx_http_orbis_pw_done_pt     done;
+    char                         *password;    /* cleansed after use */
+    size_t                        len;
+    const char                   *stored;      /* verify against this */
+    uint8_t                       salt[16];
+    char                          hash[128];
+    orbis_rc_t                    rc;
+    void                         *data;
+};
+
+
+/* ngx_http_orbis_password.c */
+ngx_int_t ngx_http_orbis_password_task(ngx_http_request_t *r,
+    ngx_http_orbis_pw_task_t *t);
+
+/* ngx_http_orbis_router.c: the API location's content handler */
+ngx_int_t ngx_http_orbis_api_handler(ngx_http_request_t *r);
+
+/* handlers, one file per resource */
+ngx_int_t ngx_http_orbis_signup(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+ngx_int_t ngx_http_orbis_login(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+ngx_int_t ngx_http_orbis_logout(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+ngx_int_t ngx_http_orbis_me(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+ngx_int_t ngx_http_orbis_tenant_get(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+ngx_int_t ngx_http_orbis_tenant_update(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+ngx_int_t ngx_http_orbis_agents_list(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+ngx_int_t ngx_http_orbis_agents_create(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+ngx_int_t ngx_http_orbis_agents_get(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+ngx_int_t ngx_http_orbis_agents_update(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+ngx_int_t ngx_http_orbis_agents_delete(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+ngx_int_t ngx_http_orbis_keys_list(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+ngx_int_t ngx_http_orbis_keys_create(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+ngx_int_t ngx_http_orbis_keys_update(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+ngx_int_t ngx_http_orbis_keys_delete(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+ngx_int_t ngx_http_orbis_conversations_list(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+ngx_int_t ngx_http_orbis_conversations_get(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+ngx_int_t ngx_http_orbis_catalog(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+ngx_int_t ngx_http_orbis_plans(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+ngx_int_t ngx_http_orbis_openapi(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+ngx_int_t ngx_http_orbis_test_routes(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+/* ngx_http_orbis_api_health.c */
+ngx_int_t ngx_http_orbis_health(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+ngx_int_t ngx_http_orbis_test_pg_sleep(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx);
+
+#endif /* _NGX_HTTP_ORBIS_API_H_INCLUDED_ */
