@@ -13,6 +13,7 @@
 #include <ngx_http.h>
 
 #include <orbiscore/audio.h>
+#include <orbiscore/auth.h>
 #include <orbiscore/client.h>
 #include <orbiscore/session.h>
 #include <orbiscore/tools.h>
@@ -128,6 +129,22 @@ struct ngx_http_orbis_call_s {
 };
 
 
+/* the handshake, in the request pool */
+typedef struct {
+    ngx_http_request_t                *request;
+    ngx_uint_t                         browser;
+    ngx_str_t                          origin;
+    ngx_str_t                          key;
+    ngx_str_t                          agent;
+    char                               key_hash[ORBIS_APIKEY_HASH_LEN + 1];
+    char                               accept[ORBIS_WS_ACCEPT_LEN + 1];
+    json_t                            *info;
+    ngx_uint_t                         rate_limit;
+    ngx_http_orbis_pg_query_t         *query;
+    ngx_http_orbis_redis_cmd_t        *cmd;
+} ngx_http_orbis_call_hs_t;
+
+
 /* per worker */
 typedef struct {
     ngx_queue_t                        streams;
@@ -159,8 +176,15 @@ extern ngx_module_t                     ngx_http_orbis_call_module;
 extern ngx_http_orbis_call_worker_t  *ngx_http_orbis_call_worker;
 
 
-/* ngx_http_orbis_stream.c */
+/* ngx_http_orbis_call_handshake.c: the /stream content handler */
 ngx_int_t ngx_http_orbis_call_handler(ngx_http_request_t *r);
+
+/*
+ * ngx_http_orbis_call.c: takes the admitted connection over and starts
+ * the call, or (refuse != 0) delivers that close code to a browser.
+ */
+ngx_int_t ngx_http_orbis_call_upgrade(ngx_http_request_t *r,
+    ngx_http_orbis_call_hs_t *hs, uint16_t refuse, const char *reason);
 void ngx_http_orbis_call_terminate_all(void);
 
 /* ngx_http_orbis_call_store.c: Redis live state, Postgres, sweeper */

@@ -158,7 +158,8 @@ orbis_tparse_tenant(orbis_tparse_t *ctx, orbis_tenant_conf_t *t)
         }
 
         if (orbis_tis(ctx, "api_key")) {
-            grown = orbis_realloc(agents_line, (t->n_keys + 1) * sizeof(unsigned));
+            grown = orbis_realloc(agents_line,
+                                  (t->n_keys + 1) * sizeof(unsigned));
             if (grown == NULL) {
                 rc = orbis_err_set(ctx->err, ORBIS_ERR_NOMEM,
                                    "out of memory");
