@@ -1,6 +1,8 @@
 #!/bin/sh
 # Applies sql/NNNN_name.sql in order, each in one transaction together with
-# its row in schema_migrations.  Usage: migrate.sh [psql connection args]
+# its row in schema_migrations, then re-applies every sql/functions/*.sql
+# (CREATE OR REPLACE, idempotent) in one transaction: a migration is
+# history, a function file is the current definition.  Usage: migrate.sh [psql connection args]
 # (PGHOST, PGPORT, PGUSER, PGDATABASE work too).
 set -eu
 
@@ -26,3 +28,12 @@ for f in "$here"/sql/[0-9][0-9][0-9][0-9]_*.sql; do
         -c "INSERT INTO schema_migrations (version, name)
             VALUES ($version, '$base')" >/dev/null
 done
+
+set -- "$here"/sql/functions/*.sql
+if [ -e "$1" ]; then
+    args=""
+    for f in "$@"; do
+        args="$args -f $f"
+    done
+    $psql -1 $args >/dev/null
+fi
