@@ -28,6 +28,19 @@ ngx_http_orbis_send_text(ngx_http_request_t *r, ngx_uint_t status,
     ngx_buf_t    *b;
     ngx_chain_t   out;
 
+    /*
+     * Every answer goes through here, the early ones too (404, 405, a
+     * refused upgrade, not_ready) that come before the body is read.  An
+     * unread body left on a kept-alive connection would be parsed as the
+     * next request (request desync): discard it, as nginx's own special
+     * responses do, or close the connection when it cannot be.  A body
+     * already read or being read makes this a no-op.
+     */
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        r->keepalive = 0;
+    }
+
     r->headers_out.status = status;
     r->headers_out.content_length_n = len;
     ngx_str_set(&r->headers_out.content_type, "application/json");

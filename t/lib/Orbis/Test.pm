@@ -14,7 +14,9 @@ package Orbis::Test;
 #                                        # locations instead of the harness's
 #   my $n2 = $t->another_node;           # a second nginx on the same
 #   $n2->done; $t->done;                 # Postgres, Redis and JWT secret
-#   $t->done;                            # checks the error log, stops all
+#   $t->expect_error_log(qr/exact msg/); # an [error] the test provokes
+#   $t->done;                            # checks the error log (strict:
+#                                        # see "checks"), stops all
 
 use strict;
 use warnings;
@@ -500,11 +502,78 @@ sub error_log_text {
     return <$fh>;
 }
 
+# The error log is strict.  When a test is done, every entry at [error],
+# [crit], [alert] or [emerg] fails the file unless the test named it in
+# advance, in the manner of Test::Nginx's --- error_log and
+# --- no_error_log [error]:
+#
+#   $t->expect_error_log(qr/orbis: 503 database_unavailable/);
+#       the test provokes this entry on purpose (Postgres down, a killed
+#       worker, a refused TLS peer): it must appear in the log, at any
+#       level, by done(); entries it matches do not fail the file.  Name
+#       the exact message, not a level or a word: an unexpected [error]
+#       still fails.
+#   $t->expect_error_log(qr/.../, maybe => 1);
+#       the same, for an entry that a race may or may not produce (the
+#       test cannot tell which): it is allowed, not required.
+#   $t->no_error_log(qr/client sent invalid method/, 'name');
+#       a check, now: no entry at any level (info included) matches.
+#   $t->error_log_entries(qr/.../)
+#       the entries that match, at any level.
+#
+# An entry is a line with nginx's timestamp and the lines that continue
+# it (a Postgres message can span lines).  Another node has its own log
+# and its own expectations.
+
+sub expect_error_log {
+    my ($self, $re, %o) = @_;
+    croak 'expect_error_log takes a qr//' unless ref $re eq 'Regexp';
+    push @{ $self->{expect_log} }, { re => $re, maybe => $o{maybe} };
+    return $self;
+}
+
+sub error_log_entries {
+    my ($self, $re) = @_;
+    my @entries;
+    for my $line (split /\n/, $self->error_log_text) {
+        if (!@entries || $line =~ m{^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[}) {
+            push @entries, $line;
+        } else {
+            $entries[-1] .= "\n$line";
+        }
+    }
+    return defined $re ? grep { /$re/ } @entries : @entries;
+}
+
+sub no_error_log {
+    my ($self, $re, $name) = @_;
+    my @hits = $self->error_log_entries($re);
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    ok(!@hits, $name // "no error log entry matches $re")
+        or diag join "\n", @hits[0 .. ($#hits > 4 ? 4 : $#hits)];
+}
+
 sub check_error_log {
     my ($self, $name) = @_;
-    my @bad = grep { /\[(alert|emerg)\]/ } split /\n/, $self->error_log_text;
-    ok(!@bad, $name // 'no [alert] or [emerg] in the error log')
-        or diag join "\n", @bad;
+    my @entries = $self->error_log_entries;
+    my @expect = @{ $self->{expect_log} // [] };
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+
+    my @bad = grep {
+        my $e = $_;
+        /^\S+ \S+ \[(?:error|crit|alert|emerg)\]/
+            && !grep { $e =~ $_->{re} } @expect
+    } @entries;
+
+    ok(!@bad, $name // 'no unexpected [error], [crit], [alert] or [emerg]'
+                       . ' in the error log')
+        or diag join "\n", @bad[0 .. ($#bad > 9 ? 9 : $#bad)],
+                 ($#bad > 9 ? ('... and ' . ($#bad - 9) . ' more') : ());
+
+    for my $x (grep { !$_->{maybe} } @expect) {
+        ok((grep { $_ =~ $x->{re} } @entries),
+           "the error log has the expected $x->{re}");
+    }
 }
 
 sub done {
