@@ -22,6 +22,7 @@ like $res->headers->content_type, qr{^application/json}, 'JSON answer';
 
 # ---- Redis goes away and comes back
 $t->stop_redis;
+$t->expect_error_log($Orbis::Test::REDIS_DOWN);
 $res = $t->wait_for(5, sub {
     my $r = $t->get('/api/health');
     $r->code == 503 ? $r : undef;
@@ -37,6 +38,8 @@ ok $t->wait_for(10, sub { $t->get('/api/health')->code == 200 }),
 
 # ---- Postgres goes away and comes back (every worker must reconnect)
 $t->stop_postgres('fast');
+# a worker sees its idle connection go, or its next connect refused
+$t->expect_error_log($Orbis::Test::POSTGRES_DOWN);
 $res = $t->wait_for(5, sub {
     my $r = $t->get('/api/health');
     $r->code == 503 ? $r : undef;

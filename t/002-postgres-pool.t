@@ -17,6 +17,8 @@ my $t = Orbis::Test->new(workers => 1, http => q{
 });
 
 # ---- query timeout
+$t->expect_error_log(qr/orbis postgres: query timed out after \d+ ms/);
+$t->expect_error_log(qr/orbis: 503 database_timeout: database query timed out, try again shortly/);
 my $res = $t->get('/api/_test/pg-sleep?seconds=10');
 is $res->code, 503, 'a query past the timeout is answered 503';
 is $res->json->{error}{code}, 'database_timeout', 'and says it timed out';
@@ -29,6 +31,7 @@ ok $t->wait_for(5, sub {
 is $t->get('/api/health')->code, 200, 'the pool serves the next request';
 
 # ---- pool exhaustion: 1 connection, 1 waiting slot
+$t->expect_error_log(qr/orbis: 503 database_busy: database busy, try again shortly/);
 my (%done, @order);
 my $start = time;
 my @p = map {

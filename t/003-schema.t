@@ -29,6 +29,8 @@ is $res->json->{postgres}{status}, 'ok', 'while postgres itself is fine';
 
 like $t->error_log_text, qr/schema is at version \d+, this build needs/,
     'the error log says what to do';
+$t->expect_error_log(qr/orbis: database schema is at version \d+, this build needs \d+: apply sql\/ migrations/);
+$t->expect_error_log(qr/orbis: 503 schema_behind: the database schema is at version \d+ but this server needs version \d+/);
 
 $t->sql("INSERT INTO schema_migrations (version, name)
          VALUES ($latest, '$name')");

@@ -65,6 +65,7 @@ is_deeply \@logins, [401, 429], 'the address is limited on login too';
 
 # ---- Redis goes away: the per-node limiter takes over
 $t->stop_redis;
+$t->expect_error_log($Orbis::Test::REDIS_DOWN);
 # the other user's bucket in shared memory starts empty
 @codes = map { $t->get('/api/agents', headers => $other->{auth})->code }
          1 .. 12;
@@ -80,6 +81,8 @@ my $r = Orbis::Test->new(workers => 1, http => q{
 });
 my $u = $r->signup;
 $r->stop_redis;
+$r->expect_error_log($Orbis::Test::REDIS_DOWN);
+$r->expect_error_log(qr/orbis: 503 rate_limiter_unavailable: the rate limiter cannot be reached/);
 $res = $r->get('/api/agents', headers => $u->{auth});
 is $res->code, 503, 'refuse: no Redis, no service';
 is $res->json->{error}{code}, 'rate_limiter_unavailable', 'says why';

@@ -80,7 +80,9 @@ for my $path ('/api/health', '/api/nope', '/api/agents') {
         "nosniff on $path under TLS";
 }
 
-# the dashboard: static pages with a CSP that forbids framing
+# the dashboard: static pages with a CSP that forbids framing (nginx logs
+# the page that is not there)
+$d->expect_error_log(qr{open\(\) "[^"]+/html/no-such-page\.html" failed \(2: No such file or directory\)});
 for my $page ('/', '/index.html', '/login.html', '/signup.html', '/app.html',
               '/no-such-page.html') {
     for my $tls (0, 1) {

@@ -165,9 +165,12 @@ is $t->get('/api/auth/me', headers => { Authorization => "Bearer $other" })
 my $live = $t->post('/api/auth/login', json => {
     email => $s->{email}, password => $s->{password} })->json->{token};
 $t->stop_redis;
+$t->expect_error_log($Orbis::Test::REDIS_DOWN);
+$node2->expect_error_log($Orbis::Test::REDIS_DOWN);
 $res = logout(Authorization => "Bearer $live");
 is $res->code, 503, 'logout while Redis is down: 503';
 is $res->json->{error}{code}, 'revocation_unavailable', 'says why';
+$t->expect_error_log(qr/orbis: 503 revocation_unavailable: the session store cannot be reached/);
 like $res->headers->header('Set-Cookie'), qr/^orbis_session=;.*Max-Age=0/,
     'the cookie is still cleared';
 is logout()->code, 204, 'a logout with nothing to revoke needs no Redis';

@@ -188,7 +188,7 @@ for my $kind (qw(request secret)) {
                $kind, $_) for qw(length chunked);
 }
 $t->expect_error_log(qr/orbis: 503 rate_limiter_unavailable/);
-$t->expect_error_log(qr/orbis redis: connection to \S+ lost: Server closed the connection/);
+$t->expect_error_log($Orbis::Test::REDIS_DOWN);
 
 # ---- nginx's own 413 logs the size, never the body
 $t->expect_error_log(qr/client intended to send too large (?:chunked )?body/);

@@ -258,6 +258,7 @@ is saved($id)->[4], 1, 'one resumption is recorded';
 # ---- the model refuses: 4004, the call is still saved
 $fake->reset;
 $fake->script({ refuse => 10, status => 503 });
+$t->expect_error_log(qr/orbis gemini: 127\.0\.0\.1:\d+ refused the WebSocket upgrade with HTTP 503/);
 
 $ws = call();
 $id = $ws->wait_type('ready')->{sessionId};

@@ -46,6 +46,7 @@ sub run_case {
     });
     is_deeply $row, [ 'upstream_failed', 4004 ], "$name: saved";
     like $t->error_log_text, $log_re, "$name: the log says why";
+    $t->expect_error_log($log_re);
     ok !grep({ $_->{setup} } @{ $fake->connections }),
         "$name: no setup (and no key) was ever sent";
 
@@ -129,12 +130,12 @@ sub fake_dns {
 my $trusted = TestCA::make("$tmp/trusted");
 my $stranger = FakeGemini->new(ca_dir => "$tmp/stranger");
 run_case('an untrusted chain', $stranger, $trusted->{ca},
-         qr/certificate of 127\.0\.0\.1:\d+ is not trusted/);
+         qr/orbis gemini: the certificate of 127\.0\.0\.1:\d+ is not trusted: \(21: unable to verify the first certificate\)/);
 
 # a trusted chain, but for another name
 my $other = TestCA::make("$tmp/other", names => ['other.example']);
 my $wrong = FakeGemini->new(ca_dir => "$tmp/other");
 run_case('a certificate for another name', $wrong, $other->{ca},
-         qr/does not match "127\.0\.0\.1"/);
+         qr/orbis gemini: the certificate of 127\.0\.0\.1:\d+ does not match "127\.0\.0\.1"/);
 
 done_testing;

@@ -110,19 +110,6 @@ sub stream_path {
     return ($o{location} // '/stream') . (@q ? '?' . join('&', @q) : '');
 }
 
-# drops log lines a test provoked on purpose (a SIGKILLed worker is an
-# [alert] of the master), after checking that they are there
-sub forgive_log {
-    my ($t, $re) = @_;
-    my $text = $t->error_log_text;
-    my @lines = split /\n/, $text;
-    my $n = grep { /$re/ } @lines;
-    open my $fh, '>', $t->error_log or croak $!;
-    print $fh map { "$_\n" } grep { !/$re/ } @lines;
-    close $fh;
-    return $n;
-}
-
 # the REST API as the account's server (secret key)
 sub api {
     my ($t, $acc, $method, $path, %o) = @_;

@@ -525,6 +525,12 @@ sub error_log_text {
 # it (a Postgres message can span lines).  Another node has its own log
 # and its own expectations.
 
+# what the drivers log when a test stops Redis or Postgres under them
+# (the connection lost, then refused while the worker retries):
+#   $t->stop_redis; $t->expect_error_log($Orbis::Test::REDIS_DOWN);
+our $REDIS_DOWN = qr/orbis redis: (?:connection to \S+ lost: Server closed the connection|connect to \S+ failed: Connection refused)/;
+our $POSTGRES_DOWN = qr/orbis postgres: (?:idle connection lost: server closed the connection unexpectedly|connect failed: Connection refused)/;
+
 sub expect_error_log {
     my ($self, $re, %o) = @_;
     croak 'expect_error_log takes a qr//' unless ref $re eq 'Regexp';
