@@ -8,7 +8,7 @@ PKGS="build-essential pkg-config nginx nginx-dev libpq-dev postgresql
       libhiredis-dev libjansson-dev libcurl4-openssl-dev libssl-dev
       libwslay-dev libspeexdsp-dev libcmocka-dev redis-server
       libmojolicious-perl libio-socket-ssl-perl openssl wrk
-      espeak-ng sox chromium chromium-driver nodejs procps ${ORBIS_EXTRA_PKGS:-}"
+      espeak-ng sox chromium chromium-driver nodejs procps curl ${ORBIS_EXTRA_PKGS:-}"
 
 missing=""
 for p in $PKGS; do

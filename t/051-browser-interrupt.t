@@ -31,6 +31,8 @@ my $t = Orbis::Test->new(http => qq{
     server {
         listen 127.0.0.1:$site_port;
         root $root/t/browser/site;
+        # the browser asks the embedding site for a favicon it has none of
+        log_not_found off;
     }
 }, server => qq{
     location /stream { orbis_stream; }
