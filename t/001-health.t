@@ -14,10 +14,11 @@ my $h = $res->json;
 is $h->{status}, 'ok', 'status ok';
 is $h->{postgres}{status}, 'ok', 'postgres ok';
 is $h->{redis}{status}, 'ok', 'redis ok';
-ok defined $h->{postgres}{rttMs} && $h->{postgres}{rttMs} >= 0,
-    'postgres round trip reported';
-ok defined $h->{redis}{rttMs}, 'redis round trip reported';
-ok $h->{schema}{ok}, 'schema is current';
+like $h->{postgres}{rttMs}, qr/^\d+(?:\.\d+)?\z/,
+    'postgres round trip reported, in ms';
+like $h->{redis}{rttMs}, qr/^\d+(?:\.\d+)?\z/,
+    'redis round trip reported, in ms';
+is_deeply $h->{schema}{ok}, Mojo::JSON::true(), 'schema is current';
 like $res->headers->content_type, qr{^application/json}, 'JSON answer';
 
 # ---- Redis goes away and comes back
@@ -27,10 +28,10 @@ $res = $t->wait_for(5, sub {
     my $r = $t->get('/api/health');
     $r->code == 503 ? $r : undef;
 });
-ok $res, 'health turns 503 once redis is stopped';
+is $res && $res->code, 503, 'health turns 503 once redis is stopped';
 is $res->json->{redis}{status}, 'down', 'redis reported down';
 is $res->json->{postgres}{status}, 'ok', 'postgres still ok';
-ok $res->json->{redis}{error}, 'the reason is given';
+is $res->json->{redis}{error}, 'redis unavailable', 'the reason is given';
 
 $t->start_redis;
 ok $t->wait_for(10, sub { $t->get('/api/health')->code == 200 }),
@@ -44,7 +45,7 @@ $res = $t->wait_for(5, sub {
     my $r = $t->get('/api/health');
     $r->code == 503 ? $r : undef;
 });
-ok $res, 'health turns 503 once postgres is stopped';
+is $res && $res->code, 503, 'health turns 503 once postgres is stopped';
 is $res->json->{postgres}{status}, 'down', 'postgres reported down';
 is $res->json->{redis}{status}, 'ok', 'redis still ok';
 

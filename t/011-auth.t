@@ -20,7 +20,7 @@ my $res = $t->post('/api/auth/signup', json => {
     tenantName => 'Acme Dental', name => 'Olive' });
 is $res->code, 201, 'signup 201';
 my $s = $res->json;
-ok $s->{token}, 'a token';
+like $s->{token}, qr/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}\z/, 'a token (a JWT)';
 is $s->{user}{email}, 'owner@example.com', 'email normalised';
 is $s->{user}{role}, 'owner', 'the first user owns the tenant';
 is $s->{tenant}{name}, 'Acme Dental', 'tenant created';
@@ -52,7 +52,7 @@ is $t->db_snapshot, $snap, 'nothing created';
 $res = $t->post('/api/auth/login', json => {
     email => 'owner@example.com', password => 'Correct-horse-42' });
 is $res->code, 200, 'login 200';
-ok $res->json->{token}, 'login gives a token';
+like $res->json->{token}, qr/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}\z/, 'login gives a token (a JWT)';
 is $res->json->{tenant}{id}, $s->{tenant}{id}, 'same tenant';
 
 my $wrong = $t->post('/api/auth/login', json => {

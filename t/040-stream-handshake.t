@@ -28,12 +28,31 @@ sub browser {
     return Orbis::Stream::Client->connect($t, $acc, origin => $ORIGIN, %o);
 }
 
+# what each refusal says, over HTTP (the message) and to a browser (the
+# close reason) alike
+my %WHY = (
+    'no key'                    => 'a publishable key is required (?key=pk_...)',
+    'malformed key'             => 'a publishable key is required (?key=pk_...)',
+    'unknown key'               => 'unknown key',
+    'secret key'                => 'secret keys must never reach a browser: '
+                                   . 'use a publishable key',
+    'revoked key'               => 'this key is revoked',
+    'no agent'                  => 'no such agent',
+    'agent not a UUID'          => 'no such agent',
+    'unknown agent'             => 'no such agent',
+    "another tenant's agent"    => 'no such agent',
+    'deleted agent'             => 'no such agent',
+    'no Origin (not a browser)' => 'this origin may not use this key',
+    'an origin not listed'      => 'this origin may not use this key',
+);
+
 sub refused_http {
     my ($name, $status, $code, %o) = @_;
     my $ws = http(%o);
     is $ws->failed, $status, "$name: HTTP $status without Origin";
     is $ws->json_error->{error}{code}, $code, "$name: error code $code";
-    ok $ws->json_error->{error}{message}, "$name: a message for people";
+    is $ws->json_error->{error}{message}, $WHY{$name},
+        "$name: a message for people";
     return $ws;
 }
 
@@ -43,7 +62,7 @@ sub refused_browser {
     ok !$ws->failed, "$name: a browser gets the upgrade";
     my $c = $ws->wait_closed;
     is $c->{code}, $close, "$name: then close $close";
-    ok length $c->{reason}, "$name: with a reason ($c->{reason})";
+    is $c->{reason}, $WHY{$name}, "$name: with the reason";
     ok !grep({ ($_->{type} // '') eq 'ready' } @{ $ws->msgs }),
         "$name: no call starts";
     return $ws;

@@ -57,7 +57,7 @@ is $ready->{mode}, 'echo', 'echo mode';
 my $notice = $ws->wait_type('transcript');
 is $notice->{role}, 'agent', 'a transcript from the agent first';
 like $notice->{text}, qr/echo mode/i, 'it says this is echo mode';
-ok $notice->{final}, 'a final one';
+is_deeply $notice->{final}, Mojo::JSON::true(), 'a final one';
 
 ok $t->wait_for(5, sub { $t->redis('ZSCORE', 'sessions:live', $id) ne '' }),
     'the call is live in Redis';
@@ -107,7 +107,7 @@ $ws->send_json({ type => 'text', text => 'hello echo' });
 my $tr = $ws->wait_msg(sub { ($_[0]{type} // '') eq 'transcript'
                              && $_[0]{text} eq 'hello echo' }, 'the echo');
 is $tr->{role}, 'agent', 'typed text comes back as the agent';
-ok $tr->{final}, 'final';
+is_deeply $tr->{final}, Mojo::JSON::true(), 'final';
 
 $ws->send_json({ type => 'dance' });
 my $err = $ws->wait_type('error');
@@ -122,7 +122,7 @@ my $c = $ws->wait_closed;
 is $c->{code}, 1000, '"end": closed with 1000';
 
 my $row = saved($id);
-ok $row, 'the conversation is in Postgres';
+is ref $row && scalar @$row, 10, 'the conversation is in Postgres';
 my ($reason, $mode, $code, $in, $out, $turns, $dur, $kid, $name, $swept)
     = @$row;
 is $reason, 'client_closed', 'end reason client_closed';
@@ -181,7 +181,7 @@ my $raw = Orbis::Stream::Raw->connect($t, $acc);
 my $frames = $raw->read_until_close(1);
 my ($first) = grep { $_->[0] == 1 } @$frames;
 my $rid = Mojo::JSON::decode_json($first->[1])->{sessionId};
-ok $rid, 'a raw client gets ready too';
+like $rid, qr/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\z/, 'a raw client gets ready too';
 $raw->send_frame(opcode => 2, payload => tone(ms => 40));
 settle(0.3);
 $raw->reset;

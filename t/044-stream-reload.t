@@ -21,7 +21,7 @@ my $acc = Orbis::Stream::account($t, origins => [$ORIGIN]);
 my $ws = Orbis::Stream::Client->connect($t, $acc, origin => $ORIGIN);
 my $id = $ws->wait_type('ready')->{sessionId};
 my ($old) = $t->worker_pids;
-ok $old, "one worker ($old)";
+like $old, qr/^\d+\z/, "one worker ($old)";
 is $t->redis('HGET', "session:$id", 'worker'), $old,
     'Redis says which worker has the call';
 

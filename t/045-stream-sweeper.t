@@ -32,7 +32,7 @@ ok $t->wait_for(5, sub {
 }), 'the transcript reaches Redis within a second';
 
 my $pid = $t->redis('HGET', "session:$id", 'worker');
-ok $pid, "the call is on worker $pid";
+ok((grep { $_ == $pid } $t->worker_pids), "the call is on worker $pid");
 
 kill 'KILL', $pid;
 

@@ -145,9 +145,9 @@ $conn = $fake->wait_for_connection(sub { @{ $_[0]{tool_responses} } });
 my $call = $conn->{tool_calls}[0];
 my $resp = $conn->{tool_responses}[0];
 is $resp->{id}, $call->{id}, 'the toolResponse carries the call id';
-ok $resp->{matched}, 'and matches the open call';
-ok defined $resp->{response}{score}, "with the tool's score "
-   . "($resp->{response}{score})";
+is_deeply $resp->{matched}, JSON::PP::true(), 'and matches the open call';
+is $resp->{response}{score}, 68, "with the tool's score (email 8, name 2, "
+   . "budget 25, this month 18, decision maker 15)";
 
 $ws->close(1000);
 saved($id);
@@ -247,7 +247,10 @@ $fake->wait_for_connection(sub { $_[0]{id} == $first->{id}
 $fake->script({ dropTcp => JSON::PP::true(), conn => $first->{id} });
 $second = $fake->wait_for_connection(sub {
     $_[0]{id} != $first->{id} && $_[0]{setup_complete_sent} });
-ok $second->{resume_handle}, 'a dropped connection is resumed as well';
+my ($issued) = grep { $_->{id} == $first->{id} } @{ $fake->connections };
+ok((grep { $_ eq ($second->{resume_handle} // '') }
+         @{ $issued->{handles_issued} }),
+   'a dropped connection is resumed as well, with a handle it was issued');
 $bytes = $ws->bytes;
 speak($ws, 500);
 $ws->wait_type('turn_complete');

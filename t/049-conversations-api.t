@@ -70,7 +70,7 @@ like $c->{startedAt}, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d/, 'startedAt';
 $res = api('/api/conversations?limit=3');
 is scalar @{ $res->json->{items} }, 3, 'limit=3: three';
 my $cursor = $res->json->{nextCursor};
-ok $cursor, 'and a cursor';
+like $cursor, qr/^[A-Za-z0-9_-]{8,}\z/, 'and a cursor';
 $res = api("/api/conversations?limit=3&cursor=$cursor");
 is_deeply [ map { $_->{id} } @{ $res->json->{items} } ], [ $ids[0] ],
     'the next page has the rest';

@@ -46,7 +46,8 @@ my $agent = $t->post('/api/agents', headers => $s->{auth}, json => {
     voice => 'Kore' })->json;
 my $key = $t->post('/api/api-keys', headers => $s->{auth}, json => {
     name => 'site', kind => 'publishable', allowedOrigins => [$site] })->json;
-ok $agent->{id} && $key->{key}, 'an agent and a key for the site';
+like $agent->{id}, qr/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\z/, 'an agent for the site';
+like $key->{key}, qr/^pk_[A-Za-z0-9_-]{32}\z/, 'and a publishable key';
 
 my $art = $ENV{ORBIS_ARTIFACTS} // "$root/t/artifacts/browser";
 system('mkdir', '-p', $art);

@@ -78,8 +78,8 @@ sub refused_as_json {
         "$what: a JSON body";
     my $e = error_of($res);
     is $e->{code}, $code, "$what: error code $code";
-    ok defined $e->{message} && length $e->{message},
-        "$what: and a message ($e->{message})";
+    like $e->{message}, qr/^\S+(?: \S+){2,}/,
+        "$what: and a message of words ($e->{message})";
     return $e;
 }
 

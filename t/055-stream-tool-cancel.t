@@ -101,8 +101,8 @@ $ws->wait_type('turn_complete');
 my $conn = $fake->wait_for_connection(sub {
     $_[0]{id} == $cid && @{ $_[0]{tool_responses} } });
 my $call_id = $conn->{tool_calls}[0]{id};
-ok $call_id, "the call id ($call_id)";
-ok $conn->{tool_responses}[0]{matched}, 'answered once';
+like $call_id, qr/^\S{4,}\z/, "the call id ($call_id)";
+is_deeply $conn->{tool_responses}[0]{matched}, JSON::PP::true(), 'answered once';
 
 $conn = cancel($cid, $call_id);
 is $conn->{sent}{toolCallCancellation}, 1, 'one cancellation on the wire';

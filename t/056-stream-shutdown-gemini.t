@@ -94,7 +94,8 @@ for my $how (qw(reload quit)) {
 
     $conn = $fake->wait_for_connection(sub {
         $_[0]{id} == $conn->{id} && $_[0]{state} eq 'closed' });
-    ok $conn->{close_received}, "$how: Gemini got a close frame"
+    like $conn->{close_received} && $conn->{close_received}{code},
+        qr/^\d{4}\z/, "$how: Gemini got a close frame, with a code"
         or diag explain $conn->{notes};
     is scalar(grep { !$seen{ $_->{id} } && $_->{id} != $conn->{id} }
               @{ $fake->connections }), 0,
