@@ -45,10 +45,10 @@ is_deeply \@codes, [ (200) x 5 ], 'five requests a minute are allowed';
 my $res = $t->get('/api/agents', headers => \%h);
 is $res->code, 429, 'the sixth is refused across both workers';
 is $res->json->{error}{code}, 'rate_limited', 'with the error schema';
-ok $res->headers->header('Retry-After') >= 1, 'Retry-After is set';
+like $res->headers->header('Retry-After'), qr/^[1-9]\d*\z/, 'Retry-After is set, in whole seconds';
 is $res->headers->header('RateLimit-Limit'), 5, 'RateLimit-Limit';
 is $res->headers->header('RateLimit-Remaining'), 0, 'RateLimit-Remaining 0';
-ok $res->headers->header('RateLimit-Reset') > 0, 'RateLimit-Reset';
+like $res->headers->header('RateLimit-Reset'), qr/^[1-9]\d*\z/, 'RateLimit-Reset, in whole seconds';
 ok $t->redis('KEYS', 'rl:user:*') =~ /rl:user:/, 'the bucket lives in Redis';
 
 # another user is not affected

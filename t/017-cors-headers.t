@@ -55,8 +55,8 @@ for my $r ($t->get('/api/health'), $t->get('/api/nope'),
            $t->get('/api/agents')) {
     is $r->headers->header('X-Content-Type-Options'), 'nosniff',
         'nosniff on ' . $r->code;
-    ok $r->headers->header('Referrer-Policy'), 'Referrer-Policy on '
-        . $r->code;
+    is $r->headers->header('Referrer-Policy'),
+        'strict-origin-when-cross-origin', 'Referrer-Policy on ' . $r->code;
     ok !$r->headers->header('Strict-Transport-Security'),
         'no HSTS over plain HTTP';
 }
