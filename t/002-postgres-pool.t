@@ -7,7 +7,7 @@ use lib 't/lib';
 use Test::More;
 use Mojo::Promise;
 use Time::HiRes qw(time);
-use Orbis::Test;
+use Orbis::Test qw(is_error);
 
 my $t = Orbis::Test->new(workers => 1, http => q{
     orbis_postgres_max_connections 1;
@@ -58,7 +58,7 @@ is $t->get('/api/_test/pg-sleep?seconds=0.1')->code, 200,
     'queries run normally again';
 
 # ---- bad input to the test endpoint is a 400, not a query
-is $t->get('/api/_test/pg-sleep?seconds=abc')->code, 400, 'bad number 400';
+is_error($t->get('/api/_test/pg-sleep?seconds=abc'), 400, 'invalid_request', 'bad number 400');
 
 $t->done;
 done_testing;

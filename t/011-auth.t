@@ -9,7 +9,7 @@ use Mojo::Promise;
 use Mojo::JSON qw(encode_json decode_json);
 use MIME::Base64 qw(encode_base64url decode_base64url);
 use Digest::SHA qw(hmac_sha256);
-use Orbis::Test;
+use Orbis::Test qw(is_error);
 
 my $t = Orbis::Test->new(workers => 1);
 my $snap;
@@ -44,7 +44,7 @@ is $t->db_snapshot, $snap, 'and no tenant was left behind';
 
 $res = $t->post('/api/auth/signup', json => {
     email => 'weak@example.com', password => 'short', tenantName => 'W' });
-is $res->code, 400, 'weak password 400';
+is_error($res, 400, 'invalid_request', 'weak password 400');
 like $res->json->{error}{message}, qr/password/, 'message names password';
 is $t->db_snapshot, $snap, 'nothing created';
 
@@ -59,7 +59,7 @@ my $wrong = $t->post('/api/auth/login', json => {
     email => 'owner@example.com', password => 'Wrong-horse-42' });
 my $nobody = $t->post('/api/auth/login', json => {
     email => 'nobody@example.com', password => 'Wrong-horse-42' });
-is $wrong->code, 401, 'wrong password 401';
+is_error($wrong, 401, 'invalid_credentials', 'wrong password 401');
 is $nobody->code, 401, 'unknown email 401';
 is $wrong->body, $nobody->body,
     'the answers do not reveal whether the email exists';
@@ -99,8 +99,8 @@ is $res->json->{error}{code}, 'unknown_referral_code', 'with its own code';
 like $res->json->{error}{message}, qr/^referralCode: /, 'naming the field';
 ok !$res->headers->header('Set-Cookie'), 'no session is started';
 is $t->db_snapshot, $snap, 'no tenant and no user were created';
-is $t->post('/api/auth/login', json => { email => 'unreferred@example.com',
-    password => 'Correct-horse-42' })->code, 401, 'the account does not exist';
+is_error($t->post('/api/auth/login', json => { email => 'unreferred@example.com',
+    password => 'Correct-horse-42' }), 401, 'invalid_credentials', 'the account does not exist');
 $res = $t->post('/api/auth/signup', json => {
     email => 'unreferred@example.com', password => 'Correct-horse-42',
     tenantName => 'Nobody sent me', referralCode => '' });
@@ -116,7 +116,7 @@ my ($cv) = $cookie =~ /^orbis_session=([^;]+)/;
 $res = $t->get('/api/auth/me', headers => { Cookie => "orbis_session=$cv" });
 is $res->code, 200, 'me with the cookie';
 
-is $t->get('/api/auth/me')->code, 401, 'me without credentials 401';
+is_error($t->get('/api/auth/me'), 401, 'unauthorized', 'me without credentials 401');
 is $t->get('/api/auth/me')->headers->header('WWW-Authenticate'),
     'Bearer realm="orbis"', 'WWW-Authenticate says Bearer';
 
@@ -165,7 +165,7 @@ my %bad = (
 for my $name (sort keys %bad) {
     my $r = $t->get('/api/auth/me',
                     headers => { Authorization => "Bearer $bad{$name}" });
-    is $r->code, 401, "JWT refused: $name";
+    is_error($r, 401, 'unauthorized', "JWT refused: $name");
 }
 like $t->get('/api/auth/me', headers => {
         Authorization => "Bearer $bad{expired}" })->json->{error}{message},
@@ -176,8 +176,8 @@ like $t->get('/api/auth/me', headers => {
 my ($payload) = (split /\./, $s->{token})[1];
 like decode_json(decode_base64url($payload))->{jti}, qr/^[A-Za-z0-9_-]{22}$/,
     'issued tokens carry a 128-bit jti';
-is $t->get('/api/auth/me', headers => { Authorization => "Basic eDp5" })
-    ->code, 401, 'non-Bearer authorization 401';
+is_error($t->get('/api/auth/me', headers => { Authorization => "Basic eDp5" }),
+    401, 'unauthorized', 'non-Bearer authorization 401');
 
 # ---- CSRF: cookie-authenticated writes need our own origin
 my $origin = 'http://127.0.0.1:' . $t->http_port;
@@ -189,7 +189,7 @@ is $res->json->{error}{code}, 'csrf_refused', 'as CSRF';
 $res = $t->post('/api/agents', headers => { %cookie,
                 Origin => 'https://evil.example' },
                 body => '{"name":"A","systemPrompt":"p","voice":"Kore"}');
-is $res->code, 403, 'cookie POST from another origin is refused';
+is_error($res, 403, 'csrf_refused', 'cookie POST from another origin is refused');
 is $t->sql_value('SELECT count(*) FROM agents'), 0, 'nothing was created';
 $res = $t->post('/api/agents', headers => { %cookie, Origin => $origin },
                 body => '{"name":"A","systemPrompt":"p","voice":"Kore"}');
@@ -219,8 +219,8 @@ $res = $t->post('/api/api-keys', headers => \%bearer,
                 json => { name => 'widget', kind => 'publishable' });
 my $pk = $res->json->{key};
 like $pk, qr/^pk_/, 'publishable key';
-is $t->get('/api/agents', headers => { Authorization => "Bearer $pk" })
-    ->code, 401, 'a publishable key does not open the API';
+is_error($t->get('/api/agents', headers => { Authorization => "Bearer $pk" }),
+    401, 'unauthorized', 'a publishable key does not open the API');
 
 # ---- logout clears the cookie
 $res = $t->post('/api/auth/logout', headers => \%bearer);

@@ -5,7 +5,7 @@ use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
-use Orbis::Test;
+use Orbis::Test qw(is_error);
 
 my $t = Orbis::Test->new(workers => 2);
 my $s = $t->signup;
@@ -47,7 +47,7 @@ for my $bad (
       qr/extra/ ],
 ) {
     my $r = $t->post('/api/agents', headers => \%h, json => $bad->[0]);
-    is $r->code, 400, 'invalid agent refused';
+    is_error($r, 400, 'invalid_request', 'invalid agent refused');
     like $r->json->{error}{message}, $bad->[1], 'message names the field';
 }
 is $t->sql_value('SELECT count(*) FROM agents'), 1, 'only the valid one';
@@ -63,13 +63,13 @@ is $res->code, 200, 'update';
 is $res->json->{voice}, 'Puck', 'voice changed';
 is $res->json->{greeting}, '', 'greeting cleared';
 is $res->json->{name}, 'Front desk', 'other fields kept';
-is $t->put("/api/agents/$a->{id}", headers => \%h, json => {})->code, 400,
-    'an empty update is refused';
+is_error($t->put("/api/agents/$a->{id}", headers => \%h, json => {}), 400, 'invalid_request',
+    'an empty update is refused');
 
-is $t->get('/api/agents/not-a-uuid', headers => \%h)->code, 404,
-    'a malformed id is not found';
-is $t->get('/api/agents/00000000-0000-4000-8000-000000000000',
-           headers => \%h)->code, 404, 'an unknown id is not found';
+is_error($t->get('/api/agents/not-a-uuid', headers => \%h), 404, 'not_found',
+    'a malformed id is not found');
+is_error($t->get('/api/agents/00000000-0000-4000-8000-000000000000',
+           headers => \%h), 404, 'not_found', 'an unknown id is not found');
 
 # ---- pagination: 25 agents, pages of 10
 for my $i (1 .. 24) {
@@ -88,13 +88,13 @@ is $pages, 3, 'three pages of at most 10';
 is scalar @seen, 25, 'every agent once';
 my %u = map { $_ => 1 } @seen;
 is scalar keys %u, 25, 'no duplicates across pages';
-is $t->get('/api/agents?cursor=bogus', headers => \%h)->code, 400,
-    'a bad cursor is 400';
+is_error($t->get('/api/agents?cursor=bogus', headers => \%h), 400, 'invalid_request',
+    'a bad cursor is 400');
 is $t->get('/api/agents?limit=1000', headers => \%h)->code, 400,
     'a limit over 100 is 400';
 
 is $t->del("/api/agents/$a->{id}", headers => \%h)->code, 204, 'delete';
-is $t->get("/api/agents/$a->{id}", headers => \%h)->code, 404, 'gone';
+is_error($t->get("/api/agents/$a->{id}", headers => \%h), 404, 'not_found', 'gone');
 is $t->del("/api/agents/$a->{id}", headers => \%h)->code, 404,
     'deleting twice is 404';
 
@@ -112,22 +112,22 @@ is_deeply $res->json->{agentIds}, [$agent2->{id}], 'agent kept';
 $res = $t->post('/api/api-keys', headers => \%h, json => {
     name => 'x', kind => 'publishable',
     agentIds => ['00000000-0000-4000-8000-000000000000'] });
-is $res->code, 400, 'an unknown agent id is refused';
+is_error($res, 400, 'invalid_request', 'an unknown agent id is refused');
 $res = $t->post('/api/api-keys', headers => \%h, json => {
     name => 'x', kind => 'public' });
-is $res->code, 400, 'an unknown kind is refused';
+is_error($res, 400, 'invalid_request', 'an unknown kind is refused');
 $res = $t->post('/api/api-keys', headers => \%h, json => {
     name => 'x', kind => 'publishable', allowedOrigins => ['ftp://a'] });
-is $res->code, 400, 'a bad origin is refused';
+is_error($res, 400, 'invalid_request', 'a bad origin is refused');
 
 my $key = $t->post('/api/api-keys', headers => \%h,
                    json => { name => 'ops', kind => 'secret' })->json;
 $res = $t->put("/api/api-keys/$key->{id}", headers => \%h,
                json => { name => 'ops 2' });
 is $res->json->{name}, 'ops 2', 'key renamed';
-is $t->put("/api/api-keys/$key->{id}", headers => \%h,
-           json => { kind => 'publishable' })->code, 400,
-    'the kind of a key cannot change';
+is_error($t->put("/api/api-keys/$key->{id}", headers => \%h,
+           json => { kind => 'publishable' }), 400, 'invalid_request',
+    'the kind of a key cannot change');
 
 my %sk = (Authorization => "Bearer $key->{key}");
 ok !(grep { $t->get('/api/agents', headers => \%sk)->code != 200 } 1 .. 4),

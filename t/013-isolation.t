@@ -37,6 +37,7 @@ for my $who ([ session => $a->{auth} ],
         my $res = $t->request($m, $path, headers => $h,
                               $json ? (json => $json) : ());
         is $res->code, 404, "$as: $m $path is 404 for another tenant";
+        is $res->json->{error}{code}, 'not_found', "$as: $m $path: not_found";
     }
 
     my $agents = $t->get('/api/agents', headers => $h)->json->{items};
@@ -52,6 +53,8 @@ for my $who ([ session => $a->{auth} ],
     my $res = $t->post('/api/api-keys', headers => $h, json => {
         name => 'x', kind => 'publishable', agentIds => [$b_agent->{id}] });
     is $res->code, 400, "$as: cannot bind a key to B's agent";
+    is $res->json->{error}{code}, 'invalid_request',
+        "$as: binding B's agent: invalid_request";
 }
 
 is $t->db_snapshot, $before, "nothing of B's (or anyone's) changed";

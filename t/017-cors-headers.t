@@ -6,7 +6,7 @@ use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
-use Orbis::Test;
+use Orbis::Test qw(is_error);
 
 my $t = Orbis::Test->new(http => q{
     orbis_cors_origins https://app.example.com;
@@ -136,7 +136,7 @@ is $res2->code, 201, 'a cookie write from the https origin is allowed';
 $res2 = $d->post('/api/agents', tls => 1, headers => { Cookie => $sc,
     Origin => 'http://127.0.0.1:' . $d->tls_port },
     json => { name => 'x', systemPrompt => 'p', voice => 'Kore' });
-is $res2->code, 403, 'the same host over http is another origin';
+is_error($res2, 403, 'csrf_refused', 'the same host over http is another origin');
 
 $d->done;
 done_testing;

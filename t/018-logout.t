@@ -13,7 +13,7 @@ use Mojo::JSON qw(decode_json);
 use MIME::Base64 qw(decode_base64url encode_base64url);
 use Digest::SHA qw(hmac_sha256);
 use Mojo::JSON qw(encode_json);
-use Orbis::Test;
+use Orbis::Test qw(is_error);
 
 # reuseport spreads fresh connections over the workers; X-Worker says
 # which one answered
@@ -154,8 +154,8 @@ my $b1 = $t->post('/api/auth/login', json => {
     email => $s->{email}, password => $s->{password} })->json->{token};
 is logout(Authorization => "Bearer $b1", Cookie => "orbis_session=$c1")
     ->code, 204, 'logout with a bearer token and a cookie';
-is $t->get('/api/auth/me', headers => { Authorization => "Bearer $b1" })
-    ->code, 401, 'the bearer token ended';
+is_error($t->get('/api/auth/me', headers => { Authorization => "Bearer $b1" }),
+    401, 'token_revoked', 'the bearer token ended');
 is $t->get('/api/auth/me', headers => { Cookie => "orbis_session=$c1" })
     ->code, 401, 'the cookie token ended';
 is $t->get('/api/auth/me', headers => { Authorization => "Bearer $other" })
@@ -178,8 +178,8 @@ $t->start_redis;
 ok $t->wait_for(10, sub {
     logout(Authorization => "Bearer $live")->code == 204 }),
     'once Redis is back the logout goes through';
-is $t->get('/api/auth/me', headers => { Authorization => "Bearer $live" })
-    ->code, 401, 'and the token is refused';
+is_error($t->get('/api/auth/me', headers => { Authorization => "Bearer $live" }),
+    401, 'token_revoked', 'and the token is refused');
 
 $node2->done;
 $t->done;

@@ -5,7 +5,7 @@ use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
-use Orbis::Test;
+use Orbis::Test qw(is_error);
 
 my $t = Orbis::Test->new(workers => 1);
 my $s = $t->signup;
@@ -108,7 +108,7 @@ $before = agent_row();
 for my $field (qw(name systemPrompt voice)) {
     $res = $t->put("/api/agents/$id", headers => \%h, json => {
         $field => undef, greeting => undef, idleTimeoutSec => undef });
-    is $res->code, 400, "$field: null is 400";
+    is_error($res, 400, 'invalid_request', "$field: null is 400");
     is $res->json->{error}{message},
         "$field: cannot be null; leave it out to keep the current value",
         "$field: the message says so";
@@ -121,7 +121,7 @@ for my $field (qw(name systemPrompt voice)) {
 my $n = $t->sql_value('SELECT count(*) FROM agents');
 $res = $t->post('/api/agents', headers => \%h, json => {
     name => undef, systemPrompt => 'p', voice => 'Kore' });
-is $res->code, 400, 'create with name: null is 400';
+is_error($res, 400, 'invalid_request', 'create with name: null is 400');
 is $res->json->{error}{message}, 'name: is required and cannot be null',
     'with its own message';
 is $t->sql_value('SELECT count(*) FROM agents'), $n, 'nothing created';
@@ -139,7 +139,7 @@ my $key = $t->post('/api/api-keys', headers => \%h, json => {
     name => 'k', kind => 'publishable' })->json;
 $res = $t->put("/api/api-keys/$key->{id}", headers => \%h,
                json => { allowedOrigins => undef });
-is $res->code, 400, 'API keys do not take null';
+is_error($res, 400, 'invalid_request', 'API keys do not take null');
 
 $t->done;
 done_testing;

@@ -6,7 +6,7 @@ use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
-use Orbis::Test;
+use Orbis::Test qw(is_error);
 use Orbis::Stream;
 
 my $ORIGIN = 'http://app.example';
@@ -183,23 +183,23 @@ ok $ws->res->headers->header('Retry-After') > 0, 'with Retry-After';
 
 # ---- not a WebSocket handshake
 my $res = $t->get(Orbis::Stream::stream_path($acc));
-is $res->code, 426, 'a plain GET: 426';
+is_error($res, 426, 'invalid_request', 'a plain GET: 426');
 is $res->headers->header('Upgrade'), 'websocket', 'Upgrade: websocket';
 
 $res = $t->get(Orbis::Stream::stream_path($acc), headers => {
     Upgrade => 'websocket', Connection => 'Upgrade',
     'Sec-WebSocket-Key' => 'dGhlIHNhbXBsZSBub25jZQ==',
     'Sec-WebSocket-Version' => '8' });
-is $res->code, 426, 'version 8: 426';
+is_error($res, 426, 'invalid_request', 'version 8: 426');
 is $res->headers->header('Sec-WebSocket-Version'), '13', 'asks for 13';
 
 $res = $t->get(Orbis::Stream::stream_path($acc), headers => {
     Upgrade => 'websocket', Connection => 'Upgrade',
     'Sec-WebSocket-Key' => 'short', 'Sec-WebSocket-Version' => '13' });
-is $res->code, 400, 'a bad Sec-WebSocket-Key: 400';
+is_error($res, 400, 'invalid_request', 'a bad Sec-WebSocket-Key: 400');
 
 $res = $t->post(Orbis::Stream::stream_path($acc), json => {});
-is $res->code, 405, 'POST: 405';
+is_error($res, 405, 'method_not_allowed', 'POST: 405');
 is $res->headers->header('Allow'), 'GET', 'Allow: GET';
 
 # ---- a refusal is not a conversation

@@ -6,7 +6,7 @@ use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
-use Orbis::Test;
+use Orbis::Test qw(is_error);
 use Orbis::Stream qw(tone);
 
 my $ORIGIN = 'http://app.example';
@@ -75,7 +75,7 @@ $res = api("/api/conversations?limit=3&cursor=$cursor");
 is_deeply [ map { $_->{id} } @{ $res->json->{items} } ], [ $ids[0] ],
     'the next page has the rest';
 is $res->json->{nextCursor}, undef, 'and no cursor';
-is api('/api/conversations?limit=0')->code, 400, 'limit=0: 400';
+is_error(api('/api/conversations?limit=0'), 400, 'invalid_request', 'limit=0: 400');
 is api('/api/conversations?cursor=zzz')->code, 400, 'a bad cursor: 400';
 
 # ---- filters
@@ -84,7 +84,7 @@ is_deeply [ map { $_->{id} } @{ $res->json->{items} } ], [$on_second],
     'agent= filters';
 $res = api("/api/conversations?agent=$other->{agent}");
 is_deeply $res->json->{items}, [], "another tenant's agent: nothing";
-is api('/api/conversations?agent=nope')->code, 400, 'agent=nope: 400';
+is_error(api('/api/conversations?agent=nope'), 400, 'invalid_request', 'agent=nope: 400');
 
 my ($y, $m, $d) = (gmtime)[5, 4, 3];
 my $today = sprintf '%04d-%02d-%02d', $y + 1900, $m + 1, $d;
@@ -100,7 +100,7 @@ is scalar @{ api('/api/conversations?from=2000-01-01T00:00:00.5Z')
 for my $bad ('yesterday', '2025-02-30', '2025-13-01', '2025-01-01T25:00:00Z',
              '2025-01-01T10:00:00') {
     $res = api("/api/conversations?from=$bad");
-    is $res->code, 400, "from=$bad: 400";
+    is_error($res, 400, 'invalid_request', "from=$bad: 400");
     like $res->json->{error}{message}, qr/^from:/, 'naming the parameter';
 }
 
@@ -115,17 +115,17 @@ is_deeply [ map { [ $_->{role}, $_->{text} ] } @{ $conv->{turns} } ],
 like $conv->{turns}[0]{at}, qr/^\d{4}-/, 'turns have a time';
 is_deeply $conv->{toolCalls}, [], 'and its tool calls (none)';
 
-is api("/api/conversations/$foreign")->code, 404,
-    "another tenant's conversation: 404";
+is_error(api("/api/conversations/$foreign"), 404, 'not_found',
+    "another tenant's conversation: 404");
 is Orbis::Stream::api($t, $other, GET => "/api/conversations/$foreign")
        ->code, 200, 'which its own tenant sees';
 is api('/api/conversations/00000000-0000-4000-8000-000000000000')->code,
     404, 'an unknown id: 404';
-is api('/api/conversations/nope')->code, 404, 'not an id: 404';
+is_error(api('/api/conversations/nope'), 404, 'not_found', 'not an id: 404');
 is $t->get('/api/conversations')->code, 401, 'without credentials: 401';
-is $t->get('/api/conversations', headers => {
-       Authorization => "Bearer $acc->{key}" })->code, 401,
-    'with a publishable key: 401';
+is_error($t->get('/api/conversations', headers => {
+       Authorization => "Bearer $acc->{key}" }), 401, 'unauthorized',
+    'with a publishable key: 401');
 
 $t->done;
 done_testing;

@@ -32,7 +32,9 @@ use Time::HiRes qw(sleep time);
 use Mojo::UserAgent;
 use Mojo::JSON qw(decode_json encode_json);
 use Test::More;
+use Exporter qw(import);
 
+our @EXPORT_OK = qw(is_error);
 our $ROOT = abs_path(dirname(__FILE__) . '/../../..');
 our @LIVE;
 
@@ -580,6 +582,18 @@ sub check_error_log {
         ok((grep { $_ =~ $x->{re} } @entries),
            "the error log has the expected $x->{re}");
     }
+}
+
+# an error answer: exactly this status and this error code
+#   use Orbis::Test qw(is_error);
+#   is_error($t->get('/api/nope'), 404, 'not_found', 'unknown route');
+sub is_error {
+    my ($res, $status, $code, $name) = @_;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    my $json = eval { $res->json };
+    is $res->code, $status, "$name: $status" or diag $res->body;
+    is ref $json eq 'HASH' && ref $json->{error} eq 'HASH'
+       ? $json->{error}{code} : undef, $code, "$name: $code";
 }
 
 sub done {
