@@ -561,26 +561,37 @@ sub no_error_log {
         or diag join "\n", @hits[0 .. ($#hits > 4 ? 4 : $#hits)];
 }
 
-sub check_error_log {
-    my ($self, $name) = @_;
-    my @entries = $self->error_log_entries;
-    my @expect = @{ $self->{expect_log} // [] };
-    local $Test::Builder::Level = $Test::Builder::Level + 1;
-
+# the verdict on a log: the entries at [error] and above that no
+# expectation names, and the required expectations that matched nothing
+sub error_log_verdict {
+    my ($entries, $expect) = @_;
     my @bad = grep {
         my $e = $_;
         /^\S+ \S+ \[(?:error|crit|alert|emerg)\]/
-            && !grep { $e =~ $_->{re} } @expect
-    } @entries;
+            && !grep { $e =~ $_->{re} } @$expect
+    } @$entries;
+    my @missing = grep {
+        my $x = $_;
+        !$x->{maybe} && !grep { $_ =~ $x->{re} } @$entries
+    } @$expect;
+    return (\@bad, \@missing);
+}
 
-    ok(!@bad, $name // 'no unexpected [error], [crit], [alert] or [emerg]'
-                       . ' in the error log')
-        or diag join "\n", @bad[0 .. ($#bad > 9 ? 9 : $#bad)],
-                 ($#bad > 9 ? ('... and ' . ($#bad - 9) . ' more') : ());
+sub check_error_log {
+    my ($self, $name) = @_;
+    my @expect = @{ $self->{expect_log} // [] };
+    my ($bad, $missing) = error_log_verdict([ $self->error_log_entries ],
+                                            \@expect);
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
 
+    ok(!@$bad, $name // 'no unexpected [error], [crit], [alert] or [emerg]'
+                        . ' in the error log')
+        or diag join "\n", @$bad[0 .. ($#$bad > 9 ? 9 : $#$bad)],
+                 ($#$bad > 9 ? ('... and ' . ($#$bad - 9) . ' more') : ());
+
+    my %missing = map { ($_ => 1) } @$missing;
     for my $x (grep { !$_->{maybe} } @expect) {
-        ok((grep { $_ =~ $x->{re} } @entries),
-           "the error log has the expected $x->{re}");
+        ok(!$missing{$x}, "the error log has the expected $x->{re}");
     }
 }
 
