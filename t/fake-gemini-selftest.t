@@ -277,7 +277,7 @@ subtest 'TLS: the certificate only verifies against the test CA' => sub {
         'handshake failed on certificate verification';
 
     my $ip = Client->connect($fake->ws_url(host => '127.0.0.1'));
-    ok $ip->{tx}, 'IP SAN 127.0.0.1 verifies';
+    is $ip->{tx} && $ip->{tx}->res->code, 101, 'IP SAN 127.0.0.1 verifies';
     $ip->close;
 };
 
@@ -286,7 +286,7 @@ subtest 'happy path: setup, audio in, audio + transcriptions out' => sub {
     $fake->reset;
 
     my $c = Client->connect($fake->ws_url);
-    ok $c->{tx}, 'upgraded';
+    is $c->{tx} && $c->{tx}->res->code, 101, 'upgraded';
 
     $c->send_json(setup_msg());
     $c->wait_msg(sub { exists $_[0]{setupComplete} }, 'setupComplete');
@@ -631,7 +631,7 @@ subtest 'authentication' => sub {
     $fake->reset;
 
     my $c = Client->connect($fake->ws_url(key => 'wrong-key'));
-    ok $c->{tx}, 'a wrong key still gets the upgrade';
+    is $c->{tx} && $c->{tx}->res->code, 101, 'a wrong key still gets the upgrade';
     expect_close($c, 1008, 'API key not valid. Please pass a valid API key.',
                  'wrong key');
 
@@ -641,14 +641,14 @@ subtest 'authentication' => sub {
 
     my $t = open_session(url => $fake->ws_url(constrained => 1,
                                               version => 'v1alpha'));
-    ok $t->{tx}, 'ephemeral token on BidiGenerateContentConstrained';
+    is $t->{tx} && $t->{tx}->res->code, 101, 'ephemeral token on BidiGenerateContentConstrained';
     is_deeply conn_log()->{auth}{methods}, ['access-token-query'], 'token';
     $t->close;
 
     $t = open_session(
         url => $fake->ws_url(constrained => 1, access_token => undef),
         headers => { Authorization => 'Token ' . $fake->access_token });
-    ok $t->{tx}, 'token in the Authorization header';
+    is $t->{tx} && $t->{tx}->res->code, 101, 'token in the Authorization header';
     $t->close;
 
     $c = Client->connect($fake->ws_url(constrained => 1,
@@ -764,7 +764,7 @@ subtest 'scripted goAway, close, dropTcp, refuse' => sub {
     $c = Client->connect($fake->ws_url);
     is $c->failed, 503, 'upgrade refused with 503';
     $c = open_session();
-    ok $c->{tx}, 'next connection accepted again';
+    is $c->{tx} && $c->{tx}->res->code, 101, 'next connection accepted again';
     $c->close;
 
     # Queued for the next session, run right after its setupComplete.
