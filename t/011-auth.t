@@ -218,7 +218,7 @@ is scalar @{ $res->json->{items} }, 2, 'and sees its agents';
 $res = $t->post('/api/api-keys', headers => \%bearer,
                 json => { name => 'widget', kind => 'publishable' });
 my $pk = $res->json->{key};
-like $pk, qr/^pk_/, 'publishable key';
+like $pk, qr/^pk_[A-Za-z0-9_-]{32}\z/, 'publishable key';
 is_error($t->get('/api/agents', headers => { Authorization => "Bearer $pk" }),
     401, 'unauthorized', 'a publishable key does not open the API');
 

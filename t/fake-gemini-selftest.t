@@ -304,7 +304,7 @@ subtest 'happy path: setup, audio in, audio + transcriptions out' => sub {
     ok $done->{usageMetadata}{totalTokenCount} > 0,
         'turnComplete carries usageMetadata';
     is $upd->{sessionResumptionUpdate}{newHandle}, 'handle-1', 'handle';
-    ok $upd->{sessionResumptionUpdate}{resumable}, 'resumable';
+    is_deeply $upd->{sessionResumptionUpdate}{resumable}, JSON::PP::true(), 'resumable';
 
     my @m   = @{ $c->msgs };
     my @sc  = map { $_->{serverContent} // {} } @m;
