@@ -88,14 +88,16 @@ my @cases = (
 );
 
 # one connection: the case's request with the body, then a real request
-# that closes it; the answers, in order
+# that closes it; the answers, in order.  A "slow" framing sends half the
+# body, waits for the answer, then the rest: the body is discarded as it
+# arrives, after the answer.
 sub exchange {
     my ($method, $path, $hdr, $body, $framing) = @_;
     my $after = '/api/after-' . ++$n;
 
     my $req = "$method $path HTTP/1.1\r\nHost: x\r\n";
     $req .= "$_: $hdr->{$_}\r\n" for sort keys %$hdr;
-    if ($framing eq 'chunked') {
+    if ($framing =~ /^chunked/) {
         $req .= "Transfer-Encoding: chunked\r\n\r\n"
               . sprintf("%x\r\n%s\r\n0\r\n\r\n", length $body, $body);
     } else {
@@ -106,9 +108,20 @@ sub exchange {
     my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
                                      PeerPort => $t->http_port)
         or die "connect: $!";
+    my ($buf, $sel, $until) = ('', IO::Select->new($sock), time + 10);
+
+    if ($framing =~ /slow$/) {
+        my $half = index($req, $body) + int(length($body) / 2);
+        $sock->syswrite(substr $req, 0, $half, '') // die "write: $!";
+        while (time < $until && $buf !~ /\r\n\r\n/
+               && $sel->can_read($until - time)) {
+            $sock->sysread(my $chunk, 65536) or last;
+            $buf .= $chunk;
+        }
+        Time::HiRes::sleep(0.2);
+    }
     $sock->syswrite($req) // die "write: $!";
 
-    my ($buf, $sel, $until) = ('', IO::Select->new($sock), time + 10);
     while (time < $until && $sel->can_read($until - time)) {
         my $got = $sock->sysread(my $chunk, 65536);
         last unless $got;
@@ -155,6 +168,17 @@ sub check_case {
 for my $c (@cases) {
     for my $kind (qw(request secret)) {
         check_case($c, $kind, $_) for qw(length chunked);
+    }
+}
+
+# the answers given before the body is read, with the body still coming
+my %early = map { ($_ => 1) } 'unknown route', 'wrong method',
+    'CORS preflight', 'stream: wrong method', 'stream: a body';
+my @early = grep { $early{ $_->[0] } } @cases;
+is scalar @early, 5, 'five early answers are tried with a slow body';
+for my $c (@early) {
+    for my $kind (qw(request secret)) {
+        check_case($c, $kind, $_) for qw(length-slow chunked-slow);
     }
 }
 
