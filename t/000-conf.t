@@ -23,7 +23,7 @@ open my $fh, '>>', "$prefix/conf/orbis.conf" or die;
 print $fh "orbis_postgres_max_connections none;\n";
 close $fh;
 $out = `nginx -p $prefix -c conf/nginx.conf -t 2>&1`;
-isnt $?, 0, 'a bad directive value fails nginx -t';
+is $? >> 8, 1, 'a bad directive value fails nginx -t (exit 1)';
 like $out, qr{orbis\.conf:\d+}, 'the error names the file and line';
 
 done_testing;

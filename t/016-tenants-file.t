@@ -101,7 +101,7 @@ EOF2
 my $conf = $t->nginx_conf(http => "orbis_tenants_file $dir/bad.conf;");
 write_file("$dir/test.conf", $conf);
 my $out = `nginx -t -p $dir -c $dir/test.conf 2>&1`;
-isnt $?, 0, 'nginx -t fails on a bad tenants file';
+is $? >> 8, 1, 'nginx -t fails on a bad tenants file (exit 1)';
 like $out, qr{\Q$dir\E/bad\.conf:2}, 'and names the file and line';
 like $out, qr/plan/, 'and the problem';
 

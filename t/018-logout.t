@@ -70,9 +70,11 @@ my %bearer = (Authorization => "Bearer $s->{token}");
 my $login = $t->post('/api/auth/login', json => {
     email => $s->{email}, password => $s->{password} });
 my $other = $login->json->{token};
-isnt $other, $s->{token}, 'a second session of the same user';
-isnt claims($other)->{jti}, claims($s->{token})->{jti},
-    'with its own jti';
+like $other, qr/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}\z/,
+    'a second session of the same user (a JWT)';
+isnt $other, $s->{token}, 'not the first one';
+like claims($other)->{jti}, qr/^[A-Za-z0-9_-]{22}\z/, 'with a jti';
+isnt claims($other)->{jti}, claims($s->{token})->{jti}, 'its own';
 my $sk = $t->post('/api/api-keys', headers => \%bearer,
                   json => { name => 'server', kind => 'secret' })->json->{key};
 
