@@ -30,6 +30,10 @@ static char *ngx_http_orbis_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_orbis_cors_origins(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_orbis_trusted_proxies(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static ngx_int_t ngx_http_orbis_uri_masked_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 static char *ngx_http_orbis_tools_init(ngx_conf_t *cf,
     ngx_http_orbis_main_conf_t *omcf);
 static void ngx_http_orbis_tools_cleanup(void *data);
@@ -154,6 +158,13 @@ static ngx_command_t  ngx_http_orbis_commands[] = {
       0,
       NULL },
 
+    { ngx_string("orbis_trusted_proxies"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_orbis_trusted_proxies,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("orbis_openapi_file"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
@@ -191,6 +202,10 @@ static ngx_http_variable_t  ngx_http_orbis_vars[] = {
     /* for add_header on the operator's own locations (the dashboard) */
     { ngx_string("orbis_hsts"), NULL, ngx_http_orbis_hsts_variable, 0, 0,
       0 },
+
+    /* $request_uri with API keys in the query cut to their prefix */
+    { ngx_string("orbis_request_uri_masked"), NULL,
+      ngx_http_orbis_uri_masked_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -318,6 +333,21 @@ ngx_http_orbis_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(omcf->rate_limit, 100);
     ngx_conf_init_uint_value(omcf->auth_rate_limit, 10);
     ngx_conf_init_value(omcf->rl_fallback_local, 1);
+
+    /*
+     * Behind nginx's realip module the connection's address is already
+     * the client's; whether the peer was a trusted proxy is asked of the
+     * address it replaced.
+     */
+
+    omcf->realip_index = NGX_ERROR;
+
+#if (NGX_HTTP_REALIP)
+    if (omcf->trusted_proxies != NULL) {
+        ngx_str_set(&name, "realip_remote_addr");
+        omcf->realip_index = ngx_http_get_variable_index(cf, &name);
+    }
+#endif
 
     if (omcf->thread_pool_name.len == 0) {
         ngx_str_set(&omcf->thread_pool_name, "default");
@@ -534,13 +564,26 @@ ngx_http_orbis_cors_origins(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     value = cf->args->elts;
 
     for (i = 1; i < cf->args->nelts; i++) {
-        if (!(value[i].len == 1 && value[i].data[0] == '*')
-            && !orbis_origin_valid((const char *) value[i].data,
-                                   value[i].len))
+        /*
+         * These origins get CORS answers with credentials and may write
+         * with the session cookie: "*" would hand every site in the world
+         * the signed-in user's account.
+         */
+
+        if (value[i].len == 1 && value[i].data[0] == '*') {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"*\" is not allowed: these origins are "
+                               "answered with credentials (the session "
+                               "cookie); list each origin as "
+                               "scheme://host[:port]");
+            return NGX_CONF_ERROR;
+        }
+
+        if (!orbis_origin_valid((const char *) value[i].data, value[i].len))
         {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "invalid origin \"%V\": use "
-                               "scheme://host[:port] or *", &value[i]);
+                               "scheme://host[:port]", &value[i]);
             return NGX_CONF_ERROR;
         }
 
@@ -553,6 +596,154 @@ ngx_http_orbis_cors_origins(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     return NGX_CONF_OK;
+}
+
+
+/* orbis_trusted_proxies 10.0.0.0/8 192.0.2.7 ...; (or "unix:") */
+
+static char *
+ngx_http_orbis_trusted_proxies(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_orbis_main_conf_t  *omcf = conf;
+
+    ngx_int_t    rc;
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+    ngx_cidr_t  *cidr;
+
+    if (omcf->trusted_proxies != NULL) {
+        return "is duplicate";
+    }
+
+    omcf->trusted_proxies = ngx_array_create(cf->pool, cf->args->nelts,
+                                             sizeof(ngx_cidr_t));
+    if (omcf->trusted_proxies == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        cidr = ngx_array_push(omcf->trusted_proxies);
+        if (cidr == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+#if (NGX_HAVE_UNIX_DOMAIN)
+        if (value[i].len == 5
+            && ngx_strncmp(value[i].data, "unix:", 5) == 0)
+        {
+            cidr->family = AF_UNIX;
+            continue;
+        }
+#endif
+
+        rc = ngx_ptocidr(&value[i], cidr);
+
+        if (rc == NGX_ERROR) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid address \"%V\": use an address, "
+                               "address/prefix or unix:", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        if (rc == NGX_DONE) {
+            ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                               "low address bits of %V are meaningless",
+                               &value[i]);
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * $orbis_request_uri_masked: $request_uri with the value of every "key"
+ * query parameter cut after its display prefix (pk_ and 4 characters,
+ * as the API shows keys): a publishable key in /stream?key= must not
+ * sit whole in the access log.
+ */
+
+#define NGX_HTTP_ORBIS_KEY_SHOWN  7
+
+static ngx_int_t
+ngx_http_orbis_uri_masked_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char  *p, *q, *last, *dst, *name, *val;
+    size_t   n;
+
+    p = r->unparsed_uri.data;
+    last = p + r->unparsed_uri.len;
+
+    q = p ? ngx_strlchr(p, last, '?') : NULL;
+
+    if (q == NULL) {
+        v->data = p;
+        v->len = r->unparsed_uri.len;
+        goto done;
+    }
+
+    dst = ngx_pnalloc(r->pool, 2 * r->unparsed_uri.len);
+    if (dst == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->data = dst;
+    q++;
+    dst = ngx_cpymem(dst, p, q - p);
+    p = q;
+
+    while (p < last) {
+        name = p;
+
+        while (p < last && *p != '&' && *p != '=') {
+            p++;
+        }
+
+        if (p == last || *p == '&' || p - name != 3
+            || ngx_strncasecmp(name, (u_char *) "key", 3) != 0)
+        {
+            /* the parameter as it is, up to and including its '&' */
+            while (p < last && *p != '&') {
+                p++;
+            }
+
+            if (p < last) {
+                p++;
+            }
+
+            dst = ngx_cpymem(dst, name, p - name);
+            continue;
+        }
+
+        p++;
+        val = p;
+
+        while (p < last && *p != '&') {
+            p++;
+        }
+
+        n = ngx_min((size_t) (p - val), NGX_HTTP_ORBIS_KEY_SHOWN);
+        dst = ngx_cpymem(dst, name, val - name);
+        dst = ngx_cpymem(dst, val, n);
+
+        if ((size_t) (p - val) > n) {
+            dst = ngx_cpymem(dst, "...", 3);
+        }
+    }
+
+    v->len = dst - v->data;
+
+done:
+
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
 }
 
 

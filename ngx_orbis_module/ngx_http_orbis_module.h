@@ -50,6 +50,11 @@ typedef struct {
 
     ngx_array_t                  *cors_origins;      /* of ngx_str_t */
 
+    /* orbis_trusted_proxies: whose X-Forwarded-Proto counts */
+    ngx_array_t                  *trusted_proxies;   /* of ngx_cidr_t */
+    ngx_int_t                     realip_index;      /* $realip_remote_addr
+                                                        or NGX_ERROR */
+
     ngx_str_t                     openapi_file;
     ngx_str_t                     openapi;
 

@@ -194,6 +194,40 @@ is $t->sql_value('SELECT count(*) FROM agents'), 0, 'nothing was created';
 $res = $t->post('/api/agents', headers => { %cookie, Origin => $origin },
                 body => '{"name":"A","systemPrompt":"p","voice":"Kore"}');
 is $res->code, 201, 'cookie POST from our own origin works';
+
+# without an Origin the Referer's scheme://host[:port] stands in for it;
+# an Origin of "null" (sandboxed frame, data: URL, cross-site redirect) is
+# nobody's, whatever the Referer says
+my $agents_before = $t->sql_value('SELECT count(*) FROM agents');
+for my $case (
+    [ 'a foreign Referer', Referer => 'https://evil.example/page' ],
+    [ 'a Referer on a look-alike host',
+      Referer => "$origin.evil.example/page" ],
+    [ 'a Referer without a scheme', Referer => '127.0.0.1/page' ],
+    [ 'a null Origin', Origin => 'null' ],
+    [ 'a null Origin and our own Referer', Origin => 'null',
+      Referer => "$origin/agents.html" ],
+    [ 'a foreign Origin and our own Referer',
+      Origin => 'https://evil.example', Referer => "$origin/agents.html" ],
+) {
+    my ($name, @h) = @$case;
+    $res = $t->post('/api/agents', headers => { %cookie, @h },
+                    body => '{"name":"R","systemPrompt":"p","voice":"Kore"}');
+    is $res->code, 403, "cookie POST with $name is refused";
+    is $res->json->{error}{code}, 'csrf_refused', "$name: csrf_refused";
+}
+is $t->sql_value('SELECT count(*) FROM agents'), $agents_before,
+    'none of them created anything';
+$res = $t->post('/api/agents', headers => { %cookie,
+                Referer => "$origin/agents.html?x=1" },
+                body => '{"name":"R","systemPrompt":"p","voice":"Kore"}');
+is $res->code, 201, 'cookie POST with only our own Referer works';
+$res = $t->post('/api/agents', headers => { %cookie, Origin => $origin,
+                Referer => 'https://evil.example/page' },
+                body => '{"name":"R2","systemPrompt":"p","voice":"Kore"}');
+is $res->code, 201, 'our own Origin decides over a foreign Referer';
+$t->sql(q{DELETE FROM agents WHERE name IN ('R', 'R2')});
+
 $res = $t->post('/api/agents', headers => { %bearer, 'Content-Type' =>
                 'application/json', Origin => 'https://evil.example' },
                 body => '{"name":"B","systemPrompt":"p","voice":"Kore"}');

@@ -138,5 +138,22 @@ $res2 = $d->post('/api/agents', tls => 1, headers => { Cookie => $sc,
     json => { name => 'x', systemPrompt => 'p', voice => 'Kore' });
 is_error($res2, 403, 'csrf_refused', 'the same host over http is another origin');
 
+
+# ---- "*" would answer every site with credentials: nginx -t refuses it
+for my $case ([ 'alone', '*' ],
+              [ 'among origins', 'https://app.example.com *' ]) {
+    my ($name, $value) = @$case;
+    my $conf = $d->nginx_conf(http => "orbis_cors_origins $value;");
+    my $file = $d->dir . '/star.conf';
+    open my $fh, '>', $file or die "$file: $!";
+    print $fh $conf;
+    close $fh;
+    my $out = `nginx -t -p @{[ $d->dir ]} -c $file 2>&1`;
+    isnt $?, 0, "nginx -t fails on orbis_cors_origins * ($name)";
+    like $out, qr/"\*" is not allowed: these origins are answered with cre/,
+        "and says why ($name)";
+    like $out, qr{star\.conf:\d+}, "and names the file and line ($name)";
+}
+
 $d->done;
 done_testing;

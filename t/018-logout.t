@@ -143,7 +143,27 @@ my ($cookie) = $t->post('/api/auth/login', json => {
     ->headers->header('Set-Cookie') =~ /^(orbis_session=[^;]+)/;
 is $t->get('/api/auth/me', headers => { Cookie => $cookie })->code, 200,
     'the cookie session works';
-is logout(Cookie => $cookie)->code, 204, 'logout with the cookie';
+
+# a cookie logout is a write like any other: another site's page cannot
+# end the session (CSRF), nor can one that sends no origin at all
+for my $case ([ 'a foreign Origin', Origin => 'https://evil.example' ],
+              [ 'a null Origin', Origin => 'null' ],
+              [ 'a foreign Referer', Referer => 'https://evil.example/x' ],
+              [ 'no Origin or Referer' ]) {
+    my ($name, @h) = @$case;
+    my $r = logout(Cookie => $cookie, @h);
+    is $r->code, 403, "cookie logout with $name: 403";
+    is $r->json->{error}{code}, 'csrf_refused', "cookie logout with $name: "
+        . 'csrf_refused';
+    ok !defined $r->headers->header('Set-Cookie'),
+        "cookie logout with $name: the cookie is not cleared";
+}
+is $node2->get('/api/auth/me', headers => { Cookie => $cookie })->code, 200,
+    'the cookie token still works on every node after refused logouts';
+
+my $self_origin = 'http://127.0.0.1:' . $t->http_port;
+is logout(Cookie => $cookie, Origin => $self_origin)->code, 204,
+    'logout with the cookie from our own origin';
 $res = $node2->get('/api/auth/me', headers => { Cookie => $cookie });
 is $res->code, 401, 'the cookie token is refused on the other node';
 is $res->json->{error}{code}, 'token_revoked', 'as token_revoked';

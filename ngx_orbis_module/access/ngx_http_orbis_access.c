@@ -3,7 +3,9 @@
  * Copyright (C) Orbis
  *
  * The access pipeline every API request goes through before its
- * handler: authentication, then rate limiting.
+ * handler: authentication, rate limiting, then the role a write needs
+ * (read from the database, after the rate limiter saw whether the
+ * session was logged out).
  */
 
 
@@ -28,6 +30,10 @@ ngx_http_orbis_continue(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
 
         case 1:
             rc = ngx_http_orbis_ratelimit(r, ctx);
+            break;
+
+        case 2:
+            rc = ngx_http_orbis_role(r, ctx);
             break;
 
         default:

@@ -7,8 +7,11 @@
  * its hash, so a revoked key stops working at once on every node.
  * Whether a JWT was logged out is asked by the rate limiter's script in
  * the same Redis round trip (ctx->revoke_key).  Mutating requests
- * authenticated by the cookie must carry an Origin (or Referer) of the
- * API's own origin or of a configured one: CSRF defence.
+ * authenticated by the cookie must carry an Origin (or, without one, a
+ * Referer) of the API's own origin or of a configured one: CSRF defence.
+ * A write's role is read from the database, not from the token, and
+ * judged by liborbiscore's orbis_role_check.  X-Forwarded-Proto counts
+ * only from orbis_trusted_proxies.
  */
 
 
@@ -17,6 +20,7 @@
 #include <ngx_http.h>
 
 #include <orbiscore/auth.h>
+#include <orbiscore/policy.h>
 
 #include "ngx_http_orbis_access.h"
 
@@ -27,7 +31,11 @@ static ngx_int_t ngx_http_orbis_auth_key(ngx_http_request_t *r,
     ngx_http_orbis_ctx_t *ctx, ngx_str_t *key);
 static void ngx_http_orbis_auth_key_done(ngx_http_request_t *r,
     ngx_http_orbis_ctx_t *ctx, PGresult *res, ngx_uint_t status);
-static ngx_int_t ngx_http_orbis_auth_csrf(ngx_http_request_t *r);
+static void ngx_http_orbis_role_done(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx, PGresult *res, ngx_uint_t status);
+static ngx_int_t ngx_http_orbis_role_decide(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx, orbis_role_t role);
+static ngx_uint_t ngx_http_orbis_from_trusted_proxy(ngx_http_request_t *r);
 static ngx_int_t ngx_http_orbis_unauthorized(ngx_http_request_t *r,
     const char *why);
 static ngx_int_t ngx_http_orbis_pstr(ngx_http_request_t *r, ngx_str_t *dst,
@@ -97,7 +105,7 @@ ngx_http_orbis_auth(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
             return rc;
         }
 
-        return ngx_http_orbis_auth_csrf(r);
+        return ngx_http_orbis_csrf(r);
     }
 
     if (ctx->route->flags & NGX_HTTP_ORBIS_AUTH_OPTIONAL) {
@@ -105,6 +113,118 @@ ngx_http_orbis_auth(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
     }
 
     return ngx_http_orbis_unauthorized(r, "authentication required");
+}
+
+
+/*
+ * A pipeline step after the rate limit: every write must be allowed to
+ * the caller's role.  A session's role is read from the database here,
+ * not taken from its token, so a demotion counts at the next request
+ * rather than when the token expires; a user who no longer exists gets
+ * 401.  A secret key acts as its tenant's owner (only an owner mints one).
+ */
+
+ngx_int_t
+ngx_http_orbis_role(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
+{
+    ngx_str_t  params[2];
+
+    if (!(ctx->route->flags & NGX_HTTP_ORBIS_AUTH)
+        || (r->method & (NGX_HTTP_GET | NGX_HTTP_HEAD | NGX_HTTP_OPTIONS)))
+    {
+        return NGX_DECLINED;
+    }
+
+    if (ctx->auth_kind == NGX_HTTP_ORBIS_AUTH_KEY) {
+        return ngx_http_orbis_role_decide(r, ctx, ORBIS_ROLE_OWNER);
+    }
+
+    if (!ngx_http_orbis_id_valid(&ctx->user_id)
+        || !ngx_http_orbis_id_valid(&ctx->tenant_id))
+    {
+        return ngx_http_orbis_unauthorized(r, "invalid token");
+    }
+
+    params[0] = ctx->user_id;
+    params[1] = ctx->tenant_id;
+
+    return ngx_http_orbis_api_query(r,
+               "SELECT role FROM users WHERE id = $1 AND tenant_id = $2",
+               2, params, ngx_http_orbis_role_done);
+}
+
+
+static void
+ngx_http_orbis_role_done(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
+    PGresult *res, ngx_uint_t status)
+{
+    ngx_int_t  rc;
+
+    if (status != NGX_HTTP_ORBIS_PG_OK) {
+        ngx_http_finalize_request(r, ngx_http_orbis_pg_fail(r, status));
+        return;
+    }
+
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        ngx_http_finalize_request(r, ngx_http_orbis_sql_fail(r, res));
+        return;
+    }
+
+    if (PQntuples(res) != 1) {
+        ngx_http_finalize_request(r, ngx_http_orbis_unauthorized(r,
+                                       "this account no longer exists"));
+        return;
+    }
+
+    if (ngx_http_orbis_pstr(r, &ctx->role, PQgetvalue(res, 0, 0),
+                            PQgetlength(res, 0, 0)) != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    rc = ngx_http_orbis_role_decide(r, ctx,
+                                    orbis_role_parse((char *) ctx->role.data,
+                                                     ctx->role.len));
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_orbis_continue(r, ctx);
+        return;
+    }
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+static ngx_int_t
+ngx_http_orbis_role_decide(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
+    orbis_role_t role)
+{
+    ngx_uint_t      flags;
+    orbis_err_t     err;
+    orbis_action_t  action;
+
+    flags = ctx->route->flags;
+
+    if (flags & NGX_HTTP_ORBIS_WRITES_AGENTS) {
+        action = ORBIS_ACTION_AGENTS_WRITE;
+
+    } else if (flags & NGX_HTTP_ORBIS_WRITES_KEYS) {
+        action = ORBIS_ACTION_KEYS_WRITE;
+
+    } else if (flags & NGX_HTTP_ORBIS_WRITES_TENANT) {
+        action = ORBIS_ACTION_TENANT_WRITE;
+
+    } else {
+        action = ORBIS_ACTION_OTHER_WRITE;
+    }
+
+    if (orbis_role_check(role, action, &err) == ORBIS_OK) {
+        return NGX_DECLINED;
+    }
+
+    return ngx_http_orbis_send_error(r, NGX_HTTP_FORBIDDEN, "forbidden",
+                                     "%s", err.msg);
 }
 
 
@@ -332,12 +452,15 @@ ngx_http_orbis_auth_key_done(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
 
 
 /*
- * A cookie rides along on cross-site requests; an Origin (or Referer) of
- * our own, or a configured dashboard origin, shows the page was ours.
+ * A cookie rides along on cross-site requests; an Origin of our own, or
+ * of a configured dashboard origin, shows the page was ours.  Without an
+ * Origin the Referer's scheme://host[:port] stands in for it.  An Origin
+ * of "null" (a sandboxed frame, a data: URL, a redirect across sites) is
+ * no origin of ours, whatever the Referer says.
  */
 
-static ngx_int_t
-ngx_http_orbis_auth_csrf(ngx_http_request_t *r)
+ngx_int_t
+ngx_http_orbis_csrf(ngx_http_request_t *r)
 {
     u_char                      *p, *last;
     ngx_str_t                    origin, self;
@@ -351,10 +474,12 @@ ngx_http_orbis_auth_csrf(ngx_http_request_t *r)
 
     h = ngx_http_orbis_header_in(r, "Origin");
 
-    if (h != NULL && h->value.len > 0
-        && ngx_strncmp(h->value.data, "null", 4) != 0)
-    {
+    if (h != NULL && h->value.len > 0) {
         origin = h->value;
+
+        if (origin.len == 4 && ngx_strncmp(origin.data, "null", 4) == 0) {
+            goto refused;
+        }
 
     } else if (r->headers_in.referer != NULL) {
         /* scheme://host[:port] of the Referer */
@@ -383,11 +508,8 @@ ngx_http_orbis_auth_csrf(ngx_http_request_t *r)
 
         self.data = p;
         self.len = ngx_sprintf(p, "%s://%V",
-#if (NGX_HTTP_SSL)
-                               r->connection->ssl ? "https" : "http",
-#else
-                               "http",
-#endif
+                               ngx_http_orbis_client_https(r)
+                               ? "https" : "http",
                                &r->headers_in.host->value) - p;
 
         if (self.len == origin.len
@@ -417,6 +539,94 @@ refused:
                                      "a request authenticated by the "
                                      "session cookie must come from the "
                                      "dashboard's own origin");
+}
+
+
+/*
+ * The client's scheme.  X-Forwarded-Proto is anyone's to send, so it is
+ * believed only from a trusted proxy; the first value is the one the
+ * client-facing proxy set.
+ */
+
+ngx_uint_t
+ngx_http_orbis_client_https(ngx_http_request_t *r)
+{
+    u_char           *p, *last;
+    ngx_table_elt_t  *h;
+
+#if (NGX_HTTP_SSL)
+    if (r->connection->ssl) {
+        return 1;
+    }
+#endif
+
+    h = ngx_http_orbis_header_in(r, "X-Forwarded-Proto");
+
+    if (h == NULL || !ngx_http_orbis_from_trusted_proxy(r)) {
+        return 0;
+    }
+
+    p = h->value.data;
+    last = p + h->value.len;
+
+    while (p < last && *p == ' ') {
+        p++;
+    }
+
+    return last - p >= 5 && ngx_strncasecmp(p, (u_char *) "https", 5) == 0
+           && (last - p == 5 || p[5] == ',' || p[5] == ' ');
+}
+
+
+/*
+ * Whether the peer that sent this request is an orbis_trusted_proxies
+ * address.  With nginx's realip module in use, the connection's address
+ * may already be the client's; $realip_remote_addr is the peer's.
+ */
+
+static ngx_uint_t
+ngx_http_orbis_from_trusted_proxy(ngx_http_request_t *r)
+{
+    ngx_addr_t                    addr;
+    struct sockaddr               unix_peer;
+    ngx_http_variable_value_t    *v;
+    ngx_http_orbis_main_conf_t   *omcf;
+
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_orbis_module);
+
+    if (omcf->trusted_proxies == NULL) {
+        return 0;
+    }
+
+    addr.sockaddr = r->connection->sockaddr;
+    addr.socklen = r->connection->socklen;
+
+    if (omcf->realip_index != NGX_ERROR) {
+        v = ngx_http_get_indexed_variable(r, omcf->realip_index);
+
+        if (v == NULL || v->not_found) {
+            return 0;
+        }
+
+        if (v->len != r->connection->addr_text.len
+            || ngx_strncmp(v->data, r->connection->addr_text.data, v->len)
+               != 0)
+        {
+            /* realip replaced the address: parse the peer's */
+            if (v->len >= 5 && ngx_strncmp(v->data, "unix:", 5) == 0) {
+                ngx_memzero(&unix_peer, sizeof(struct sockaddr));
+                unix_peer.sa_family = AF_UNIX;
+                addr.sockaddr = &unix_peer;
+
+            } else if (ngx_parse_addr(r->pool, &addr, v->data, v->len)
+                       != NGX_OK)
+            {
+                return 0;
+            }
+        }
+    }
+
+    return ngx_cidr_match(addr.sockaddr, omcf->trusted_proxies) == NGX_OK;
 }
 
 

@@ -340,17 +340,32 @@ ngx_http_orbis_login_checked(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
 
 
 /*
- * The cookie is cleared whatever happens.  A token no node would accept
- * (absent, expired, forged) needs no revoking: 204 as before.  A live one
- * is revoked in Redis first; if that cannot be done the answer is 503, so
- * that the client knows its token still works.
+ * A logout carried by the session cookie alone is a write like any other:
+ * from another site's page it is refused (csrf_refused) and nothing is
+ * revoked or cleared.  Otherwise the cookie is cleared whatever happens.
+ * A token no node would accept (absent, expired, forged) needs no
+ * revoking: 204 as before.  A live one is revoked in Redis first; if that
+ * cannot be done the answer is 503, so that the client knows its token
+ * still works.
  */
 
 ngx_int_t
 ngx_http_orbis_logout(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
 {
+    ngx_int_t                 rc;
     ngx_str_t                 bearer, cookie;
     ngx_http_orbis_logout_t  *lo;
+
+    ngx_http_orbis_session_tokens(r, &bearer, &cookie);
+
+    /* another site can send our cookie, but no Authorization header */
+
+    if (cookie.len > 0 && r->headers_in.authorization == NULL) {
+        rc = ngx_http_orbis_csrf(r);
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+    }
 
     if (ngx_http_orbis_set_cookie(r, "", 0) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -360,8 +375,6 @@ ngx_http_orbis_logout(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
     if (lo == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    ngx_http_orbis_session_tokens(r, &bearer, &cookie);
 
     if (ngx_http_orbis_logout_add(r, lo, &bearer) != NGX_OK
         || ngx_http_orbis_logout_add(r, lo, &cookie) != NGX_OK)
@@ -620,11 +633,11 @@ ngx_http_orbis_set_cookie(ngx_http_request_t *r, const char *token,
     p = ngx_sprintf(p, "orbis_session=%s; Path=/; Max-Age=%T; HttpOnly; "
                     "SameSite=Lax", token, max_age);
 
-#if (NGX_HTTP_SSL)
-    if (r->connection->ssl) {
+    /* over TLS, or through a trusted proxy that says the client used it */
+
+    if (ngx_http_orbis_client_https(r)) {
         p = ngx_cpymem(p, "; Secure", 8);
     }
-#endif
 
     h->value.len = p - h->value.data;
 

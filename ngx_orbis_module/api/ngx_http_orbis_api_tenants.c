@@ -44,14 +44,9 @@ ngx_http_orbis_tenant_update(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
     orbis_err_t                err;
     orbis_req_tenant_update_t  req;
 
-    ctx->thing = "tenant";
+    /* the owner only: the access pipeline's role step checked */
 
-    if (ctx->role.len == 6 && ngx_strncmp(ctx->role.data, "member", 6) == 0)
-    {
-        return ngx_http_orbis_send_error(r, NGX_HTTP_FORBIDDEN, "forbidden",
-                                         "only an owner or an admin can "
-                                         "change the account");
-    }
+    ctx->thing = "tenant";
 
     rc = ngx_http_orbis_check_json_body(r, ctx);
     if (rc != NGX_DECLINED) {

@@ -341,6 +341,16 @@ ngx_http_orbis_run(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
 
     w = ngx_http_orbis_worker;
 
+    /* the worker is exiting: its pool failed the schema check it awaited */
+
+    if (w == NULL) {
+        ngx_http_finalize_request(r,
+            ngx_http_orbis_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                      "not_ready", "the server is shutting "
+                                      "down, try again"));
+        return;
+    }
+
     if (ctx->route->handler != ngx_http_orbis_health
         && w->schema_version < ORBIS_SCHEMA_VERSION)
     {

@@ -37,34 +37,36 @@
       NGX_HTTP_ORBIS_AUTH },
 
     { NGX_HTTP_PUT, ngx_string("tenants/me"), ngx_http_orbis_tenant_update,
-      NGX_HTTP_ORBIS_AUTH },
+      NGX_HTTP_ORBIS_AUTH|NGX_HTTP_ORBIS_WRITES_TENANT },
 
     { NGX_HTTP_GET, ngx_string("agents"), ngx_http_orbis_agents_list,
       NGX_HTTP_ORBIS_AUTH },
 
     { NGX_HTTP_POST, ngx_string("agents"), ngx_http_orbis_agents_create,
-      NGX_HTTP_ORBIS_AUTH },
+      NGX_HTTP_ORBIS_AUTH|NGX_HTTP_ORBIS_WRITES_AGENTS },
 
     { NGX_HTTP_GET, ngx_string("agents/{id}"), ngx_http_orbis_agents_get,
       NGX_HTTP_ORBIS_AUTH },
 
     { NGX_HTTP_PUT, ngx_string("agents/{id}"), ngx_http_orbis_agents_update,
-      NGX_HTTP_ORBIS_AUTH },
+      NGX_HTTP_ORBIS_AUTH|NGX_HTTP_ORBIS_WRITES_AGENTS },
 
     { NGX_HTTP_DELETE, ngx_string("agents/{id}"),
-      ngx_http_orbis_agents_delete, NGX_HTTP_ORBIS_AUTH },
+      ngx_http_orbis_agents_delete,
+      NGX_HTTP_ORBIS_AUTH|NGX_HTTP_ORBIS_WRITES_AGENTS },
 
     { NGX_HTTP_GET, ngx_string("api-keys"), ngx_http_orbis_keys_list,
       NGX_HTTP_ORBIS_AUTH },
 
     { NGX_HTTP_POST, ngx_string("api-keys"), ngx_http_orbis_keys_create,
-      NGX_HTTP_ORBIS_AUTH },
+      NGX_HTTP_ORBIS_AUTH|NGX_HTTP_ORBIS_WRITES_KEYS },
 
     { NGX_HTTP_PUT, ngx_string("api-keys/{id}"), ngx_http_orbis_keys_update,
-      NGX_HTTP_ORBIS_AUTH },
+      NGX_HTTP_ORBIS_AUTH|NGX_HTTP_ORBIS_WRITES_KEYS },
 
     { NGX_HTTP_DELETE, ngx_string("api-keys/{id}"),
-      ngx_http_orbis_keys_delete, NGX_HTTP_ORBIS_AUTH },
+      ngx_http_orbis_keys_delete,
+      NGX_HTTP_ORBIS_AUTH|NGX_HTTP_ORBIS_WRITES_KEYS },
 
     { NGX_HTTP_GET, ngx_string("conversations"),
       ngx_http_orbis_conversations_list, NGX_HTTP_ORBIS_AUTH },

@@ -29,6 +29,14 @@ typedef void (*ngx_http_orbis_done_pt)(ngx_http_request_t *r,
 #define NGX_HTTP_ORBIS_IP_LIMIT       0x04   /* signup, login: per address */
 #define NGX_HTTP_ORBIS_TEST_ONLY      0x08   /* orbis_test_endpoints on */
 
+/*
+ * What a write route changes, for the role it needs (liborbiscore's
+ * orbis_role_check); a write route with none of these needs the owner.
+ */
+#define NGX_HTTP_ORBIS_WRITES_AGENTS  0x100
+#define NGX_HTTP_ORBIS_WRITES_KEYS    0x200
+#define NGX_HTTP_ORBIS_WRITES_TENANT  0x400
+
 /* how the caller proved who it is */
 #define NGX_HTTP_ORBIS_AUTH_NONE      0
 #define NGX_HTTP_ORBIS_AUTH_COOKIE    1
