@@ -98,7 +98,7 @@ ngx_http_orbis_signup(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
 
     if (acc == NULL || code == NULL
         || RAND_bytes(rnd, sizeof(rnd)) != 1
-        || orbis_b64url_encode(rnd, sizeof(rnd), (char *) code, 13, NULL)
+        || orbis_base64url_encode(rnd, sizeof(rnd), (char *) code, 13, NULL)
            != ORBIS_OK
         || ngx_http_orbis_cparam(r, &acc->params[0], req.tenant_name) != NGX_OK
         || ngx_http_orbis_cparam(r, &acc->params[1], req.email) != NGX_OK

@@ -42,9 +42,9 @@ orbis_apikey_generate(orbis_apikey_kind_t kind,
     memcpy(out, kind == ORBIS_KEY_SECRET ? "sk_" : "pk_",
            ORBIS_APIKEY_PREFIX_LEN);
 
-    return orbis_b64url_encode(random, ORBIS_APIKEY_RANDOM_LEN,
-                               out + ORBIS_APIKEY_PREFIX_LEN,
-                               outsz - ORBIS_APIKEY_PREFIX_LEN, NULL);
+    return orbis_base64url_encode(random, ORBIS_APIKEY_RANDOM_LEN,
+                                  out + ORBIS_APIKEY_PREFIX_LEN,
+                                  outsz - ORBIS_APIKEY_PREFIX_LEN, NULL);
 }
 
 
@@ -63,7 +63,7 @@ orbis_apikey_parse(const char *key, size_t len, orbis_apikey_kind_t *kind,
 
     /* 24 random bytes fill exactly 32 characters: no partial last group */
     for (i = ORBIS_APIKEY_PREFIX_LEN; i < len; i++) {
-        if (!orbis_b64url_char((unsigned char) key[i])) {
+        if (!orbis_base64_char((unsigned char) key[i], ORBIS_BASE64_URL)) {
             return orbis_err_set(err, ORBIS_ERR_INVALID, "malformed API key");
         }
     }

@@ -5,8 +5,9 @@
 
 #include <string.h>
 
+#include <orbiscore/base64.h>
+
 #include "tenants_int.h"
-#include "auth/auth_int.h"
 
 
 static orbis_rc_t orbis_tparse_key_directive(orbis_tparse_t *ctx,
@@ -155,7 +156,9 @@ orbis_tparse_key_directive(orbis_tparse_t *ctx, orbis_tenant_key_t *k,
         }
 
         for (i = 3; i < v->len; i++) {
-            if (!orbis_b64url_char((unsigned char) v->value[i])) {
+            if (!orbis_base64_char((unsigned char) v->value[i],
+                                   ORBIS_BASE64_URL))
+            {
                 break;
             }
         }
@@ -181,7 +184,9 @@ orbis_tparse_key_directive(orbis_tparse_t *ctx, orbis_tenant_key_t *k,
         }
 
         for (i = 0; i < v->len; i++) {
-            if (!orbis_b64url_char((unsigned char) v->value[i])) {
+            if (!orbis_base64_char((unsigned char) v->value[i],
+                                   ORBIS_BASE64_URL))
+            {
                 break;
             }
         }

@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include <orbiscore/utf8.h>
 #include <orbiscore/validate.h>
 
 
@@ -32,13 +33,6 @@
 typedef orbis_rc_t (*orbis_vcheck_pt)(const char *field, const char *s,
     size_t len, const void *ctx, char **out, orbis_err_t *err);
 
-
-/*
- * Decodes one UTF-8 sequence at s: the number of bytes it takes, or 0 if
- * it is not valid UTF-8 (overlong, surrogate, above U+10FFFF, truncated).
- */
-size_t orbis_utf8_next(const uint8_t *s, size_t len, uint32_t *cp)
-    ORBIS_VALIDATE_HIDDEN;
 
 /* a NUL-terminated malloc'd copy, NULL when out of memory */
 char *orbis_vstrdup(const char *s, size_t len) ORBIS_VALIDATE_HIDDEN;
