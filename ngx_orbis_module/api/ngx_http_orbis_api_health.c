@@ -258,17 +258,9 @@ static void
 ngx_http_orbis_sleep_done(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
     PGresult *res, ngx_uint_t status)
 {
-    if (status != NGX_HTTP_ORBIS_PG_OK) {
-        ngx_http_finalize_request(r, ngx_http_orbis_pg_fail(r, status));
-        return;
-    }
-
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        ngx_http_finalize_request(r,
-            ngx_http_orbis_send_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                      "internal",
-                                      "statement failed: %s",
-                                      PQresultErrorMessage(res)));
+    if (ngx_http_orbis_pg_result(r, res, status, NGX_HTTP_ORBIS_EXPECT_ROWS)
+        != NGX_OK)
+    {
         return;
     }
 

@@ -43,7 +43,7 @@ ngx_http_orbis_body(ngx_http_request_t *r, ngx_str_t *body)
 
         if (b->in_file) {
             /* client_body_buffer_size is kept >= client_max_body_size */
-            return NGX_DECLINED;
+            return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
         }
 
         len += b->last - b->pos;
@@ -134,7 +134,7 @@ ngx_http_orbis_check_json_body(ngx_http_request_t *r,
     case NGX_OK:
         break;
 
-    case NGX_DECLINED:
+    case NGX_HTTP_REQUEST_ENTITY_TOO_LARGE:
         return ngx_http_orbis_send_error(r,
                                          NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
                                          "too_large", "the body is too "
@@ -326,7 +326,7 @@ ngx_http_orbis_request_redis(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
                                                   handler, r, argc, argv,
                                                   lens, &status);
     if (ctx->redis_cmd == NULL) {
-        return NGX_DECLINED;
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
     }
 
     return NGX_DONE;
