@@ -134,6 +134,22 @@ ngx_int_t ngx_http_orbis_api_by_id(ngx_http_request_t *r,
     ngx_http_orbis_ctx_t *ctx, const char *thing, const char *sql);
 
 /*
+ * A page of the caller's things: params[0] is set to the tenant and the
+ * last three to the page (cursor time, cursor id, limit + 1) from ?cursor=
+ * and ?limit=; the rows go out through ngx_http_orbis_list_done.
+ */
+ngx_int_t ngx_http_orbis_api_list(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx, const char *sql, ngx_uint_t nparams,
+    ngx_str_t *params);
+
+/*
+ * The {id} of the path names one of the caller's things (ctx->thing):
+ * NGX_DECLINED when it is a well-formed id, else the rc of the 404 sent.
+ */
+ngx_int_t ngx_http_orbis_path_id(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx, const char *thing);
+
+/*
  * A Redis command on behalf of the request, cancelled if the request ends
  * first.  NGX_DONE when queued (handler gets r as data and must clear
  * ctx->redis_cmd), NGX_HTTP_SERVICE_UNAVAILABLE when Redis is known to be

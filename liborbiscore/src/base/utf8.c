@@ -157,24 +157,14 @@ orbis_utf8_step(orbis_utf8_t *u, uint8_t c)
     } else if (c >= 0xe0 && c <= 0xef) {
         u->need = 2;
         u->cp = c & 0x0f;
-
-        if (c == 0xe0) {
-            u->lo = 0xa0;
-
-        } else if (c == 0xed) {
-            u->hi = 0x9f;
-        }
+        u->lo = (c == 0xe0) ? 0xa0 : 0x80;
+        u->hi = (c == 0xed) ? 0x9f : 0xbf;
 
     } else if (c >= 0xf0 && c <= 0xf4) {
         u->need = 3;
         u->cp = c & 0x07;
-
-        if (c == 0xf0) {
-            u->lo = 0x90;
-
-        } else if (c == 0xf4) {
-            u->hi = 0x8f;
-        }
+        u->lo = (c == 0xf0) ? 0x90 : 0x80;
+        u->hi = (c == 0xf4) ? 0x8f : 0xbf;
 
     } else {
         u->bad = 1;

@@ -19,6 +19,7 @@ orbis_rc_t
 orbis_tparse_agent(orbis_tparse_t *ctx, orbis_tenant_conf_t *t,
     orbis_tenant_agent_t *a)
 {
+    int         closed;
     size_t      i;
     unsigned    seen;
     orbis_rc_t  rc;
@@ -40,17 +41,12 @@ orbis_tparse_agent(orbis_tparse_t *ctx, orbis_tenant_conf_t *t,
     seen = 0;
 
     for ( ;; ) {
-        rc = orbis_tlex_next(&ctx->lex, &ctx->st, ctx->line, ctx->err);
+        rc = orbis_tblock_next(ctx, "agent", a->slug, &closed);
         if (rc != ORBIS_OK) {
             return rc;
         }
 
-        if (ctx->st.end == ORBIS_TEND_EOF) {
-            return orbis_tfail(ctx, ctx->st.line, "unexpected end of file, "
-                               "expecting \"}\" of agent \"%s\"", a->slug);
-        }
-
-        if (ctx->st.end == ORBIS_TEND_CLOSE) {
+        if (closed) {
             break;
         }
 

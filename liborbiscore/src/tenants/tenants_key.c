@@ -21,6 +21,7 @@ orbis_rc_t
 orbis_tparse_key(orbis_tparse_t *ctx, orbis_tenant_conf_t *t,
     orbis_tenant_key_t *k, unsigned *agents_line)
 {
+    int         closed;
     size_t      i;
     unsigned    seen, prefix_line, hash_line;
     orbis_rc_t  rc;
@@ -45,18 +46,12 @@ orbis_tparse_key(orbis_tparse_t *ctx, orbis_tenant_conf_t *t,
     hash_line = 0;
 
     for ( ;; ) {
-        rc = orbis_tlex_next(&ctx->lex, &ctx->st, ctx->line, ctx->err);
+        rc = orbis_tblock_next(ctx, "api_key", k->slug, &closed);
         if (rc != ORBIS_OK) {
             return rc;
         }
 
-        if (ctx->st.end == ORBIS_TEND_EOF) {
-            return orbis_tfail(ctx, ctx->st.line, "unexpected end of file, "
-                               "expecting \"}\" of api_key \"%s\"",
-                               k->slug);
-        }
-
-        if (ctx->st.end == ORBIS_TEND_CLOSE) {
+        if (closed) {
             break;
         }
 
