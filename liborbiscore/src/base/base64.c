@@ -6,20 +6,41 @@
 #include <orbiscore/base64.h>
 
 
+#define ORBIS_B64_BAD      0x80
+
+#define ORBIS_B64_BAD4     0x80, 0x80, 0x80, 0x80
+#define ORBIS_B64_BAD16    ORBIS_B64_BAD4, ORBIS_B64_BAD4, ORBIS_B64_BAD4,    \
+                           ORBIS_B64_BAD4
+#define ORBIS_B64_BAD64    ORBIS_B64_BAD16, ORBIS_B64_BAD16, ORBIS_B64_BAD16, \
+                           ORBIS_B64_BAD16
+
 /*
- * A character's entry in orbis_b64_value: its 6-bit value in either
- * alphabet, and which alphabet it is not part of.  '=' and everything
- * outside both alphabets are in neither.
+ * character -> 6-bit value, ORBIS_B64_BAD outside the alphabet ('=' too);
+ * the two alphabets differ in the characters for 62 and 63 only
  */
-#define ORBIS_B64_NOT_STD  0x100     /* '-' '_' */
-#define ORBIS_B64_NOT_URL  0x200     /* '+' '/' */
-#define ORBIS_B64_VALUE    0x3f
+#define ORBIS_B64_TABLE(plus, slash, minus, under)                            \
+{                                                                             \
+    ORBIS_B64_BAD16, ORBIS_B64_BAD16,                                         \
+    0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,                           \
+    0x80, 0x80, 0x80, plus, 0x80, minus, 0x80, slash,                         \
+    0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x3a, 0x3b,                           \
+    0x3c, 0x3d, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,                           \
+    0x80, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06,                           \
+    0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e,                           \
+    0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16,                           \
+    0x17, 0x18, 0x19, 0x80, 0x80, 0x80, 0x80, under,                          \
+    0x80, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f, 0x20,                           \
+    0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28,                           \
+    0x29, 0x2a, 0x2b, 0x2c, 0x2d, 0x2e, 0x2f, 0x30,                           \
+    0x31, 0x32, 0x33, 0x80, 0x80, 0x80, 0x80, 0x80,                           \
+    ORBIS_B64_BAD64, ORBIS_B64_BAD64                                          \
+}
 
 
 static size_t orbis_base64_encode_with(char *dst, const uint8_t *src,
     size_t n, const char *alphabet, int pad);
 static orbis_rc_t orbis_base64_bad_char(const uint8_t *s, size_t from,
-    size_t n, unsigned reject, orbis_err_t *err);
+    size_t n, const uint8_t *value, orbis_err_t *err);
 
 
 static const char  orbis_b64_std[] =
@@ -28,40 +49,11 @@ static const char  orbis_b64_std[] =
 static const char  orbis_b64_url[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-static const uint16_t  orbis_b64_value[256] = {
-    0x300, 0x300, 0x300, 0x300, 0x300, 0x300, 0x300, 0x300,
-    0x300, 0x300, 0x300, 0x300, 0x300, 0x300, 0x300, 0x300,
-    0x300, 0x300, 0x300, 0x300, 0x300, 0x300, 0x300, 0x300,
-    0x300, 0x300, 0x300, 0x300, 0x300, 0x300, 0x300, 0x300,
-    0x300, 0x300, 0x300, 0x300, 0x300, 0x300, 0x300, 0x300,
-    0x300, 0x300, 0x300, 0x23e, 0x300, 0x13e, 0x300, 0x23f,
-    0x034, 0x035, 0x036, 0x037, 0x038, 0x039, 0x03a, 0x03b,
-    0x03c, 0x03d, 0x300, 0x300, 0x300, 0x300, 0x300, 0x300,
-    0x300, 0x000, 0x001, 0x002, 0x003, 0x004, 0x005, 0x006,
-    0x007, 0x008, 0x009, 0x00a, 0x00b, 0x00c, 0x00d, 0x00e,
-    0x00f, 0x010, 0x011, 0x012, 0x013, 0x014, 0x015, 0x016,
-    0x017, 0x018, 0x019, 0x300, 0x300, 0x300, 0x300, 0x13f,
-    0x300, 0x01a, 0x01b, 0x01c, 0x01d, 0x01e, 0x01f, 0x020,
-    0x021, 0x022, 0x023, 0x024, 0x025, 0x026, 0x027, 0x028,
-    0x029, 0x02a, 0x02b, 0x02c, 0x02d, 0x02e, 0x02f, 0x030,
-    0x031, 0x032, 0x033, 0x300, 0x300, 0x300, 0x300, 0x300,
-    0x300, 0x300, 0x300, 0x300, 0x300, 0x300, 0x300, 0x300,
-    0x300, 0x300, 0x300, 0x300, 0x300, 0x300, 0x300, 0x300,
-    0x300, 0x300, 0x300, 0x300, 0x300, 0x300, 0x300, 0x300,
-    0x300, 0x300, 0x300, 0x300, 0x300, 0x300, 0x300, 0x300,
-    0x300, 0x300, 0x300, 0x300, 0x300, 0x300, 0x300, 0x300,
-    0x300, 0x300, 0x300, 0x300, 0x300, 0x300, 0x300, 0x300,
-    0x300, 0x300, 0x300, 0x300, 0x300, 0x300, 0x300, 0x300,
-    0x300, 0x300, 0x300, 0x300, 0x300, 0x300, 0x300, 0x300,
-    0x300, 0x300, 0x300, 0x300, 0x300, 0x300, 0x300, 0x300,
-    0x300, 0x300, 0x300, 0x300, 0x300, 0x300, 0x300, 0x300,
-    0x300, 0x300, 0x300, 0x300, 0x300, 0x300, 0x300, 0x300,
-    0x300, 0x300, 0x300, 0x300, 0x300, 0x300, 0x300, 0x300,
-    0x300, 0x300, 0x300, 0x300, 0x300, 0x300, 0x300, 0x300,
-    0x300, 0x300, 0x300, 0x300, 0x300, 0x300, 0x300, 0x300,
-    0x300, 0x300, 0x300, 0x300, 0x300, 0x300, 0x300, 0x300,
-    0x300, 0x300, 0x300, 0x300, 0x300, 0x300, 0x300, 0x300,
-};
+static const uint8_t  orbis_b64_std_value[256] =
+    ORBIS_B64_TABLE(62, 63, ORBIS_B64_BAD, ORBIS_B64_BAD);
+
+static const uint8_t  orbis_b64_url_value[256] =
+    ORBIS_B64_TABLE(ORBIS_B64_BAD, ORBIS_B64_BAD, 62, 63);
 
 
 size_t
@@ -169,15 +161,15 @@ orbis_base64_decode(uint8_t *dst, size_t *dst_len, const char *src, size_t n,
     size_t          i, full, tail;
     uint8_t        *d;
     uint32_t        a, b, c, e;
-    unsigned        reject, url;
-    const uint8_t  *s;
+    unsigned        url;
+    const uint8_t  *s, *value;
 
     s = (const uint8_t *) src;
     d = dst;
     *dst_len = 0;
 
     url = flags & ORBIS_BASE64_URL;
-    reject = url ? ORBIS_B64_NOT_URL : ORBIS_B64_NOT_STD;
+    value = url ? orbis_b64_url_value : orbis_b64_std_value;
 
     if (n == 0) {
         return ORBIS_OK;
@@ -210,17 +202,16 @@ orbis_base64_decode(uint8_t *dst, size_t *dst_len, const char *src, size_t n,
     }
 
     for (i = 0; i < full; i += 4) {
-        a = orbis_b64_value[s[i]];
-        b = orbis_b64_value[s[i + 1]];
-        c = orbis_b64_value[s[i + 2]];
-        e = orbis_b64_value[s[i + 3]];
+        a = value[s[i]];
+        b = value[s[i + 1]];
+        c = value[s[i + 2]];
+        e = value[s[i + 3]];
 
-        if ((a | b | c | e) & reject) {
-            return orbis_base64_bad_char(s, i, n, reject, err);
+        if ((a | b | c | e) & ORBIS_B64_BAD) {
+            return orbis_base64_bad_char(s, i, n, value, err);
         }
 
-        a = (a & ORBIS_B64_VALUE) << 18 | (b & ORBIS_B64_VALUE) << 12
-            | (c & ORBIS_B64_VALUE) << 6 | (e & ORBIS_B64_VALUE);
+        a = a << 18 | b << 12 | c << 6 | e;
 
         *d++ = (uint8_t) (a >> 16);
         *d++ = (uint8_t) (a >> 8);
@@ -228,17 +219,13 @@ orbis_base64_decode(uint8_t *dst, size_t *dst_len, const char *src, size_t n,
     }
 
     if (tail != 0) {
-        a = orbis_b64_value[s[full]];
-        b = orbis_b64_value[s[full + 1]];
-        c = (tail == 3) ? orbis_b64_value[s[full + 2]] : 0;
+        a = value[s[full]];
+        b = value[s[full + 1]];
+        c = (tail == 3) ? value[s[full + 2]] : 0;
 
-        if ((a | b | c) & reject) {
-            return orbis_base64_bad_char(s, full, n, reject, err);
+        if ((a | b | c) & ORBIS_B64_BAD) {
+            return orbis_base64_bad_char(s, full, n, value, err);
         }
-
-        a &= ORBIS_B64_VALUE;
-        b &= ORBIS_B64_VALUE;
-        c &= ORBIS_B64_VALUE;
 
         /*
          * the bits below the last whole byte must be zero, or two different
@@ -293,23 +280,23 @@ orbis_base64url_decode(const char *in, size_t len, uint8_t *out,
 int
 orbis_base64_char(int c, unsigned flags)
 {
-    unsigned  reject;
+    const uint8_t  *value;
 
-    reject = (flags & ORBIS_BASE64_URL) ? ORBIS_B64_NOT_URL
-                                        : ORBIS_B64_NOT_STD;
+    value = (flags & ORBIS_BASE64_URL) ? orbis_b64_url_value
+                                       : orbis_b64_std_value;
 
-    return c >= 0 && c < 256 && !(orbis_b64_value[c] & reject);
+    return c >= 0 && c < 256 && !(value[c] & ORBIS_B64_BAD);
 }
 
 
 static orbis_rc_t
 orbis_base64_bad_char(const uint8_t *s, size_t from, size_t n,
-    unsigned reject, orbis_err_t *err)
+    const uint8_t *value, orbis_err_t *err)
 {
     size_t  i;
 
     for (i = from; i < n; i++) {
-        if (orbis_b64_value[s[i]] & reject) {
+        if (value[s[i]] & ORBIS_B64_BAD) {
             break;
         }
     }
