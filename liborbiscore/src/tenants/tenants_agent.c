@@ -90,10 +90,7 @@ orbis_tparse_agent_directive(orbis_tparse_t *ctx, orbis_tenant_agent_t *a,
     v = &ctx->st.args[1];
 
     if (orbis_tis(ctx, "name")) {
-        rc = orbis_tsimple(ctx, seen, ORBIS_T_NAME, 1, 1);
-        return rc != ORBIS_OK ? rc
-                              : orbis_ttext(ctx, 1, ORBIS_NAME_MAX, 0,
-                                            &a->name);
+        return orbis_tname(ctx, seen, &a->name);
     }
 
     if (orbis_tis(ctx, "voice")) {

@@ -79,6 +79,20 @@ orbis_tappend(orbis_tparse_t *ctx, void *items, size_t *n, const void *item,
 }
 
 
+orbis_rc_t
+orbis_tname(orbis_tparse_t *ctx, unsigned *seen, char **out)
+{
+    orbis_rc_t  rc;
+
+    rc = orbis_tsimple(ctx, seen, ORBIS_T_NAME, 1, 1);
+    if (rc != ORBIS_OK) {
+        return rc;
+    }
+
+    return orbis_ttext(ctx, 1, ORBIS_NAME_MAX, 0, out);
+}
+
+
 /* a directive ending in ";" with min..max values, once per block */
 orbis_rc_t
 orbis_tsimple(orbis_tparse_t *ctx, unsigned *seen, unsigned bit, size_t min,

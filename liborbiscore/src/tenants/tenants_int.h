@@ -128,6 +128,10 @@ orbis_rc_t orbis_tappend(orbis_tparse_t *ctx, void *items, size_t *n,
 orbis_rc_t orbis_tsimple(orbis_tparse_t *ctx, unsigned *seen, unsigned bit,
     size_t min, size_t max) ORBIS_TENANTS_HIDDEN;
 
+/* "name <text>;", once per block (ORBIS_T_NAME), into *out */
+orbis_rc_t orbis_tname(orbis_tparse_t *ctx, unsigned *seen, char **out)
+    ORBIS_TENANTS_HIDDEN;
+
 /* the first value checked as text and taken over into *out */
 orbis_rc_t orbis_ttext(orbis_tparse_t *ctx, size_t min, size_t max,
     unsigned flags, char **out) ORBIS_TENANTS_HIDDEN;

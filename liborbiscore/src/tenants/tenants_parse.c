@@ -216,10 +216,7 @@ orbis_tparse_tenant_directive(orbis_tparse_t *ctx, orbis_tenant_conf_t *t,
     v = &ctx->st.args[1];
 
     if (orbis_tis(ctx, "name")) {
-        rc = orbis_tsimple(ctx, seen, ORBIS_T_NAME, 1, 1);
-        return rc != ORBIS_OK ? rc
-                              : orbis_ttext(ctx, 1, ORBIS_NAME_MAX, 0,
-                                            &t->name);
+        return orbis_tname(ctx, seen, &t->name);
     }
 
     if (orbis_tis(ctx, "plan")) {

@@ -107,18 +107,12 @@ orbis_req_login_parse(const char *body, size_t len, orbis_req_login_t *out,
     }
 
     rc = orbis_req_credentials(root, 0, &out->email, &out->password, err);
+
+    json_decref(root);
+
     if (rc != ORBIS_OK) {
-        goto failed;
+        orbis_req_login_free(out);
     }
-
-    json_decref(root);
-
-    return ORBIS_OK;
-
-failed:
-
-    json_decref(root);
-    orbis_req_login_free(out);
 
     return rc;
 }
