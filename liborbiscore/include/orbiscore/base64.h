@@ -61,8 +61,11 @@ size_t orbis_base64_encode(char *dst, const uint8_t *src, size_t n);
 orbis_rc_t orbis_base64_decode(uint8_t *dst, size_t *dst_len,
     const char *src, size_t n, unsigned flags, orbis_err_t *err);
 
-/* 1 if c is a data character of the alphabet flags choose ('=' is not) */
-int orbis_base64_char(int c, unsigned flags);
+/*
+ * The number of characters at the start of s[0..n) that belong to the
+ * alphabet flags choose ('=' does not): n when all of them do.
+ */
+size_t orbis_base64_span(const char *s, size_t n, unsigned flags);
 
 
 /*

@@ -52,7 +52,6 @@ orbis_rc_t
 orbis_apikey_parse(const char *key, size_t len, orbis_apikey_kind_t *kind,
     orbis_err_t *err)
 {
-    size_t               i;
     orbis_apikey_kind_t  k;
 
     if (key == NULL || len != ORBIS_APIKEY_LEN
@@ -62,10 +61,11 @@ orbis_apikey_parse(const char *key, size_t len, orbis_apikey_kind_t *kind,
     }
 
     /* 24 random bytes fill exactly 32 characters: no partial last group */
-    for (i = ORBIS_APIKEY_PREFIX_LEN; i < len; i++) {
-        if (!orbis_base64_char((unsigned char) key[i], ORBIS_BASE64_URL)) {
-            return orbis_err_set(err, ORBIS_ERR_INVALID, "malformed API key");
-        }
+    if (orbis_base64_span(key + ORBIS_APIKEY_PREFIX_LEN,
+                          len - ORBIS_APIKEY_PREFIX_LEN, ORBIS_BASE64_URL)
+        != len - ORBIS_APIKEY_PREFIX_LEN)
+    {
+        return orbis_err_set(err, ORBIS_ERR_INVALID, "malformed API key");
     }
 
     if (kind != NULL) {

@@ -466,17 +466,6 @@ orbis_jwt_str_ok(const char *s, size_t size)
 static int
 orbis_jwt_jti_ok(const char *s, size_t len)
 {
-    size_t  i;
-
-    if (len > ORBIS_JWT_JTI_MAX) {
-        return 0;
-    }
-
-    for (i = 0; i < len; i++) {
-        if (!orbis_base64_char((unsigned char) s[i], ORBIS_BASE64_URL)) {
-            return 0;
-        }
-    }
-
-    return 1;
+    return len <= ORBIS_JWT_JTI_MAX
+           && orbis_base64_span(s, len, ORBIS_BASE64_URL) == len;
 }

@@ -39,6 +39,8 @@
 
 static size_t orbis_base64_encode_with(char *dst, const uint8_t *src,
     size_t n, const char *alphabet, int pad);
+static size_t orbis_base64_span_in(const uint8_t *s, size_t n,
+    const uint8_t *value);
 static orbis_rc_t orbis_base64_bad_char(const uint8_t *s, size_t from,
     size_t n, const uint8_t *value, orbis_err_t *err);
 
@@ -277,15 +279,25 @@ orbis_base64url_decode(const char *in, size_t len, uint8_t *out,
 }
 
 
-int
-orbis_base64_char(int c, unsigned flags)
+size_t
+orbis_base64_span(const char *s, size_t n, unsigned flags)
 {
-    const uint8_t  *value;
+    return orbis_base64_span_in((const uint8_t *) s, n,
+                                (flags & ORBIS_BASE64_URL)
+                                ? orbis_b64_url_value : orbis_b64_std_value);
+}
 
-    value = (flags & ORBIS_BASE64_URL) ? orbis_b64_url_value
-                                       : orbis_b64_std_value;
 
-    return c >= 0 && c < 256 && !(value[c] & ORBIS_B64_BAD);
+static size_t
+orbis_base64_span_in(const uint8_t *s, size_t n, const uint8_t *value)
+{
+    size_t  i;
+
+    for (i = 0; i < n && !(value[s[i]] & ORBIS_B64_BAD); i++) {
+        /* void */
+    }
+
+    return i;
 }
 
 
@@ -295,11 +307,7 @@ orbis_base64_bad_char(const uint8_t *s, size_t from, size_t n,
 {
     size_t  i;
 
-    for (i = from; i < n; i++) {
-        if (value[s[i]] & ORBIS_B64_BAD) {
-            break;
-        }
-    }
+    i = from + orbis_base64_span_in(s + from, n - from, value);
 
     if (i < n && s[i] == '=') {
         return orbis_err_set(err, ORBIS_ERR_INVALID,

@@ -150,15 +150,8 @@ orbis_tparse_key_directive(orbis_tparse_t *ctx, orbis_tenant_key_t *k,
             return rc;
         }
 
-        for (i = 3; i < v->len; i++) {
-            if (!orbis_base64_char((unsigned char) v->value[i],
-                                   ORBIS_BASE64_URL))
-            {
-                break;
-            }
-        }
-
-        if (v->len != 7 || i != 7
+        if (v->len != 7
+            || orbis_base64_span(v->value + 3, 4, ORBIS_BASE64_URL) != 4
             || (memcmp(v->value, "pk_", 3) != 0
                 && memcmp(v->value, "sk_", 3) != 0))
         {
@@ -178,15 +171,9 @@ orbis_tparse_key_directive(orbis_tparse_t *ctx, orbis_tenant_key_t *k,
             return rc;
         }
 
-        for (i = 0; i < v->len; i++) {
-            if (!orbis_base64_char((unsigned char) v->value[i],
-                                   ORBIS_BASE64_URL))
-            {
-                break;
-            }
-        }
-
-        if (v->len != 4 || i != 4) {
+        if (v->len != 4
+            || orbis_base64_span(v->value, 4, ORBIS_BASE64_URL) != 4)
+        {
             return orbis_tfail(ctx, v->line, "last4: must be the last 4 "
                                "characters of the key");
         }

@@ -67,17 +67,11 @@ orbis_ws_client_key(const uint8_t random[16], char out[ORBIS_WS_KEY_LEN + 1])
 int
 orbis_ws_key_valid(const char *key, size_t len)
 {
-    size_t  i;
-
     /* 16 bytes are 5 full groups of 3 plus one byte: 22 chars and "==" */
-    if (key == NULL || len != ORBIS_WS_KEY_LEN) {
+    if (key == NULL || len != ORBIS_WS_KEY_LEN
+        || orbis_base64_span(key, 22, 0) != 22)
+    {
         return 0;
-    }
-
-    for (i = 0; i < 22; i++) {
-        if (!orbis_base64_char((unsigned char) key[i], 0)) {
-            return 0;
-        }
     }
 
     /*

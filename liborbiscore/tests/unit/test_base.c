@@ -507,22 +507,33 @@ test_b64url_matches_standard(void **state)
 
 
 static void
-test_b64_alphabet_chars(void **state)
+test_b64_alphabet_span(void **state)
 {
-    int  c, std, url;
+    int   c, std, url;
+    char  ch;
 
     (void) state;
 
-    for (c = -1; c < 257; c++) {
+    for (c = 0; c < 256; c++) {
+        ch = (char) c;
         std = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
               || (c >= '0' && c <= '9') || c == '+' || c == '/';
         url = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
               || (c >= '0' && c <= '9') || c == '-' || c == '_';
 
-        assert_int_equal(orbis_base64_char(c, 0), std);
-        assert_int_equal(orbis_base64_char(c, ORBIS_BASE64_NOPAD_OK), std);
-        assert_int_equal(orbis_base64_char(c, ORBIS_BASE64_URL), url);
+        assert_int_equal(orbis_base64_span(&ch, 1, 0), std);
+        assert_int_equal(orbis_base64_span(&ch, 1, ORBIS_BASE64_NOPAD_OK),
+                         std);
+        assert_int_equal(orbis_base64_span(&ch, 1, ORBIS_BASE64_URL), url);
     }
+
+    assert_int_equal(orbis_base64_span("", 0, 0), 0);
+    assert_int_equal(orbis_base64_span("Zm9v", 4, 0), 4);
+    assert_int_equal(orbis_base64_span("Zm8=", 4, 0), 3);
+    assert_int_equal(orbis_base64_span("a+b-c", 5, 0), 3);
+    assert_int_equal(orbis_base64_span("a+b-c", 5, ORBIS_BASE64_URL), 1);
+    assert_int_equal(orbis_base64_span("a_b-c/", 6, ORBIS_BASE64_URL), 5);
+    assert_int_equal(orbis_base64_span("ab\0cd", 5, ORBIS_BASE64_URL), 2);
 }
 
 
@@ -849,7 +860,7 @@ main(void)
         cmocka_unit_test(test_b64url_strict_decode),
         cmocka_unit_test(test_b64url_via_flag),
         cmocka_unit_test(test_b64url_matches_standard),
-        cmocka_unit_test(test_b64_alphabet_chars),
+        cmocka_unit_test(test_b64_alphabet_span),
         cmocka_unit_test(test_utf8_decoder),
         cmocka_unit_test(test_utf8_whole),
         cmocka_unit_test(test_utf8_nul),
