@@ -553,20 +553,9 @@ static void
 ngx_http_orbis_redis_event(ngx_http_orbis_redis_t *rd, ngx_uint_t write,
     ngx_uint_t on)
 {
-    ngx_event_t  *ev;
-
-    if (rd->c == NULL) {
-        return;
-    }
-
-    ev = write ? rd->c->write : rd->c->read;
-
-    if (on && !ev->active) {
-        (void) ngx_add_event(ev, write ? NGX_WRITE_EVENT : NGX_READ_EVENT,
-                             NGX_LEVEL_EVENT);
-
-    } else if (!on && ev->active) {
-        (void) ngx_del_event(ev, write ? NGX_WRITE_EVENT : NGX_READ_EVENT, 0);
+    if (rd->c != NULL) {
+        (void) ngx_http_orbis_event_want(write ? rd->c->write : rd->c->read,
+                                         on);
     }
 }
 
