@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 
+#include <orbiscore/alloc.h>
 #include <orbiscore/orbiscore.h>
 #include <orbiscore/ratelimit.h>
 

@@ -408,13 +408,9 @@ ngx_http_orbis_auth_key_done(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
     u_char     *p;
     ngx_int_t   n;
 
-    if (status != NGX_HTTP_ORBIS_PG_OK) {
-        ngx_http_finalize_request(r, ngx_http_orbis_pg_fail(r, status));
-        return;
-    }
-
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        ngx_http_finalize_request(r, ngx_http_orbis_sql_fail(r, res));
+    if (ngx_http_orbis_pg_result(r, res, status, NGX_HTTP_ORBIS_EXPECT_ROWS)
+        != NGX_OK)
+    {
         return;
     }
 

@@ -194,7 +194,7 @@ ngx_http_orbis_rl_eval(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
     rc = ngx_http_orbis_request_redis(r, ctx, ngx_http_orbis_rl_reply,
                                       (int) n, argv, lens);
 
-    if (rc == NGX_DECLINED) {
+    if (rc == NGX_HTTP_SERVICE_UNAVAILABLE) {
         return ngx_http_orbis_rl_local(r, ctx);
     }
 

@@ -41,6 +41,16 @@ ngx_int_t ngx_http_orbis_password_task(ngx_http_request_t *r,
 /* ngx_http_orbis_router.c: the API location's content handler */
 ngx_int_t ngx_http_orbis_api_handler(ngx_http_request_t *r);
 
+/*
+ * The schema version the database reports: the statement, and its result
+ * read: the version, 0 when no migration was ever applied, -1 when the
+ * statement failed.
+ */
+#define NGX_HTTP_ORBIS_SCHEMA_SQL                                            \
+    "SELECT coalesce(max(version), 0) FROM schema_migrations"
+
+ngx_int_t ngx_http_orbis_schema_version(PGresult *res, ngx_uint_t status);
+
 /* handlers, one file per resource */
 ngx_int_t ngx_http_orbis_signup(ngx_http_request_t *r,
     ngx_http_orbis_ctx_t *ctx);

@@ -98,7 +98,7 @@ ngx_http_orbis_signup(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
 
     if (acc == NULL || code == NULL
         || RAND_bytes(rnd, sizeof(rnd)) != 1
-        || orbis_b64url_encode(rnd, sizeof(rnd), (char *) code, 13, NULL)
+        || orbis_base64url_encode(rnd, sizeof(rnd), (char *) code, 13, NULL)
            != ORBIS_OK
         || ngx_http_orbis_cparam(r, &acc->params[0], req.tenant_name) != NGX_OK
         || ngx_http_orbis_cparam(r, &acc->params[1], req.email) != NGX_OK
@@ -176,30 +176,24 @@ static void
 ngx_http_orbis_signup_done(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
     PGresult *res, ngx_uint_t status)
 {
-    char                      *state;
     ngx_int_t                  rc;
     ngx_http_orbis_account_t  *acc;
 
     acc = ctx->data;
 
-    if (status != NGX_HTTP_ORBIS_PG_OK) {
-        ngx_http_finalize_request(r, ngx_http_orbis_pg_fail(r, status));
+    if (status == NGX_HTTP_ORBIS_PG_OK
+        && ngx_http_orbis_pg_unique_violation(res))
+    {
+        rc = ngx_http_orbis_send_error(r, NGX_HTTP_CONFLICT, "email_taken",
+                                       "an account with that email "
+                                       "already exists");
+        ngx_http_finalize_request(r, rc);
         return;
     }
 
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-
-        if (state != NULL && ngx_strcmp(state, "23505") == 0) {
-            rc = ngx_http_orbis_send_error(r, NGX_HTTP_CONFLICT,
-                                           "email_taken",
-                                           "an account with that email "
-                                           "already exists");
-        } else {
-            rc = ngx_http_orbis_sql_fail(r, res);
-        }
-
-        ngx_http_finalize_request(r, rc);
+    if (ngx_http_orbis_pg_result(r, res, status, NGX_HTTP_ORBIS_EXPECT_ROWS)
+        != NGX_OK)
+    {
         return;
     }
 
@@ -281,13 +275,9 @@ ngx_http_orbis_login_found(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
 
     acc = ctx->data;
 
-    if (status != NGX_HTTP_ORBIS_PG_OK) {
-        ngx_http_finalize_request(r, ngx_http_orbis_pg_fail(r, status));
-        return;
-    }
-
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        ngx_http_finalize_request(r, ngx_http_orbis_sql_fail(r, res));
+    if (ngx_http_orbis_pg_result(r, res, status, NGX_HTTP_ORBIS_EXPECT_ROWS)
+        != NGX_OK)
+    {
         return;
     }
 
@@ -455,7 +445,7 @@ ngx_http_orbis_logout_next(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
     rc = ngx_http_orbis_request_redis(r, ctx, ngx_http_orbis_logout_stored,
                                       5, argv, lens);
 
-    if (rc == NGX_DECLINED) {
+    if (rc == NGX_HTTP_SERVICE_UNAVAILABLE) {
         return ngx_http_orbis_logout_failed(r);
     }
 

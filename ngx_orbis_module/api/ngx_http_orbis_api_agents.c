@@ -26,22 +26,14 @@ static ngx_int_t ngx_http_orbis_uint_param(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_orbis_agents_list(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
 {
-    ngx_int_t   rc;
-    ngx_str_t   params[4];
+    ngx_str_t  params[4];
 
-    rc = ngx_http_orbis_page_params(r, ctx, &params[1]);
-    if (rc != NGX_DECLINED) {
-        return rc;
-    }
-
-    params[0] = ctx->tenant_id;
-
-    return ngx_http_orbis_api_query(r,
+    return ngx_http_orbis_api_list(r, ctx,
         "SELECT a.doc, a.created_us, a.id FROM agents a"
         " WHERE a.tenant_id = $1 AND a.deleted_at IS NULL"
         " AND ($2::bigint IS NULL OR (a.created_us, a.id) < ($2, $3::uuid))"
         " ORDER BY a.created_us DESC, a.id DESC LIMIT $4",
-        4, params, ngx_http_orbis_list_done);
+        4, params);
 }
 
 
@@ -83,10 +75,9 @@ ngx_http_orbis_agents_update(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
     ngx_int_t  rc;
     ngx_str_t  params[10];
 
-    ctx->thing = "agent";
-
-    if (!ngx_http_orbis_id_valid(&ctx->params[0])) {
-        return ngx_http_orbis_not_found(r, ctx->thing);
+    rc = ngx_http_orbis_path_id(r, ctx, "agent");
+    if (rc != NGX_DECLINED) {
+        return rc;
     }
 
     rc = ngx_http_orbis_agent_params(r, ctx, 1, params);

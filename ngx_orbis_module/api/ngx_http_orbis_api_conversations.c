@@ -34,8 +34,6 @@ ngx_http_orbis_conversations_list(ngx_http_request_t *r,
 
     ngx_memzero(params, sizeof(params));
 
-    params[0] = ctx->tenant_id;
-
     if (ngx_http_arg(r, (u_char *) "agent", 5, &arg) == NGX_OK
         && arg.len > 0)
     {
@@ -66,12 +64,7 @@ ngx_http_orbis_conversations_list(ngx_http_request_t *r,
         return rc;
     }
 
-    rc = ngx_http_orbis_page_params(r, ctx, &params[4]);
-    if (rc != NGX_DECLINED) {
-        return rc;
-    }
-
-    return ngx_http_orbis_api_query(r,
+    return ngx_http_orbis_api_list(r, ctx,
         "SELECT orbis_conversation_json(c)::text,"
         " (extract(epoch FROM c.started_at) * 1000000)::bigint, c.id"
         " FROM conversations c"
@@ -83,7 +76,7 @@ ngx_http_orbis_conversations_list(ngx_http_request_t *r,
         "      (timestamptz 'epoch' + $5::bigint * interval '1 microsecond',"
         "       $6::uuid))"
         " ORDER BY c.started_at DESC, c.id DESC LIMIT $7",
-        7, params, ngx_http_orbis_list_done);
+        7, params);
 }
 
 

@@ -70,9 +70,7 @@ ngx_http_orbis_health(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
     h->started = ngx_current_msec;
     h->schema = -1;
 
-    h->pg_query = ngx_http_orbis_pg_query(w->pg,
-                                          "SELECT coalesce(max(version), 0)"
-                                          " FROM schema_migrations",
+    h->pg_query = ngx_http_orbis_pg_query(w->pg, NGX_HTTP_ORBIS_SCHEMA_SQL,
                                           0, NULL,
                                           ngx_http_orbis_health_pg_done, h,
                                           &h->pg_status);
@@ -106,12 +104,9 @@ ngx_http_orbis_health_pg_done(void *data, PGresult *res, ngx_uint_t status)
     h->pg_rtt = ngx_current_msec - h->started;
 
     if (status == NGX_HTTP_ORBIS_PG_OK) {
-        if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
-            h->schema = ngx_atoi((u_char *) PQgetvalue(res, 0, 0),
-                                 PQgetlength(res, 0, 0));
-        } else {
-            h->schema = 0;
-        }
+        /* a failed statement reads as version 0 here */
+        h->schema = ngx_http_orbis_schema_version(res, status);
+        h->schema = (h->schema < 0) ? 0 : h->schema;
 
         ngx_http_orbis_worker->schema_version = h->schema;
         ngx_http_orbis_worker->schema_checked = ngx_current_msec;
@@ -258,17 +253,9 @@ static void
 ngx_http_orbis_sleep_done(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
     PGresult *res, ngx_uint_t status)
 {
-    if (status != NGX_HTTP_ORBIS_PG_OK) {
-        ngx_http_finalize_request(r, ngx_http_orbis_pg_fail(r, status));
-        return;
-    }
-
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        ngx_http_finalize_request(r,
-            ngx_http_orbis_send_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                      "internal",
-                                      "statement failed: %s",
-                                      PQresultErrorMessage(res)));
+    if (ngx_http_orbis_pg_result(r, res, status, NGX_HTTP_ORBIS_EXPECT_ROWS)
+        != NGX_OK)
+    {
         return;
     }
 

@@ -30,17 +30,9 @@ static void ngx_http_orbis_keys_created(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_orbis_keys_list(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
 {
-    ngx_int_t  rc;
     ngx_str_t  params[4];
 
-    rc = ngx_http_orbis_page_params(r, ctx, &params[1]);
-    if (rc != NGX_DECLINED) {
-        return rc;
-    }
-
-    params[0] = ctx->tenant_id;
-
-    return ngx_http_orbis_api_query(r,
+    return ngx_http_orbis_api_list(r, ctx,
         "SELECT orbis_api_key_json(k)::text,"
         " (extract(epoch FROM k.created_at) * 1000000)::bigint, k.id"
         " FROM api_keys k"
@@ -49,7 +41,7 @@ ngx_http_orbis_keys_list(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
         "      (timestamptz 'epoch' + $2::bigint * interval '1 microsecond',"
         "       $3::uuid))"
         " ORDER BY k.created_at DESC, k.id DESC LIMIT $4",
-        4, params, ngx_http_orbis_list_done);
+        4, params);
 }
 
 
@@ -131,13 +123,9 @@ ngx_http_orbis_keys_created(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
     size_t      len;
     ngx_int_t   rc;
 
-    if (status != NGX_HTTP_ORBIS_PG_OK) {
-        ngx_http_finalize_request(r, ngx_http_orbis_pg_fail(r, status));
-        return;
-    }
-
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        ngx_http_finalize_request(r, ngx_http_orbis_sql_fail(r, res));
+    if (ngx_http_orbis_pg_result(r, res, status, NGX_HTTP_ORBIS_EXPECT_ROWS)
+        != NGX_OK)
+    {
         return;
     }
 
@@ -176,10 +164,9 @@ ngx_http_orbis_keys_update(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
     orbis_err_t          err;
     orbis_req_apikey_t   req;
 
-    ctx->thing = "API key";
-
-    if (!ngx_http_orbis_id_valid(&ctx->params[0])) {
-        return ngx_http_orbis_not_found(r, ctx->thing);
+    rc = ngx_http_orbis_path_id(r, ctx, "API key");
+    if (rc != NGX_DECLINED) {
+        return rc;
     }
 
     rc = ngx_http_orbis_check_json_body(r, ctx);

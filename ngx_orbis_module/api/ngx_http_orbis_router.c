@@ -394,11 +394,8 @@ ngx_http_orbis_schema_check(ngx_http_orbis_worker_t *w)
     ngx_uint_t                  status;
     ngx_http_orbis_pg_query_t  *q;
 
-    q = ngx_http_orbis_pg_query(w->pg,
-                                "SELECT coalesce(max(version), 0)"
-                                " FROM schema_migrations",
-                                0, NULL, ngx_http_orbis_schema_done, w,
-                                &status);
+    q = ngx_http_orbis_pg_query(w->pg, NGX_HTTP_ORBIS_SCHEMA_SQL, 0, NULL,
+                                ngx_http_orbis_schema_done, w, &status);
     if (q == NULL) {
         w->schema_version = -1;
         w->schema_checked = ngx_current_msec;
@@ -414,35 +411,18 @@ ngx_http_orbis_schema_done(void *data, PGresult *res, ngx_uint_t status)
 {
     ngx_http_orbis_worker_t  *w = data;
 
-    char                  *sqlstate;
     ngx_queue_t           *q;
     ngx_http_orbis_ctx_t  *ctx;
 
     w->schema_checking = 0;
     w->schema_checked = ngx_current_msec;
-    w->schema_version = -1;
+    w->schema_version = ngx_http_orbis_schema_version(res, status);
 
-    if (status == NGX_HTTP_ORBIS_PG_OK) {
-        if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
-            w->schema_version = ngx_atoi((u_char *) PQgetvalue(res, 0, 0),
-                                         PQgetlength(res, 0, 0));
-        } else {
-            sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-
-            /* undefined_table: nothing was ever applied */
-            if (sqlstate != NULL && ngx_strcmp(sqlstate, "42P01") == 0) {
-                w->schema_version = 0;
-            }
-        }
-
-        if (w->schema_version >= 0
-            && w->schema_version < ORBIS_SCHEMA_VERSION)
-        {
-            ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                          "orbis: database schema is at version %i, "
-                          "this build needs %d: apply sql/ migrations",
-                          w->schema_version, ORBIS_SCHEMA_VERSION);
-        }
+    if (w->schema_version >= 0 && w->schema_version < ORBIS_SCHEMA_VERSION) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "orbis: database schema is at version %i, "
+                      "this build needs %d: apply sql/ migrations",
+                      w->schema_version, ORBIS_SCHEMA_VERSION);
     }
 
     while (!ngx_queue_empty(&w->schema_waiters)) {
@@ -453,6 +433,31 @@ ngx_http_orbis_schema_done(void *data, PGresult *res, ngx_uint_t status)
         ctx = ngx_queue_data(q, ngx_http_orbis_ctx_t, schema_wait);
         ngx_http_orbis_run(ctx->request, ctx);
     }
+}
+
+
+ngx_int_t
+ngx_http_orbis_schema_version(PGresult *res, ngx_uint_t status)
+{
+    char  *sqlstate;
+
+    if (status != NGX_HTTP_ORBIS_PG_OK) {
+        return -1;
+    }
+
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+        return ngx_atoi((u_char *) PQgetvalue(res, 0, 0),
+                        PQgetlength(res, 0, 0));
+    }
+
+    sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+    /* undefined_table: nothing was ever applied */
+    if (sqlstate != NULL && ngx_strcmp(sqlstate, "42P01") == 0) {
+        return 0;
+    }
+
+    return -1;
 }
 
 

@@ -1182,7 +1182,7 @@ ngx_http_orbis_call_run_tool(ngx_http_orbis_call_t *st,
 
     if (orbis_tool_ctx_take_audio(ctx, &pcm, &n, &rate)) {
         ngx_http_orbis_call_send_pcm(st, pcm, n, rate);
-        free(pcm);
+        orbis_free(pcm);
     }
 
     orbis_tool_ctx_release(ctx);
@@ -1216,7 +1216,7 @@ ngx_http_orbis_call_tool_done(orbis_tool_ctx_t *ctx, json_t *result,
 
     if (orbis_tool_ctx_take_audio(ctx, &pcm, &n, &rate)) {
         ngx_http_orbis_call_send_pcm(st, pcm, n, rate);
-        free(pcm);
+        orbis_free(pcm);
     }
 
     t->done = 1;

@@ -413,7 +413,7 @@ ngx_http_orbis_outbox_done(ngx_http_orbis_call_worker_t *w,
     w->outbox_busy--;
     w->outbox_len--;
 
-    free(it->text);
+    orbis_free(it->text);
     ngx_free(it);
 }
 

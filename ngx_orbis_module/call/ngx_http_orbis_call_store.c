@@ -306,8 +306,8 @@ ngx_http_orbis_call_store_live(ngx_http_orbis_call_t *st,
 
     (void) ngx_http_orbis_call_redis(n, argv, lens, NULL, NULL, NULL);
 
-    free(hb);
-    free(rec);
+    orbis_free(hb);
+    orbis_free(rec);
 
     argv[0] = "EXPIRE";
     lens[0] = 6;
@@ -637,7 +637,7 @@ ngx_http_orbis_call_sweep_fetched(void *data, redisReply *reply,
                                             key_id,
                                             ngx_http_orbis_call_sweep_saved,
                                             w);
-    free(text);
+    orbis_free(text);
 
     if (w->sweep_query == NULL) {
         ngx_http_orbis_call_sweep_end(w);

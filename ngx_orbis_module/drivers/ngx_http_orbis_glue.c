@@ -123,6 +123,25 @@ ngx_http_orbis_cstrdup(ngx_pool_t *pool, const char *s)
 }
 
 
+
+ngx_int_t
+ngx_http_orbis_event_want(ngx_event_t *ev, ngx_uint_t on)
+{
+    ngx_int_t  event;
+
+    event = ev->write ? NGX_WRITE_EVENT : NGX_READ_EVENT;
+
+    if (on && !ev->active) {
+        return ngx_add_event(ev, event, NGX_LEVEL_EVENT);
+    }
+
+    if (!on && ev->active) {
+        return ngx_del_event(ev, event, 0);
+    }
+
+    return NGX_OK;
+}
+
 char *
 ngx_http_orbis_read_conf_file(ngx_conf_t *cf, ngx_str_t *name, ngx_str_t *out,
     size_t max)

@@ -24,6 +24,12 @@ void ngx_http_orbis_release_connection(ngx_connection_t *c,
     ngx_uint_t closed);
 
 /*
+ * Arms (on) or disarms a read or write event of such a connection, level
+ * triggered, as the foreign library asks; nothing when it already is.
+ */
+ngx_int_t ngx_http_orbis_event_want(ngx_event_t *ev, ngx_uint_t on);
+
+/*
  * Reads a file named in the configuration (relative to the prefix) into
  * out, refusing one larger than max.
  */

@@ -862,34 +862,10 @@ static ngx_int_t
 ngx_http_orbis_pg_want(ngx_http_orbis_pg_conn_t *pc, ngx_uint_t read,
     ngx_uint_t write)
 {
-    ngx_connection_t  *c;
-
-    c = pc->c;
-
-    if (read && !c->read->active) {
-        if (ngx_add_event(c->read, NGX_READ_EVENT, NGX_LEVEL_EVENT)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-    } else if (!read && c->read->active) {
-        if (ngx_del_event(c->read, NGX_READ_EVENT, 0) != NGX_OK) {
-            return NGX_ERROR;
-        }
-    }
-
-    if (write && !c->write->active) {
-        if (ngx_add_event(c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-    } else if (!write && c->write->active) {
-        if (ngx_del_event(c->write, NGX_WRITE_EVENT, 0) != NGX_OK) {
-            return NGX_ERROR;
-        }
+    if (ngx_http_orbis_event_want(pc->c->read, read) != NGX_OK
+        || ngx_http_orbis_event_want(pc->c->write, write) != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     return NGX_OK;

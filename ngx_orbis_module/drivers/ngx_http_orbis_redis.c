@@ -64,6 +64,8 @@ static void ngx_http_orbis_redis_add_read(void *privdata);
 static void ngx_http_orbis_redis_del_read(void *privdata);
 static void ngx_http_orbis_redis_add_write(void *privdata);
 static void ngx_http_orbis_redis_del_write(void *privdata);
+static void ngx_http_orbis_redis_event(ngx_http_orbis_redis_t *rd,
+    ngx_uint_t write, ngx_uint_t on);
 static void ngx_http_orbis_redis_cleanup(void *privdata);
 
 
@@ -517,46 +519,43 @@ ngx_http_orbis_redis_event_handler(ngx_event_t *ev)
 }
 
 
+/* hiredis's event hooks: arm or disarm the connection's read or write */
+
 static void
 ngx_http_orbis_redis_add_read(void *privdata)
 {
-    ngx_http_orbis_redis_t  *rd = privdata;
-
-    if (rd->c != NULL && !rd->c->read->active) {
-        (void) ngx_add_event(rd->c->read, NGX_READ_EVENT, NGX_LEVEL_EVENT);
-    }
+    ngx_http_orbis_redis_event(privdata, 0, 1);
 }
 
 
 static void
 ngx_http_orbis_redis_del_read(void *privdata)
 {
-    ngx_http_orbis_redis_t  *rd = privdata;
-
-    if (rd->c != NULL && rd->c->read->active) {
-        (void) ngx_del_event(rd->c->read, NGX_READ_EVENT, 0);
-    }
+    ngx_http_orbis_redis_event(privdata, 0, 0);
 }
 
 
 static void
 ngx_http_orbis_redis_add_write(void *privdata)
 {
-    ngx_http_orbis_redis_t  *rd = privdata;
-
-    if (rd->c != NULL && !rd->c->write->active) {
-        (void) ngx_add_event(rd->c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT);
-    }
+    ngx_http_orbis_redis_event(privdata, 1, 1);
 }
 
 
 static void
 ngx_http_orbis_redis_del_write(void *privdata)
 {
-    ngx_http_orbis_redis_t  *rd = privdata;
+    ngx_http_orbis_redis_event(privdata, 1, 0);
+}
 
-    if (rd->c != NULL && rd->c->write->active) {
-        (void) ngx_del_event(rd->c->write, NGX_WRITE_EVENT, 0);
+
+static void
+ngx_http_orbis_redis_event(ngx_http_orbis_redis_t *rd, ngx_uint_t write,
+    ngx_uint_t on)
+{
+    if (rd->c != NULL) {
+        (void) ngx_http_orbis_event_want(write ? rd->c->write : rd->c->read,
+                                         on);
     }
 }
 

@@ -92,7 +92,7 @@ ngx_http_orbis_tenants_conf(ngx_conf_t *cf, ngx_http_orbis_main_conf_t *omcf)
 
         s = ngx_array_push(omcf->tenant_docs);
         if (doc == NULL || s == NULL) {
-            free(doc);
+            orbis_free(doc);
             orbis_tenants_free(tenants);
             return NGX_CONF_ERROR;
         }
@@ -100,13 +100,13 @@ ngx_http_orbis_tenants_conf(ngx_conf_t *cf, ngx_http_orbis_main_conf_t *omcf)
         s->len = ngx_strlen(doc);
         s->data = ngx_pnalloc(cf->pool, s->len);
         if (s->data == NULL) {
-            free(doc);
+            orbis_free(doc);
             orbis_tenants_free(tenants);
             return NGX_CONF_ERROR;
         }
 
         ngx_memcpy(s->data, doc, s->len);
-        free(doc);
+        orbis_free(doc);
     }
 
     orbis_tenants_free(tenants);

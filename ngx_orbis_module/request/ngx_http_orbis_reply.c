@@ -103,13 +103,13 @@ ngx_http_orbis_send_json(ngx_http_request_t *r, ngx_uint_t status,
 
     p = ngx_pnalloc(r->pool, len + 1);
     if (p == NULL) {
-        free(text);
+        orbis_free(text);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     ngx_memcpy(p, text, len);
     p[len] = '\n';
-    free(text);
+    orbis_free(text);
 
     return ngx_http_orbis_send_text(r, status, p, len + 1);
 }
@@ -223,7 +223,7 @@ ngx_http_orbis_cors_headers(ngx_http_request_t *r, ngx_uint_t preflight)
     origin = ngx_http_orbis_header_in(r, "Origin");
 
     if (origin == NULL || omcf->cors_origins == NULL) {
-        return preflight ? NGX_DECLINED : NGX_OK;
+        return NGX_OK;
     }
 
     o = omcf->cors_origins->elts;
@@ -239,7 +239,7 @@ ngx_http_orbis_cors_headers(ngx_http_request_t *r, ngx_uint_t preflight)
     }
 
     if (i == omcf->cors_origins->nelts) {
-        return preflight ? NGX_DECLINED : NGX_OK;
+        return NGX_OK;
     }
 
     h = ngx_list_push(&r->headers_out.headers);
@@ -286,16 +286,18 @@ ngx_http_orbis_json_done(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
 {
     ngx_int_t  rc;
 
-    if (status != NGX_HTTP_ORBIS_PG_OK) {
-        rc = ngx_http_orbis_pg_fail(r, status);
+    if (ngx_http_orbis_pg_result(r, res, status,
+                                 NGX_HTTP_ORBIS_EXPECT_ROWS
+                                 | NGX_HTTP_ORBIS_EXPECT_COMMAND)
+        != NGX_OK)
+    {
+        return;
+    }
 
-    } else if (PQresultStatus(res) == PGRES_COMMAND_OK) {
+    if (PQresultStatus(res) == PGRES_COMMAND_OK) {
         rc = (PQcmdTuples(res)[0] == '0')
              ? ngx_http_orbis_not_found(r, ctx->thing)
              : ngx_http_orbis_send_json(r, NGX_HTTP_NO_CONTENT, NULL);
-
-    } else if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        rc = ngx_http_orbis_sql_fail(r, res);
 
     } else if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0)) {
         rc = ngx_http_orbis_not_found(r, ctx->thing);
@@ -324,13 +326,9 @@ ngx_http_orbis_list_done(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
     int64_t     us;
     ngx_int_t   rc, n, i;
 
-    if (status != NGX_HTTP_ORBIS_PG_OK) {
-        ngx_http_finalize_request(r, ngx_http_orbis_pg_fail(r, status));
-        return;
-    }
-
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        ngx_http_finalize_request(r, ngx_http_orbis_sql_fail(r, res));
+    if (ngx_http_orbis_pg_result(r, res, status, NGX_HTTP_ORBIS_EXPECT_ROWS)
+        != NGX_OK)
+    {
         return;
     }
 
@@ -434,7 +432,7 @@ ngx_http_orbis_json_array(ngx_pool_t *pool, char **items, size_t n,
         ngx_memcpy(p, text, *len + 1);
     }
 
-    free(text);
+    orbis_free(text);
 
     return p;
 }
@@ -462,12 +460,12 @@ ngx_http_orbis_sql_fail(ngx_http_request_t *r, PGresult *res)
 {
     char  *state;
 
-    state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-
-    if (state != NULL && ngx_strcmp(state, "23505") == 0) {
+    if (ngx_http_orbis_pg_unique_violation(res)) {
         return ngx_http_orbis_send_error(r, NGX_HTTP_CONFLICT, "conflict",
                                          "that already exists");
     }
+
+    state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                   "orbis: statement failed (%s): %s",
@@ -476,4 +474,43 @@ ngx_http_orbis_sql_fail(ngx_http_request_t *r, PGresult *res)
     return ngx_http_orbis_send_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                      "internal", "the request failed; "
                                      "it has been logged");
+}
+
+
+ngx_int_t
+ngx_http_orbis_pg_result(ngx_http_request_t *r, PGresult *res,
+    ngx_uint_t status, ngx_uint_t expect)
+{
+    ngx_int_t       rc;
+    ExecStatusType  st;
+
+    if (status != NGX_HTTP_ORBIS_PG_OK) {
+        rc = ngx_http_orbis_pg_fail(r, status);
+        ngx_http_finalize_request(r, rc);
+        return NGX_DONE;
+    }
+
+    st = PQresultStatus(res);
+
+    if ((st == PGRES_TUPLES_OK && (expect & NGX_HTTP_ORBIS_EXPECT_ROWS))
+        || (st == PGRES_COMMAND_OK && (expect & NGX_HTTP_ORBIS_EXPECT_COMMAND)))
+    {
+        return NGX_OK;
+    }
+
+    rc = ngx_http_orbis_sql_fail(r, res);
+    ngx_http_finalize_request(r, rc);
+
+    return NGX_DONE;
+}
+
+
+ngx_uint_t
+ngx_http_orbis_pg_unique_violation(PGresult *res)
+{
+    char  *state;
+
+    state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+    return state != NULL && ngx_strcmp(state, "23505") == 0;
 }

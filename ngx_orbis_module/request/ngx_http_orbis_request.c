@@ -43,7 +43,7 @@ ngx_http_orbis_body(ngx_http_request_t *r, ngx_str_t *body)
 
         if (b->in_file) {
             /* client_body_buffer_size is kept >= client_max_body_size */
-            return NGX_DECLINED;
+            return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
         }
 
         len += b->last - b->pos;
@@ -134,7 +134,7 @@ ngx_http_orbis_check_json_body(ngx_http_request_t *r,
     case NGX_OK:
         break;
 
-    case NGX_DECLINED:
+    case NGX_HTTP_REQUEST_ENTITY_TOO_LARGE:
         return ngx_http_orbis_send_error(r,
                                          NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
                                          "too_large", "the body is too "
@@ -287,12 +287,12 @@ ngx_int_t
 ngx_http_orbis_api_by_id(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
     const char *thing, const char *sql)
 {
+    ngx_int_t  rc;
     ngx_str_t  params[2];
 
-    ctx->thing = thing;
-
-    if (!ngx_http_orbis_id_valid(&ctx->params[0])) {
-        return ngx_http_orbis_not_found(r, thing);
+    rc = ngx_http_orbis_path_id(r, ctx, thing);
+    if (rc != NGX_DECLINED) {
+        return rc;
     }
 
     params[0] = ctx->tenant_id;
@@ -300,6 +300,38 @@ ngx_http_orbis_api_by_id(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
 
     return ngx_http_orbis_api_query(r, sql, 2, params,
                                     ngx_http_orbis_json_done);
+}
+
+
+ngx_int_t
+ngx_http_orbis_api_list(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
+    const char *sql, ngx_uint_t nparams, ngx_str_t *params)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_orbis_page_params(r, ctx, &params[nparams - 3]);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    params[0] = ctx->tenant_id;
+
+    return ngx_http_orbis_api_query(r, sql, nparams, params,
+                                    ngx_http_orbis_list_done);
+}
+
+
+ngx_int_t
+ngx_http_orbis_path_id(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
+    const char *thing)
+{
+    ctx->thing = thing;
+
+    if (!ngx_http_orbis_id_valid(&ctx->params[0])) {
+        return ngx_http_orbis_not_found(r, thing);
+    }
+
+    return NGX_DECLINED;
 }
 
 
@@ -326,7 +358,7 @@ ngx_http_orbis_request_redis(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
                                                   handler, r, argc, argv,
                                                   lens, &status);
     if (ctx->redis_cmd == NULL) {
-        return NGX_DECLINED;
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
     }
 
     return NGX_DONE;

@@ -37,6 +37,10 @@ typedef void (*ngx_http_orbis_done_pt)(ngx_http_request_t *r,
 #define NGX_HTTP_ORBIS_WRITES_KEYS    0x200
 #define NGX_HTTP_ORBIS_WRITES_TENANT  0x400
 
+/* the results a done handler accepts (ngx_http_orbis_pg_result) */
+#define NGX_HTTP_ORBIS_EXPECT_ROWS     0x01   /* SELECT, RETURNING */
+#define NGX_HTTP_ORBIS_EXPECT_COMMAND  0x02   /* UPDATE, DELETE: no rows */
+
 /* how the caller proved who it is */
 #define NGX_HTTP_ORBIS_AUTH_NONE      0
 #define NGX_HTTP_ORBIS_AUTH_COOKIE    1
@@ -95,7 +99,28 @@ struct ngx_http_orbis_route_s {
 };
 
 
+/*
+ * Return codes of the helpers below and of the api/ handlers, each with one
+ * meaning:
+ *
+ *   NGX_DECLINED  nothing was sent and the caller goes on (as a phase
+ *                 handler's NGX_DECLINED lets nginx go on);
+ *   NGX_DONE      work was queued: its callback finishes the request;
+ *   NGX_OK        a helper that only computes or adds headers succeeded;
+ *   NGX_ERROR     out of memory or an nginx failure, nothing sent;
+ *   NGX_HTTP_*    a status for the caller to answer with, or the result of
+ *                 an answer already sent (either way the caller passes it
+ *                 on to be finalized).
+ */
+
+
 /* ngx_http_orbis_request.c: reading the request */
+
+/*
+ * The body, NUL-terminated, into *body (empty if there is none): NGX_OK,
+ * NGX_HTTP_REQUEST_ENTITY_TOO_LARGE when it was spilled to a file, or
+ * NGX_ERROR.
+ */
 ngx_int_t ngx_http_orbis_body(ngx_http_request_t *r, ngx_str_t *body);
 ngx_table_elt_t *ngx_http_orbis_header_in(ngx_http_request_t *r,
     const char *name);
@@ -117,9 +142,26 @@ ngx_int_t ngx_http_orbis_api_by_id(ngx_http_request_t *r,
     ngx_http_orbis_ctx_t *ctx, const char *thing, const char *sql);
 
 /*
+ * A page of the caller's things: params[0] is set to the tenant and the
+ * last three to the page (cursor time, cursor id, limit + 1) from ?cursor=
+ * and ?limit=; the rows go out through ngx_http_orbis_list_done.
+ */
+ngx_int_t ngx_http_orbis_api_list(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx, const char *sql, ngx_uint_t nparams,
+    ngx_str_t *params);
+
+/*
+ * The {id} of the path names one of the caller's things (ctx->thing):
+ * NGX_DECLINED when it is a well-formed id, else the rc of the 404 sent.
+ */
+ngx_int_t ngx_http_orbis_path_id(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx, const char *thing);
+
+/*
  * A Redis command on behalf of the request, cancelled if the request ends
  * first.  NGX_DONE when queued (handler gets r as data and must clear
- * ctx->redis_cmd), NGX_DECLINED when Redis is known to be down, NGX_ERROR.
+ * ctx->redis_cmd), NGX_HTTP_SERVICE_UNAVAILABLE when Redis is known to be
+ * down (nothing is sent: the caller decides without Redis), NGX_ERROR.
  */
 ngx_int_t ngx_http_orbis_request_redis(ngx_http_request_t *r,
     ngx_http_orbis_ctx_t *ctx, ngx_http_orbis_redis_handler_pt handler,
@@ -136,6 +178,7 @@ void ngx_http_orbis_finalize(ngx_http_request_t *r, ngx_int_t rc);
 json_t *ngx_http_orbis_json_str(ngx_str_t *s);
 ngx_int_t ngx_http_orbis_header_out(ngx_http_request_t *r, const char *key,
     const char *value);
+/* NGX_OK (with no header for an origin not allowed) or NGX_ERROR */
 ngx_int_t ngx_http_orbis_cors_headers(ngx_http_request_t *r,
     ngx_uint_t preflight);
 void ngx_http_orbis_json_done(ngx_http_request_t *r,
@@ -148,5 +191,18 @@ u_char *ngx_http_orbis_json_array(ngx_pool_t *pool, char **items,
     size_t n, size_t *len);
 ngx_int_t ngx_http_orbis_pg_fail(ngx_http_request_t *r, ngx_uint_t status);
 ngx_int_t ngx_http_orbis_sql_fail(ngx_http_request_t *r, PGresult *res);
+
+/*
+ * The prologue of a statement's done handler.  NGX_OK when the statement
+ * ran and res is of a kind expect accepts (NGX_HTTP_ORBIS_EXPECT_*);
+ * otherwise the request has been answered (503 when Postgres could not
+ * run the statement, 409 or 500 when it refused it) and finalized, and
+ * the result is NGX_DONE: the handler returns.
+ */
+ngx_int_t ngx_http_orbis_pg_result(ngx_http_request_t *r, PGresult *res,
+    ngx_uint_t status, ngx_uint_t expect);
+
+/* 1 when the statement broke a unique constraint (SQLSTATE 23505) */
+ngx_uint_t ngx_http_orbis_pg_unique_violation(PGresult *res);
 
 #endif /* _NGX_HTTP_ORBIS_REQUEST_H_INCLUDED_ */

@@ -2,38 +2,16 @@
  * Copyright (C) Orbis
  *
  * Accounts and authentication rules: password hashing (scrypt), session
- * tokens (JWT HS256), API keys, browser origins and the base64url codec
- * they share.  Nothing here allocates memory the caller has to release:
- * every function writes into a buffer the caller passes in.
+ * tokens (JWT HS256), API keys and browser origins; their base64url is
+ * orbiscore/base64.h's.  Nothing here allocates memory the caller has to
+ * release: every function writes into a buffer the caller passes in.
  */
 
 #ifndef ORBISCORE_AUTH_H
 #define ORBISCORE_AUTH_H
 
 #include <orbiscore/orbiscore.h>
-
-
-/* base64url (RFC 4648 section 5) without padding */
-
-#define ORBIS_B64URL_ENCODED_LEN(n)  (((n) * 4 + 2) / 3)
-#define ORBIS_B64URL_DECODED_MAX(n)  ((n) * 3 / 4)
-
-/*
- * Writes the encoding of in[0..len) and a NUL into out; *outlen (when not
- * NULL) gets the length without the NUL.  ORBIS_ERR_RANGE when outsz is
- * smaller than ORBIS_B64URL_ENCODED_LEN(len) + 1.
- */
-orbis_rc_t orbis_b64url_encode(const uint8_t *in, size_t len, char *out,
-    size_t outsz, size_t *outlen);
-
-/*
- * Strict decoding: no padding, no white space, no characters outside the
- * url-safe alphabet, and the unused low bits of the last character must be
- * zero, so every byte string has exactly one accepted encoding.
- * ORBIS_ERR_INVALID for bad input, ORBIS_ERR_RANGE when out is too small.
- */
-orbis_rc_t orbis_b64url_decode(const char *in, size_t len, uint8_t *out,
-    size_t outsz, size_t *outlen);
+#include <orbiscore/base64.h>
 
 
 /* passwords */

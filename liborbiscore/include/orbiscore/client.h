@@ -32,7 +32,7 @@
 #ifndef ORBISCORE_CLIENT_H
 #define ORBISCORE_CLIENT_H
 
-#include <orbiscore/gemini.h>
+#include <orbiscore/strbuf.h>
 
 
 #define ORBIS_CLIENT_INPUT_RATE        16000
@@ -87,7 +87,7 @@ const char *orbis_client_tool_status_name(orbis_client_tool_status_t st);
 
 
 /*
- * Builders: append one event's JSON text to out (see gemini.h for
+ * Builders: append one event's JSON text to out (see strbuf.h for
  * orbis_strbuf_t); on failure out is left as it was.  Strings must be
  * UTF-8 (ORBIS_ERR_INVALID otherwise).
  */

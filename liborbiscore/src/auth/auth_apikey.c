@@ -42,9 +42,9 @@ orbis_apikey_generate(orbis_apikey_kind_t kind,
     memcpy(out, kind == ORBIS_KEY_SECRET ? "sk_" : "pk_",
            ORBIS_APIKEY_PREFIX_LEN);
 
-    return orbis_b64url_encode(random, ORBIS_APIKEY_RANDOM_LEN,
-                               out + ORBIS_APIKEY_PREFIX_LEN,
-                               outsz - ORBIS_APIKEY_PREFIX_LEN, NULL);
+    return orbis_base64url_encode(random, ORBIS_APIKEY_RANDOM_LEN,
+                                  out + ORBIS_APIKEY_PREFIX_LEN,
+                                  outsz - ORBIS_APIKEY_PREFIX_LEN, NULL);
 }
 
 
@@ -52,7 +52,6 @@ orbis_rc_t
 orbis_apikey_parse(const char *key, size_t len, orbis_apikey_kind_t *kind,
     orbis_err_t *err)
 {
-    size_t               i;
     orbis_apikey_kind_t  k;
 
     if (key == NULL || len != ORBIS_APIKEY_LEN
@@ -62,10 +61,11 @@ orbis_apikey_parse(const char *key, size_t len, orbis_apikey_kind_t *kind,
     }
 
     /* 24 random bytes fill exactly 32 characters: no partial last group */
-    for (i = ORBIS_APIKEY_PREFIX_LEN; i < len; i++) {
-        if (!orbis_b64url_char((unsigned char) key[i])) {
-            return orbis_err_set(err, ORBIS_ERR_INVALID, "malformed API key");
-        }
+    if (orbis_base64_span(key + ORBIS_APIKEY_PREFIX_LEN,
+                          len - ORBIS_APIKEY_PREFIX_LEN, ORBIS_BASE64_URL)
+        != len - ORBIS_APIKEY_PREFIX_LEN)
+    {
+        return orbis_err_set(err, ORBIS_ERR_INVALID, "malformed API key");
     }
 
     if (kind != NULL) {

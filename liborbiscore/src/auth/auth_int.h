@@ -19,8 +19,5 @@ orbis_rc_t orbis_scrypt_derive(const char *pw, size_t pwlen,
     const uint8_t *salt, size_t saltlen, const orbis_password_params_t *p,
     uint8_t *out, size_t outlen) ORBIS_AUTH_HIDDEN;
 
-/* 1 if c is in the base64url alphabet */
-int orbis_b64url_char(int c) ORBIS_AUTH_HIDDEN;
-
 
 #endif /* ORBIS_AUTH_INT_H */

@@ -98,8 +98,8 @@ orbis_jwt_sign(const orbis_jwt_claims_t *c, const uint8_t *secret,
     memcpy(out, ORBIS_JWT_HEADER, pos);
     out[pos++] = '.';
 
-    if (orbis_b64url_encode((const uint8_t *) json, n, out + pos,
-                            outsz - pos, &enc)
+    if (orbis_base64url_encode((const uint8_t *) json, n, out + pos,
+                               outsz - pos, &enc)
         != ORBIS_OK)
     {
         goto too_small;
@@ -118,7 +118,7 @@ orbis_jwt_sign(const orbis_jwt_claims_t *c, const uint8_t *secret,
 
     out[pos++] = '.';
 
-    if (orbis_b64url_encode(mac, sizeof(mac), out + pos, outsz - pos, &enc)
+    if (orbis_base64url_encode(mac, sizeof(mac), out + pos, outsz - pos, &enc)
         != ORBIS_OK)
     {
         goto too_small;
@@ -183,8 +183,8 @@ orbis_jwt_verify(const char *token, size_t len, const uint8_t *secret,
         return rc;
     }
 
-    if (orbis_b64url_decode(token + dots[1] + 1, len - dots[1] - 1, sig,
-                            sizeof(sig), &siglen)
+    if (orbis_base64url_decode(token + dots[1] + 1, len - dots[1] - 1, sig,
+                               sizeof(sig), &siglen)
         != ORBIS_OK
         || siglen != ORBIS_JWT_SIG_LEN)
     {
@@ -226,8 +226,8 @@ void
 orbis_jwt_jti(orbis_jwt_claims_t *c,
     const uint8_t random[ORBIS_JWT_JTI_RANDOM_LEN])
 {
-    (void) orbis_b64url_encode(random, ORBIS_JWT_JTI_RANDOM_LEN, c->jti,
-                               sizeof(c->jti), NULL);
+    (void) orbis_base64url_encode(random, ORBIS_JWT_JTI_RANDOM_LEN, c->jti,
+                                  sizeof(c->jti), NULL);
 }
 
 
@@ -276,10 +276,10 @@ orbis_jwt_check_header(const char *seg, size_t len, orbis_err_t *err)
 {
     size_t       n;
     json_t      *hdr, *alg, *typ;
-    uint8_t      buf[ORBIS_B64URL_DECODED_MAX(ORBIS_JWT_MAX_LEN)];
+    uint8_t      buf[ORBIS_BASE64URL_DECODED_MAX(ORBIS_JWT_MAX_LEN)];
     orbis_rc_t   rc;
 
-    if (orbis_b64url_decode(seg, len, buf, sizeof(buf), &n) != ORBIS_OK) {
+    if (orbis_base64url_decode(seg, len, buf, sizeof(buf), &n) != ORBIS_OK) {
         return orbis_err_set(err, ORBIS_ERR_INVALID,
                              "token: malformed header");
     }
@@ -331,10 +331,10 @@ orbis_jwt_read_claims(const char *seg, size_t len, orbis_jwt_claims_t *out,
 {
     size_t       n;
     json_t      *payload;
-    uint8_t      buf[ORBIS_B64URL_DECODED_MAX(ORBIS_JWT_MAX_LEN)];
+    uint8_t      buf[ORBIS_BASE64URL_DECODED_MAX(ORBIS_JWT_MAX_LEN)];
     orbis_rc_t   rc;
 
-    if (orbis_b64url_decode(seg, len, buf, sizeof(buf), &n) != ORBIS_OK) {
+    if (orbis_base64url_decode(seg, len, buf, sizeof(buf), &n) != ORBIS_OK) {
         return orbis_err_set(err, ORBIS_ERR_INVALID,
                              "token: malformed payload");
     }
@@ -466,17 +466,6 @@ orbis_jwt_str_ok(const char *s, size_t size)
 static int
 orbis_jwt_jti_ok(const char *s, size_t len)
 {
-    size_t  i;
-
-    if (len > ORBIS_JWT_JTI_MAX) {
-        return 0;
-    }
-
-    for (i = 0; i < len; i++) {
-        if (!orbis_b64url_char((unsigned char) s[i])) {
-            return 0;
-        }
-    }
-
-    return 1;
+    return len <= ORBIS_JWT_JTI_MAX
+           && orbis_base64_span(s, len, ORBIS_BASE64_URL) == len;
 }

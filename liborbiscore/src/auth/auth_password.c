@@ -62,8 +62,9 @@ orbis_password_hash_params(const char *pw, size_t pwlen,
     orbis_err_t *err)
 {
     int         n;
-    char        salt64[ORBIS_B64URL_ENCODED_LEN(ORBIS_PASSWORD_SALT_LEN) + 1];
-    char        dk64[ORBIS_B64URL_ENCODED_LEN(ORBIS_SCRYPT_DK_LEN) + 1];
+    char        salt64[ORBIS_BASE64URL_ENCODED_LEN(ORBIS_PASSWORD_SALT_LEN)
+                       + 1];
+    char        dk64[ORBIS_BASE64URL_ENCODED_LEN(ORBIS_SCRYPT_DK_LEN) + 1];
     uint8_t     dk[ORBIS_SCRYPT_DK_LEN];
     orbis_rc_t  rc;
 
@@ -84,9 +85,9 @@ orbis_password_hash_params(const char *pw, size_t pwlen,
         return orbis_err_set(err, rc, "scrypt failed");
     }
 
-    orbis_b64url_encode(salt, ORBIS_PASSWORD_SALT_LEN, salt64, sizeof(salt64),
-                        NULL);
-    orbis_b64url_encode(dk, sizeof(dk), dk64, sizeof(dk64), NULL);
+    orbis_base64url_encode(salt, ORBIS_PASSWORD_SALT_LEN, salt64,
+                           sizeof(salt64), NULL);
+    orbis_base64url_encode(dk, sizeof(dk), dk64, sizeof(dk64), NULL);
     OPENSSL_cleanse(dk, sizeof(dk));
 
     n = snprintf(out, outsz, ORBIS_SCRYPT_PREFIX "ln=%u,r=%u,p=%u$%s$%s",
@@ -242,8 +243,8 @@ orbis_password_parse(const char *s, orbis_password_params_t *p,
         return ORBIS_ERR_INVALID;
     }
 
-    if (orbis_b64url_decode(s, (size_t) (dollar - s), salt,
-                            ORBIS_SCRYPT_MAX_LEN, saltlen)
+    if (orbis_base64url_decode(s, (size_t) (dollar - s), salt,
+                               ORBIS_SCRYPT_MAX_LEN, saltlen)
         != ORBIS_OK
         || *saltlen < ORBIS_SCRYPT_SALT_MIN)
     {
@@ -252,8 +253,8 @@ orbis_password_parse(const char *s, orbis_password_params_t *p,
 
     s = dollar + 1;
 
-    if (orbis_b64url_decode(s, strlen(s), hash, ORBIS_SCRYPT_MAX_LEN,
-                            hashlen)
+    if (orbis_base64url_decode(s, strlen(s), hash, ORBIS_SCRYPT_MAX_LEN,
+                               hashlen)
         != ORBIS_OK
         || *hashlen < 16)
     {

@@ -7,8 +7,7 @@
 #include <strings.h>
 
 #include <orbiscore/auth.h>
-
-#include "validate/validate_int.h"
+#include <orbiscore/utf8.h>
 
 
 #define ORBIS_PASSWORD_MIN_DISTINCT  4

@@ -8,6 +8,7 @@
 
 #include <orbiscore/alloc.h>
 #include <orbiscore/client.h>
+#include <orbiscore/utf8.h>
 #include "gemini/gemini_int.h"
 
 
@@ -114,7 +115,7 @@ orbis_rc_t
 orbis_client_build_ready(orbis_strbuf_t *out, const char *session_id,
     int echo, uint32_t input_rate, uint32_t output_rate, orbis_err_t *err)
 {
-    if (session_id == NULL || !orbis_gemini_utf8_valid_str(session_id)) {
+    if (session_id == NULL || !orbis_utf8_valid_str(session_id)) {
         return orbis_err_set(err, ORBIS_ERR_INVALID,
                              "ready needs a UTF-8 session id");
     }
@@ -137,7 +138,7 @@ orbis_client_build_transcript(orbis_strbuf_t *out, orbis_client_role_t role,
         return orbis_err_set(err, ORBIS_ERR_INVALID, "bad transcript role");
     }
 
-    if (text == NULL || !orbis_gemini_utf8_valid(text, len)) {
+    if (text == NULL || !orbis_utf8_valid(text, len, ORBIS_UTF8_NO_NUL)) {
         return orbis_err_set(err, ORBIS_ERR_INVALID,
                              "transcript is not valid UTF-8");
     }
@@ -174,7 +175,7 @@ orbis_client_build_tool(orbis_strbuf_t *out, const char *name,
         return orbis_err_set(err, ORBIS_ERR_INVALID, "bad tool status");
     }
 
-    if (name == NULL || !orbis_gemini_utf8_valid_str(name)) {
+    if (name == NULL || !orbis_utf8_valid_str(name)) {
         return orbis_err_set(err, ORBIS_ERR_INVALID,
                              "tool name is not valid UTF-8");
     }
@@ -190,8 +191,8 @@ orbis_rc_t
 orbis_client_build_error(orbis_strbuf_t *out, const char *code,
     const char *message, orbis_err_t *err)
 {
-    if (code == NULL || message == NULL || !orbis_gemini_utf8_valid_str(code)
-        || !orbis_gemini_utf8_valid_str(message))
+    if (code == NULL || message == NULL || !orbis_utf8_valid_str(code)
+        || !orbis_utf8_valid_str(message))
     {
         return orbis_err_set(err, ORBIS_ERR_INVALID,
                              "error event needs a UTF-8 code and message");

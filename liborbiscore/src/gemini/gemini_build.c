@@ -9,6 +9,7 @@
 
 #include <orbiscore/alloc.h>
 #include <orbiscore/base64.h>
+#include <orbiscore/utf8.h>
 #include "gemini/gemini_int.h"
 
 
@@ -124,7 +125,7 @@ orbis_gemini_build_text(orbis_strbuf_t *out, const char *text, size_t len,
         return orbis_err_set(err, ORBIS_ERR_INVALID, "empty text turn");
     }
 
-    if (!orbis_gemini_utf8_valid(text, len)) {
+    if (!orbis_utf8_valid(text, len, ORBIS_UTF8_NO_NUL)) {
         return orbis_err_set(err, ORBIS_ERR_INVALID,
                              "text turn is not valid UTF-8");
     }
@@ -160,8 +161,8 @@ orbis_gemini_build_tool_response(orbis_strbuf_t *out,
 
     for (i = 0; i < n; i++) {
         if (r[i].name == NULL || r[i].name[0] == '\0'
-            || !orbis_gemini_utf8_valid_str(r[i].name)
-            || (r[i].id != NULL && !orbis_gemini_utf8_valid_str(r[i].id)))
+            || !orbis_utf8_valid_str(r[i].name)
+            || (r[i].id != NULL && !orbis_utf8_valid_str(r[i].id)))
         {
             return orbis_err_set(err, ORBIS_ERR_INVALID,
                                  "function response %zu needs a UTF-8 name"
@@ -336,24 +337,24 @@ orbis_gemini_check_setup(const orbis_gemini_setup_t *s, orbis_err_t *err)
 
     field = NULL;
 
-    if (!orbis_gemini_utf8_valid_str(s->model)) {
+    if (!orbis_utf8_valid_str(s->model)) {
         field = "model";
 
     } else if (s->system_prompt != NULL
-               && !orbis_gemini_utf8_valid_str(s->system_prompt))
+               && !orbis_utf8_valid_str(s->system_prompt))
     {
         field = "system prompt";
 
-    } else if (s->voice != NULL && !orbis_gemini_utf8_valid_str(s->voice)) {
+    } else if (s->voice != NULL && !orbis_utf8_valid_str(s->voice)) {
         field = "voice";
 
     } else if (s->language != NULL
-               && !orbis_gemini_utf8_valid_str(s->language))
+               && !orbis_utf8_valid_str(s->language))
     {
         field = "language";
 
     } else if (s->resume_handle != NULL
-               && !orbis_gemini_utf8_valid_str(s->resume_handle))
+               && !orbis_utf8_valid_str(s->resume_handle))
     {
         field = "resume handle";
     }

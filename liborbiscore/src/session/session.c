@@ -9,6 +9,7 @@
 
 #include <orbiscore/alloc.h>
 #include <orbiscore/audio.h>
+#include <orbiscore/utf8.h>
 
 #include "gemini/gemini_int.h"
 #include "session/session_int.h"
@@ -363,7 +364,7 @@ orbis_session_create(const orbis_session_conf_t *conf, orbis_err_t *err)
         return NULL;
     }
 
-    if (!orbis_gemini_utf8_valid_str(conf->session_id)
+    if (!orbis_utf8_valid_str(conf->session_id)
         || !orbis_session_utf8_or_null(conf->tenant_id)
         || !orbis_session_utf8_or_null(conf->agent_id)
         || !orbis_session_utf8_or_null(conf->greeting))
@@ -2224,5 +2225,5 @@ orbis_session_or(uint32_t v, uint32_t dflt)
 static int
 orbis_session_utf8_or_null(const char *p)
 {
-    return p == NULL || orbis_gemini_utf8_valid_str(p);
+    return p == NULL || orbis_utf8_valid_str(p);
 }

@@ -19,6 +19,7 @@ orbis_rc_t
 orbis_tparse_agent(orbis_tparse_t *ctx, orbis_tenant_conf_t *t,
     orbis_tenant_agent_t *a)
 {
+    int         closed;
     size_t      i;
     unsigned    seen;
     orbis_rc_t  rc;
@@ -40,17 +41,12 @@ orbis_tparse_agent(orbis_tparse_t *ctx, orbis_tenant_conf_t *t,
     seen = 0;
 
     for ( ;; ) {
-        rc = orbis_tlex_next(&ctx->lex, &ctx->st, ctx->line, ctx->err);
+        rc = orbis_tblock_next(ctx, "agent", a->slug, &closed);
         if (rc != ORBIS_OK) {
             return rc;
         }
 
-        if (ctx->st.end == ORBIS_TEND_EOF) {
-            return orbis_tfail(ctx, ctx->st.line, "unexpected end of file, "
-                               "expecting \"}\" of agent \"%s\"", a->slug);
-        }
-
-        if (ctx->st.end == ORBIS_TEND_CLOSE) {
+        if (closed) {
             break;
         }
 
@@ -94,10 +90,7 @@ orbis_tparse_agent_directive(orbis_tparse_t *ctx, orbis_tenant_agent_t *a,
     v = &ctx->st.args[1];
 
     if (orbis_tis(ctx, "name")) {
-        rc = orbis_tsimple(ctx, seen, ORBIS_T_NAME, 1, 1);
-        return rc != ORBIS_OK ? rc
-                              : orbis_ttext(ctx, 1, ORBIS_NAME_MAX, 0,
-                                            &a->name);
+        return orbis_tname(ctx, seen, &a->name);
     }
 
     if (orbis_tis(ctx, "voice")) {

@@ -36,6 +36,63 @@ orbis_tblock_open(orbis_tparse_t *ctx, const char *what, char **slug)
 }
 
 
+orbis_rc_t
+orbis_tblock_next(orbis_tparse_t *ctx, const char *what, const char *slug,
+    int *closed)
+{
+    orbis_rc_t  rc;
+
+    *closed = 0;
+
+    rc = orbis_tlex_next(&ctx->lex, &ctx->st, ctx->line, ctx->err);
+    if (rc != ORBIS_OK) {
+        return rc;
+    }
+
+    if (ctx->st.end == ORBIS_TEND_EOF) {
+        return orbis_tfail(ctx, ctx->st.line, "unexpected end of file, "
+                           "expecting \"}\" of %s \"%s\"", what, slug);
+    }
+
+    *closed = (ctx->st.end == ORBIS_TEND_CLOSE);
+
+    return ORBIS_OK;
+}
+
+
+orbis_rc_t
+orbis_tappend(orbis_tparse_t *ctx, void *items, size_t *n, const void *item,
+    size_t size)
+{
+    char  *grown;
+
+    grown = orbis_realloc(*(void **) items, (*n + 1) * size);
+    if (grown == NULL) {
+        return orbis_err_set(ctx->err, ORBIS_ERR_NOMEM, "out of memory");
+    }
+
+    memcpy(grown + *n * size, item, size);
+    *(void **) items = grown;
+    (*n)++;
+
+    return ORBIS_OK;
+}
+
+
+orbis_rc_t
+orbis_tname(orbis_tparse_t *ctx, unsigned *seen, char **out)
+{
+    orbis_rc_t  rc;
+
+    rc = orbis_tsimple(ctx, seen, ORBIS_T_NAME, 1, 1);
+    if (rc != ORBIS_OK) {
+        return rc;
+    }
+
+    return orbis_ttext(ctx, 1, ORBIS_NAME_MAX, 0, out);
+}
+
+
 /* a directive ending in ";" with min..max values, once per block */
 orbis_rc_t
 orbis_tsimple(orbis_tparse_t *ctx, unsigned *seen, unsigned bit, size_t min,

@@ -112,9 +112,25 @@ orbis_rc_t orbis_tparse_agent(orbis_tparse_t *ctx, orbis_tenant_conf_t *t,
 orbis_rc_t orbis_tblock_open(orbis_tparse_t *ctx, const char *what,
     char **slug) ORBIS_TENANTS_HIDDEN;
 
+/*
+ * The next statement of the block "<what> <slug> { ... }" into ctx->st:
+ * ORBIS_OK with *closed 0 for a directive, 1 at the block's "}"; a failure
+ * at the end of the file
+ */
+orbis_rc_t orbis_tblock_next(orbis_tparse_t *ctx, const char *what,
+    const char *slug, int *closed) ORBIS_TENANTS_HIDDEN;
+
+/* appends the size bytes at item to the array *items of *n elements */
+orbis_rc_t orbis_tappend(orbis_tparse_t *ctx, void *items, size_t *n,
+    const void *item, size_t size) ORBIS_TENANTS_HIDDEN;
+
 /* ends in ";", has min..max values, first of its kind (bit) in *seen */
 orbis_rc_t orbis_tsimple(orbis_tparse_t *ctx, unsigned *seen, unsigned bit,
     size_t min, size_t max) ORBIS_TENANTS_HIDDEN;
+
+/* "name <text>;", once per block (ORBIS_T_NAME), into *out */
+orbis_rc_t orbis_tname(orbis_tparse_t *ctx, unsigned *seen, char **out)
+    ORBIS_TENANTS_HIDDEN;
 
 /* the first value checked as text and taken over into *out */
 orbis_rc_t orbis_ttext(orbis_tparse_t *ctx, size_t min, size_t max,

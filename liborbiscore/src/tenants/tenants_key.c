@@ -5,8 +5,9 @@
 
 #include <string.h>
 
+#include <orbiscore/base64.h>
+
 #include "tenants_int.h"
-#include "auth/auth_int.h"
 
 
 static orbis_rc_t orbis_tparse_key_directive(orbis_tparse_t *ctx,
@@ -20,6 +21,7 @@ orbis_rc_t
 orbis_tparse_key(orbis_tparse_t *ctx, orbis_tenant_conf_t *t,
     orbis_tenant_key_t *k, unsigned *agents_line)
 {
+    int         closed;
     size_t      i;
     unsigned    seen, prefix_line, hash_line;
     orbis_rc_t  rc;
@@ -44,18 +46,12 @@ orbis_tparse_key(orbis_tparse_t *ctx, orbis_tenant_conf_t *t,
     hash_line = 0;
 
     for ( ;; ) {
-        rc = orbis_tlex_next(&ctx->lex, &ctx->st, ctx->line, ctx->err);
+        rc = orbis_tblock_next(ctx, "api_key", k->slug, &closed);
         if (rc != ORBIS_OK) {
             return rc;
         }
 
-        if (ctx->st.end == ORBIS_TEND_EOF) {
-            return orbis_tfail(ctx, ctx->st.line, "unexpected end of file, "
-                               "expecting \"}\" of api_key \"%s\"",
-                               k->slug);
-        }
-
-        if (ctx->st.end == ORBIS_TEND_CLOSE) {
+        if (closed) {
             break;
         }
 
@@ -154,13 +150,8 @@ orbis_tparse_key_directive(orbis_tparse_t *ctx, orbis_tenant_key_t *k,
             return rc;
         }
 
-        for (i = 3; i < v->len; i++) {
-            if (!orbis_b64url_char((unsigned char) v->value[i])) {
-                break;
-            }
-        }
-
-        if (v->len != 7 || i != 7
+        if (v->len != 7
+            || orbis_base64_span(v->value + 3, 4, ORBIS_BASE64_URL) != 4
             || (memcmp(v->value, "pk_", 3) != 0
                 && memcmp(v->value, "sk_", 3) != 0))
         {
@@ -180,13 +171,9 @@ orbis_tparse_key_directive(orbis_tparse_t *ctx, orbis_tenant_key_t *k,
             return rc;
         }
 
-        for (i = 0; i < v->len; i++) {
-            if (!orbis_b64url_char((unsigned char) v->value[i])) {
-                break;
-            }
-        }
-
-        if (v->len != 4 || i != 4) {
+        if (v->len != 4
+            || orbis_base64_span(v->value, 4, ORBIS_BASE64_URL) != 4)
+        {
             return orbis_tfail(ctx, v->line, "last4: must be the last 4 "
                                "characters of the key");
         }

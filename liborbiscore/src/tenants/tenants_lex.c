@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include <orbiscore/alloc.h>
+#include <orbiscore/utf8.h>
+
 #include "tenants_int.h"
 
 

@@ -26,7 +26,7 @@ orbis_tenants_parse(const char *text, size_t len,
     size_t                i;
     orbis_rc_t            rc;
     orbis_tparse_t        ctx;
-    orbis_tenant_conf_t   t, *grown;
+    orbis_tenant_conf_t   t;
 
     *out = NULL;
 
@@ -98,15 +98,8 @@ orbis_tenants_parse(const char *text, size_t len,
         }
 
         if (rc == ORBIS_OK) {
-            grown = orbis_realloc(ctx.tree->tenants,
-                            (ctx.tree->n_tenants + 1) * sizeof(t));
-            if (grown == NULL) {
-                rc = orbis_err_set(err, ORBIS_ERR_NOMEM, "out of memory");
-
-            } else {
-                ctx.tree->tenants = grown;
-                grown[ctx.tree->n_tenants++] = t;
-            }
+            rc = orbis_tappend(&ctx, &ctx.tree->tenants, &ctx.tree->n_tenants,
+                               &t, sizeof(t));
         }
 
         if (rc != ORBIS_OK) {
@@ -132,6 +125,7 @@ failed:
 static orbis_rc_t
 orbis_tparse_tenant(orbis_tparse_t *ctx, orbis_tenant_conf_t *t)
 {
+    int                    closed;
     void                  *grown;
     unsigned               seen, *agents_line;
     orbis_rc_t             rc;
@@ -142,18 +136,12 @@ orbis_tparse_tenant(orbis_tparse_t *ctx, orbis_tenant_conf_t *t)
     agents_line = NULL;
 
     for ( ;; ) {
-        rc = orbis_tlex_next(&ctx->lex, &ctx->st, ctx->line, ctx->err);
+        rc = orbis_tblock_next(ctx, "tenant", t->slug, &closed);
         if (rc != ORBIS_OK) {
             goto done;
         }
 
-        if (ctx->st.end == ORBIS_TEND_EOF) {
-            rc = orbis_tfail(ctx, ctx->st.line, "unexpected end of file, "
-                             "expecting \"}\" of tenant \"%s\"", t->slug);
-            goto done;
-        }
-
-        if (ctx->st.end == ORBIS_TEND_CLOSE) {
+        if (closed) {
             break;
         }
 
@@ -172,15 +160,7 @@ orbis_tparse_tenant(orbis_tparse_t *ctx, orbis_tenant_conf_t *t)
             rc = orbis_tparse_key(ctx, t, &k, &agents_line[t->n_keys]);
 
             if (rc == ORBIS_OK) {
-                grown = orbis_realloc(t->keys, (t->n_keys + 1) * sizeof(k));
-                if (grown == NULL) {
-                    rc = orbis_err_set(ctx->err, ORBIS_ERR_NOMEM,
-                                       "out of memory");
-
-                } else {
-                    t->keys = grown;
-                    t->keys[t->n_keys++] = k;
-                }
+                rc = orbis_tappend(ctx, &t->keys, &t->n_keys, &k, sizeof(k));
             }
 
             if (rc != ORBIS_OK) {
@@ -193,15 +173,8 @@ orbis_tparse_tenant(orbis_tparse_t *ctx, orbis_tenant_conf_t *t)
             rc = orbis_tparse_agent(ctx, t, &a);
 
             if (rc == ORBIS_OK) {
-                grown = orbis_realloc(t->agents, (t->n_agents + 1) * sizeof(a));
-                if (grown == NULL) {
-                    rc = orbis_err_set(ctx->err, ORBIS_ERR_NOMEM,
-                                       "out of memory");
-
-                } else {
-                    t->agents = grown;
-                    t->agents[t->n_agents++] = a;
-                }
+                rc = orbis_tappend(ctx, &t->agents, &t->n_agents, &a,
+                                   sizeof(a));
             }
 
             if (rc != ORBIS_OK) {
@@ -243,10 +216,7 @@ orbis_tparse_tenant_directive(orbis_tparse_t *ctx, orbis_tenant_conf_t *t,
     v = &ctx->st.args[1];
 
     if (orbis_tis(ctx, "name")) {
-        rc = orbis_tsimple(ctx, seen, ORBIS_T_NAME, 1, 1);
-        return rc != ORBIS_OK ? rc
-                              : orbis_ttext(ctx, 1, ORBIS_NAME_MAX, 0,
-                                            &t->name);
+        return orbis_tname(ctx, seen, &t->name);
     }
 
     if (orbis_tis(ctx, "plan")) {

@@ -16,6 +16,8 @@
 #define ORBIS_REFERRAL_MAX  32
 
 
+static orbis_rc_t orbis_req_credentials(json_t *root, int signup,
+    char **email, char **password, orbis_err_t *err);
 static orbis_rc_t orbis_req_referral(json_t *obj, char **out,
     orbis_err_t *err);
 static void orbis_req_wipe(char *s);
@@ -34,41 +36,18 @@ orbis_rc_t
 orbis_req_signup_parse(const char *body, size_t len, orbis_req_signup_t *out,
     orbis_err_t *err)
 {
-    size_t       n;
     json_t      *root;
     orbis_rc_t   rc;
-    const char  *s;
 
     memset(out, 0, sizeof(*out));
 
-    rc = orbis_vjson_load(body, len, &root, err);
+    rc = orbis_vjson_load(body, len, orbis_signup_fields, &root, err);
     if (rc != ORBIS_OK) {
         return rc;
     }
 
-    rc = orbis_vjson_fields(root, orbis_signup_fields, err);
+    rc = orbis_req_credentials(root, 1, &out->email, &out->password, err);
     if (rc != ORBIS_OK) {
-        goto failed;
-    }
-
-    rc = orbis_vjson_str(root, "email", 1, &s, &n, err);
-    if (rc != ORBIS_OK
-        || (rc = orbis_vemail("email", s, n, NULL, &out->email, err))
-           != ORBIS_OK)
-    {
-        goto failed;
-    }
-
-    rc = orbis_vjson_str(root, "password", 1, &s, &n, err);
-    if (rc != ORBIS_OK
-        || (rc = orbis_password_check_rules(s, n, err)) != ORBIS_OK)
-    {
-        goto failed;
-    }
-
-    out->password = orbis_vstrdup(s, n);
-    if (out->password == NULL) {
-        rc = orbis_err_set(err, ORBIS_ERR_NOMEM, "out of memory");
         goto failed;
     }
 
@@ -117,55 +96,23 @@ orbis_rc_t
 orbis_req_login_parse(const char *body, size_t len, orbis_req_login_t *out,
     orbis_err_t *err)
 {
-    size_t       n;
     json_t      *root;
     orbis_rc_t   rc;
-    const char  *s;
 
     memset(out, 0, sizeof(*out));
 
-    rc = orbis_vjson_load(body, len, &root, err);
+    rc = orbis_vjson_load(body, len, orbis_login_fields, &root, err);
     if (rc != ORBIS_OK) {
         return rc;
     }
 
-    rc = orbis_vjson_fields(root, orbis_login_fields, err);
+    rc = orbis_req_credentials(root, 0, &out->email, &out->password, err);
+
+    json_decref(root);
+
     if (rc != ORBIS_OK) {
-        goto failed;
+        orbis_req_login_free(out);
     }
-
-    rc = orbis_vjson_str(root, "email", 1, &s, &n, err);
-    if (rc != ORBIS_OK
-        || (rc = orbis_vemail("email", s, n, NULL, &out->email, err))
-           != ORBIS_OK)
-    {
-        goto failed;
-    }
-
-    rc = orbis_vjson_str(root, "password", 1, &s, &n, err);
-    if (rc != ORBIS_OK
-        || (rc = orbis_vtext_check("password", s, n, 1,
-                                   ORBIS_PASSWORD_MAX_BYTES,
-                                   ORBIS_VTEXT_BYTES, err))
-           != ORBIS_OK)
-    {
-        goto failed;
-    }
-
-    out->password = orbis_vstrdup(s, n);
-    if (out->password == NULL) {
-        rc = orbis_err_set(err, ORBIS_ERR_NOMEM, "out of memory");
-        goto failed;
-    }
-
-    json_decref(root);
-
-    return ORBIS_OK;
-
-failed:
-
-    json_decref(root);
-    orbis_req_login_free(out);
 
     return rc;
 }
@@ -178,6 +125,48 @@ orbis_req_login_free(orbis_req_login_t *l)
     orbis_req_wipe(l->password);
 
     memset(l, 0, sizeof(*l));
+}
+
+
+/*
+ * "email" and "password", both required: a new password must follow the
+ * rules, one being checked only has to fit
+ */
+
+static orbis_rc_t
+orbis_req_credentials(json_t *root, int signup, char **email,
+    char **password, orbis_err_t *err)
+{
+    size_t       n;
+    orbis_rc_t   rc;
+    const char  *s;
+
+    rc = orbis_vjson_str(root, "email", 1, &s, &n, err);
+    if (rc != ORBIS_OK
+        || (rc = orbis_vemail("email", s, n, NULL, email, err)) != ORBIS_OK)
+    {
+        return rc;
+    }
+
+    rc = orbis_vjson_str(root, "password", 1, &s, &n, err);
+    if (rc != ORBIS_OK) {
+        return rc;
+    }
+
+    rc = signup ? orbis_password_check_rules(s, n, err)
+                : orbis_vtext_check("password", s, n, 1,
+                                    ORBIS_PASSWORD_MAX_BYTES,
+                                    ORBIS_VTEXT_BYTES, err);
+    if (rc != ORBIS_OK) {
+        return rc;
+    }
+
+    *password = orbis_vstrdup(s, n);
+    if (*password == NULL) {
+        return orbis_err_set(err, ORBIS_ERR_NOMEM, "out of memory");
+    }
+
+    return ORBIS_OK;
 }
 
 

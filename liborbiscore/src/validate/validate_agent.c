@@ -41,16 +41,12 @@ orbis_req_agent_parse(const char *body, size_t len, int partial,
     tools.names = known_tools;
     tools.n = known_tools != NULL ? n_known : 0;
 
-    rc = orbis_vjson_load(body, len, &root, err);
+    rc = orbis_vjson_load(body, len, orbis_agent_fields, &root, err);
     if (rc != ORBIS_OK) {
         return rc;
     }
 
-    rc = orbis_vjson_fields(root, orbis_agent_fields, err);
-
-    if (rc == ORBIS_OK) {
-        rc = orbis_req_agent_members(root, partial, &tools, out, err);
-    }
+    rc = orbis_req_agent_members(root, partial, &tools, out, err);
 
     json_decref(root);
 

@@ -57,16 +57,12 @@ orbis_req_apikey(const char *body, size_t len, int update,
 
     memset(out, 0, sizeof(*out));
 
-    rc = orbis_vjson_load(body, len, &root, err);
+    rc = orbis_vjson_load(body, len, orbis_apikey_fields, &root, err);
     if (rc != ORBIS_OK) {
         return rc;
     }
 
-    rc = orbis_vjson_fields(root, orbis_apikey_fields, err);
-
-    if (rc == ORBIS_OK) {
-        rc = orbis_req_apikey_members(root, update, out, err);
-    }
+    rc = orbis_req_apikey_members(root, update, out, err);
 
     json_decref(root);
 

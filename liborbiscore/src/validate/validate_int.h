@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include <orbiscore/utf8.h>
 #include <orbiscore/validate.h>
 
 
@@ -32,13 +33,6 @@
 typedef orbis_rc_t (*orbis_vcheck_pt)(const char *field, const char *s,
     size_t len, const void *ctx, char **out, orbis_err_t *err);
 
-
-/*
- * Decodes one UTF-8 sequence at s: the number of bytes it takes, or 0 if
- * it is not valid UTF-8 (overlong, surrogate, above U+10FFFF, truncated).
- */
-size_t orbis_utf8_next(const uint8_t *s, size_t len, uint32_t *cp)
-    ORBIS_VALIDATE_HIDDEN;
 
 /* a NUL-terminated malloc'd copy, NULL when out of memory */
 char *orbis_vstrdup(const char *s, size_t len) ORBIS_VALIDATE_HIDDEN;
@@ -101,15 +95,13 @@ void orbis_vlist_free(char **items, size_t n) ORBIS_VALIDATE_HIDDEN;
 /* JSON bodies */
 
 /*
- * Parses body, which must be one JSON object with no duplicate keys;
- * *root is a new reference the caller json_decref()s.
+ * Parses body, which must be one JSON object with no duplicate keys and
+ * no member whose name is not in the NULL-terminated list known; *root is
+ * a new reference the caller json_decref()s (NULL on failure).
  */
-orbis_rc_t orbis_vjson_load(const char *body, size_t len, json_t **root,
-    orbis_err_t *err) ORBIS_VALIDATE_HIDDEN;
-
-/* refuses members whose name is not in the NULL-terminated list known */
-orbis_rc_t orbis_vjson_fields(json_t *obj, const char *const *known,
-    orbis_err_t *err) ORBIS_VALIDATE_HIDDEN;
+orbis_rc_t orbis_vjson_load(const char *body, size_t len,
+    const char *const *known, json_t **root, orbis_err_t *err)
+    ORBIS_VALIDATE_HIDDEN;
 
 /* 1 when the member is present and JSON null */
 int orbis_vjson_null(json_t *obj, const char *field) ORBIS_VALIDATE_HIDDEN;

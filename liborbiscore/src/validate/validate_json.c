@@ -14,11 +14,16 @@
 #define ORBIS_VFIELD_MAX  64
 
 
+static orbis_rc_t orbis_vjson_fields(json_t *obj, const char *const *known,
+    orbis_err_t *err);
+
+
 orbis_rc_t
-orbis_vjson_load(const char *body, size_t len, json_t **root,
-    orbis_err_t *err)
+orbis_vjson_load(const char *body, size_t len, const char *const *known,
+    json_t **root, orbis_err_t *err)
 {
     json_t        *j;
+    orbis_rc_t     rc;
     json_error_t   jerr;
 
     *root = NULL;
@@ -55,13 +60,21 @@ orbis_vjson_load(const char *body, size_t len, json_t **root,
                              "body: must be a JSON object");
     }
 
+    rc = orbis_vjson_fields(j, known, err);
+    if (rc != ORBIS_OK) {
+        json_decref(j);
+        return rc;
+    }
+
     *root = j;
 
     return ORBIS_OK;
 }
 
 
-orbis_rc_t
+/* refuses members whose name is not in the NULL-terminated list known */
+
+static orbis_rc_t
 orbis_vjson_fields(json_t *obj, const char *const *known, orbis_err_t *err)
 {
     char         quoted[64];

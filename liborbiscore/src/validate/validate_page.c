@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <orbiscore/base64.h>
+
 #include "validate_int.h"
 
 
@@ -39,8 +41,8 @@ orbis_cursor_encode(int64_t created_us, const char *uuid, char *out,
         }
     }
 
-    return orbis_b64url_encode((const uint8_t *) text, (size_t) n, out, sz,
-                               NULL);
+    return orbis_base64url_encode((const uint8_t *) text, (size_t) n, out, sz,
+                                  NULL);
 }
 
 
@@ -53,9 +55,9 @@ orbis_cursor_decode(const char *cursor, size_t len, int64_t *created_us,
     uint64_t  v;
 
     if (cursor == NULL || len == 0
-        || len > ORBIS_B64URL_ENCODED_LEN(ORBIS_CURSOR_TEXT_MAX)
-        || orbis_b64url_decode(cursor, len, (uint8_t *) text, sizeof(text),
-                               &n)
+        || len > ORBIS_BASE64URL_ENCODED_LEN(ORBIS_CURSOR_TEXT_MAX)
+        || orbis_base64url_decode(cursor, len, (uint8_t *) text, sizeof(text),
+                                  &n)
            != ORBIS_OK
         || n < 2 + ORBIS_UUID_LEN)
     {

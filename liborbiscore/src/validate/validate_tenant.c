@@ -27,14 +27,9 @@ orbis_req_tenant_update_parse(const char *body, size_t len,
 
     memset(out, 0, sizeof(*out));
 
-    rc = orbis_vjson_load(body, len, &root, err);
+    rc = orbis_vjson_load(body, len, orbis_tenant_update_fields, &root, err);
     if (rc != ORBIS_OK) {
         return rc;
-    }
-
-    rc = orbis_vjson_fields(root, orbis_tenant_update_fields, err);
-    if (rc != ORBIS_OK) {
-        goto failed;
     }
 
     rc = orbis_vjson_not_null(root, "name", 1, err);

@@ -65,7 +65,7 @@ orbis_ws_new(orbis_ws_role_t role, const orbis_ws_config_t *cfg,
         ws->cfg.max_message_size = ORBIS_WS_DEFAULT_MAX_MESSAGE;
     }
 
-    orbis_ws_utf8_init(&ws->utf8);
+    orbis_utf8_init(&ws->utf8);
 
     cb.send_callback = orbis_ws_wslay_send;
     cb.recv_callback = orbis_ws_wslay_recv;

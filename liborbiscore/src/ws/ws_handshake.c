@@ -11,13 +11,12 @@
 
 #include <openssl/evp.h>
 
+#include <orbiscore/base64.h>
+
 #include "ws_int.h"
 
 
 #define ORBIS_WS_GUID  "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-
-
-static int orbis_ws_base64_char(int c);
 
 
 orbis_rc_t
@@ -51,8 +50,8 @@ orbis_ws_accept_key(const char *client_key, size_t len,
         return ORBIS_ERR_INTERNAL;
     }
 
-    /* 20 bytes encode to 28 characters plus the NUL EVP_EncodeBlock adds */
-    EVP_EncodeBlock((unsigned char *) out, digest, 20);
+    /* 20 bytes encode to 28 characters */
+    out[orbis_base64_encode(out, digest, 20)] = '\0';
 
     return ORBIS_OK;
 }
@@ -61,24 +60,18 @@ orbis_ws_accept_key(const char *client_key, size_t len,
 void
 orbis_ws_client_key(const uint8_t random[16], char out[ORBIS_WS_KEY_LEN + 1])
 {
-    EVP_EncodeBlock((unsigned char *) out, random, 16);
+    out[orbis_base64_encode(out, random, 16)] = '\0';
 }
 
 
 int
 orbis_ws_key_valid(const char *key, size_t len)
 {
-    size_t  i;
-
     /* 16 bytes are 5 full groups of 3 plus one byte: 22 chars and "==" */
-    if (key == NULL || len != ORBIS_WS_KEY_LEN) {
+    if (key == NULL || len != ORBIS_WS_KEY_LEN
+        || orbis_base64_span(key, 22, 0) != 22)
+    {
         return 0;
-    }
-
-    for (i = 0; i < 22; i++) {
-        if (orbis_ws_base64_char((unsigned char) key[i]) < 0) {
-            return 0;
-        }
     }
 
     /*
@@ -89,29 +82,3 @@ orbis_ws_key_valid(const char *key, size_t len)
     return key[22] == '=' && key[23] == '=';
 }
 
-
-static int
-orbis_ws_base64_char(int c)
-{
-    if (c >= 'A' && c <= 'Z') {
-        return c - 'A';
-    }
-
-    if (c >= 'a' && c <= 'z') {
-        return c - 'a' + 26;
-    }
-
-    if (c >= '0' && c <= '9') {
-        return c - '0' + 52;
-    }
-
-    if (c == '+') {
-        return 62;
-    }
-
-    if (c == '/') {
-        return 63;
-    }
-
-    return -1;
-}

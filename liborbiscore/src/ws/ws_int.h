@@ -11,6 +11,7 @@
 
 #include <wslay/wslay.h>
 
+#include <orbiscore/utf8.h>
 #include <orbiscore/ws.h>
 
 
@@ -19,18 +20,6 @@
 #else
 #define ORBIS_WS_HIDDEN
 #endif
-
-
-/*
- * Incremental UTF-8 check (RFC 3629: no overlongs, no surrogates, nothing
- * above U+10FFFF), so that a character split over two fragments passes.
- */
-typedef struct {
-    uint8_t  need;      /* continuation bytes still expected */
-    uint8_t  lo;        /* allowed range of the next continuation byte */
-    uint8_t  hi;
-    uint8_t  bad;       /* sticky: an invalid sequence was seen */
-} orbis_ws_utf8_t;
 
 
 /* buffers above this size are released once empty */
@@ -70,7 +59,7 @@ struct orbis_ws_s {
     /* the data message being reassembled (0: none) */
     uint8_t                  msg_opcode;
     orbis_ws_buf_t           msg;
-    orbis_ws_utf8_t          utf8;
+    orbis_utf8_t             utf8;
 
     /* the control frame being received */
     uint8_t                  ctrl[ORBIS_WS_MAX_CONTROL];
@@ -81,17 +70,6 @@ struct orbis_ws_s {
     int                      random_failed;
 };
 
-
-ORBIS_WS_HIDDEN void orbis_ws_utf8_init(orbis_ws_utf8_t *u);
-/* returns 0 once an invalid sequence was seen */
-ORBIS_WS_HIDDEN int orbis_ws_utf8_feed(orbis_ws_utf8_t *u, const uint8_t *p,
-    size_t len);
-/* 1 if everything fed so far was valid and no character is left open */
-ORBIS_WS_HIDDEN int orbis_ws_utf8_complete(const orbis_ws_utf8_t *u);
-ORBIS_WS_HIDDEN int orbis_ws_utf8_valid(const uint8_t *p, size_t len);
-/* the longest prefix of p (at most max bytes) that ends on a boundary */
-ORBIS_WS_HIDDEN size_t orbis_ws_utf8_cut(const uint8_t *p, size_t len,
-    size_t max);
 
 /* makes room for len more bytes at the end */
 ORBIS_WS_HIDDEN orbis_rc_t orbis_ws_buf_reserve(orbis_ws_buf_t *b,

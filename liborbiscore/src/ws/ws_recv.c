@@ -159,7 +159,7 @@ orbis_ws_frame_start(orbis_ws_t *ws, const struct wslay_frame_iocb *iocb)
             ws->msg_opcode = op;
             ws->msg.start = 0;
             ws->msg.end = 0;
-            orbis_ws_utf8_init(&ws->utf8);
+            orbis_utf8_init(&ws->utf8);
         }
 
     } else {
@@ -207,7 +207,7 @@ orbis_ws_frame_data(orbis_ws_t *ws, const struct wslay_frame_iocb *iocb)
 
     /* fail fast, as RFC 6455 8.1 asks, without waiting for the end */
     if (ws->msg_opcode == ORBIS_WS_TEXT
-        && !orbis_ws_utf8_feed(&ws->utf8, iocb->data, len))
+        && !orbis_utf8_feed(&ws->utf8, iocb->data, len))
     {
         return orbis_ws_fail(ws, ORBIS_WS_CLOSE_INVALID_DATA,
                              "invalid UTF-8");
@@ -241,7 +241,7 @@ orbis_ws_frame_end(orbis_ws_t *ws)
     op = ws->msg_opcode;
     ws->msg_opcode = 0;
 
-    if (op == ORBIS_WS_TEXT && !orbis_ws_utf8_complete(&ws->utf8)) {
+    if (op == ORBIS_WS_TEXT && !orbis_utf8_complete(&ws->utf8)) {
         return orbis_ws_fail(ws, ORBIS_WS_CLOSE_INVALID_DATA,
                              "truncated UTF-8");
     }
@@ -319,7 +319,7 @@ orbis_ws_peer_close(orbis_ws_t *ws)
         reason = (const char *) ws->ctrl + 2;
         rlen = ws->ctrl_len - 2;
 
-        if (!orbis_ws_utf8_valid(ws->ctrl + 2, rlen)) {
+        if (!orbis_utf8_valid(ws->ctrl + 2, rlen, 0)) {
             return orbis_ws_fail(ws, ORBIS_WS_CLOSE_INVALID_DATA,
                                  "invalid UTF-8 in close reason");
         }

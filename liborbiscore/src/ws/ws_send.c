@@ -137,7 +137,7 @@ orbis_ws_send(orbis_ws_t *ws, orbis_ws_opcode_t opcode, const uint8_t *data,
         return rc;
     }
 
-    if (opcode == ORBIS_WS_TEXT && !orbis_ws_utf8_valid(data, len)) {
+    if (opcode == ORBIS_WS_TEXT && !orbis_utf8_valid(data, len, 0)) {
         return ORBIS_ERR_INVALID;
     }
 
@@ -183,12 +183,12 @@ orbis_ws_send_close(orbis_ws_t *ws, uint16_t code, const char *reason,
     }
 
     if (len > 0) {
-        if (!orbis_ws_utf8_valid((const uint8_t *) reason, len)) {
+        if (!orbis_utf8_valid(reason, len, 0)) {
             return ORBIS_ERR_INVALID;
         }
 
-        len = orbis_ws_utf8_cut((const uint8_t *) reason, len,
-                                ORBIS_WS_MAX_CLOSE_REASON);
+        len = orbis_utf8_cut((const uint8_t *) reason, len,
+                             ORBIS_WS_MAX_CLOSE_REASON);
     }
 
     rc = orbis_ws_queue_close(ws, code, (const uint8_t *) reason, len);

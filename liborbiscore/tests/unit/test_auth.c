@@ -165,96 +165,6 @@ static const char  jwt_extra[] =
     "Lry3cc9f31oyrJXq6Wvw4xvHHSD6G2J2qgr7HjjH1d4";
 
 
-/* base64url */
-
-
-static void
-test_b64url_rfc4648_vectors(void **state)
-{
-    char        out[16];
-    size_t      i, n;
-    uint8_t     dec[16];
-
-    static const char  *plain[] = {
-        "", "f", "fo", "foo", "foob", "fooba", "foobar"
-    };
-    static const char  *enc[] = {
-        "", "Zg", "Zm8", "Zm9v", "Zm9vYg", "Zm9vYmE", "Zm9vYmFy"
-    };
-
-    (void) state;
-
-    for (i = 0; i < 7; i++) {
-        assert_int_equal(orbis_b64url_encode((const uint8_t *) plain[i],
-                                             strlen(plain[i]), out,
-                                             sizeof(out), &n),
-                         ORBIS_OK);
-        assert_string_equal(out, enc[i]);
-        assert_int_equal(n, strlen(enc[i]));
-        assert_int_equal(n, ORBIS_B64URL_ENCODED_LEN(strlen(plain[i])));
-
-        assert_int_equal(orbis_b64url_decode(enc[i], strlen(enc[i]), dec,
-                                             sizeof(dec), &n),
-                         ORBIS_OK);
-        assert_int_equal(n, strlen(plain[i]));
-        assert_memory_equal(dec, plain[i], n);
-    }
-}
-
-
-static void
-test_b64url_url_alphabet(void **state)
-{
-    char      out[8];
-    size_t    n;
-    uint8_t   in[2] = { 0xfb, 0xff }, dec[4];
-
-    (void) state;
-
-    assert_int_equal(orbis_b64url_encode(in, 2, out, sizeof(out), NULL),
-                     ORBIS_OK);
-    assert_string_equal(out, "-_8");
-
-    assert_int_equal(orbis_b64url_decode("-_8", 3, dec, sizeof(dec), &n),
-                     ORBIS_OK);
-    assert_int_equal(n, 2);
-    assert_memory_equal(dec, in, 2);
-}
-
-
-static void
-test_b64url_strict_decode(void **state)
-{
-    size_t   n;
-    uint8_t  dec[16];
-
-    (void) state;
-
-    /* padding, standard alphabet, white space, a lone 6-bit character */
-    assert_int_equal(orbis_b64url_decode("Zg==", 4, dec, sizeof(dec), &n),
-                     ORBIS_ERR_INVALID);
-    assert_int_equal(orbis_b64url_decode("+/8", 3, dec, sizeof(dec), &n),
-                     ORBIS_ERR_INVALID);
-    assert_int_equal(orbis_b64url_decode("Zm9 v", 5, dec, sizeof(dec), &n),
-                     ORBIS_ERR_INVALID);
-    assert_int_equal(orbis_b64url_decode("Zm9vY", 5, dec, sizeof(dec), &n),
-                     ORBIS_ERR_INVALID);
-
-    /* "Zh" would decode to "f" as well, but only "Zg" is canonical */
-    assert_int_equal(orbis_b64url_decode("Zh", 2, dec, sizeof(dec), &n),
-                     ORBIS_ERR_INVALID);
-    assert_int_equal(orbis_b64url_decode("Zm9", 3, dec, sizeof(dec), &n),
-                     ORBIS_ERR_INVALID);
-
-    /* buffers too small */
-    assert_int_equal(orbis_b64url_decode("Zm9vYmFy", 8, dec, 5, &n),
-                     ORBIS_ERR_RANGE);
-    assert_int_equal(orbis_b64url_encode((const uint8_t *) "foo", 3,
-                                         (char *) dec, 4, &n),
-                     ORBIS_ERR_RANGE);
-}
-
-
 /* scrypt and passwords */
 
 
@@ -1215,9 +1125,6 @@ int
 main(void)
 {
     const struct CMUnitTest  tests[] = {
-        cmocka_unit_test(test_b64url_rfc4648_vectors),
-        cmocka_unit_test(test_b64url_url_alphabet),
-        cmocka_unit_test(test_b64url_strict_decode),
         cmocka_unit_test(test_scrypt_rfc7914_vectors),
         cmocka_unit_test(test_password_hash_known_answer),
         cmocka_unit_test(test_password_default_params_round_trip),

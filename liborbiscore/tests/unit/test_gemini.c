@@ -1485,35 +1485,6 @@ test_path(void **state)
 }
 
 
-static void
-test_strbuf(void **state)
-{
-    json_t          *j;
-    orbis_strbuf_t   b;
-
-    (void) state;
-
-    orbis_strbuf_init(&b);
-    assert_int_equal(orbis_strbuf_append(&b, "ab", 2), ORBIS_OK);
-    assert_int_equal(orbis_strbuf_append(&b, "cd", 2), ORBIS_OK);
-    assert_string_equal(b.data, "abcd");
-
-    j = json_pack("{s:[i,s]}", "k", 1, "\xc3\xa9");
-    assert_int_equal(orbis_strbuf_append_json(&b, j, NULL), ORBIS_OK);
-    assert_string_equal(b.data, "abcd{\"k\":[1,\"\xc3\xa9\"]}");
-    json_decref(j);
-
-    orbis_strbuf_reset(&b);
-    assert_int_equal(b.len, 0);
-    assert_string_equal(b.data, "");
-    assert_int_equal(orbis_strbuf_reserve(&b, SIZE_MAX), ORBIS_ERR_RANGE);
-
-    orbis_strbuf_free(&b);
-    assert_null(b.data);
-    orbis_strbuf_free(&b);
-}
-
-
 int
 main(void)
 {
@@ -1539,7 +1510,6 @@ main(void)
         cmocka_unit_test(test_duration),
         cmocka_unit_test(test_close_class),
         cmocka_unit_test(test_path),
-        cmocka_unit_test(test_strbuf),
     };
 
     return cmocka_run_group_tests_name("gemini", tests, NULL, NULL);

@@ -3,11 +3,10 @@
  */
 
 
-#include <stdlib.h>
 #include <string.h>
 
 #include <orbiscore/alloc.h>
-#include <orbiscore/gemini.h>
+#include <orbiscore/strbuf.h>
 
 
 #define ORBIS_STRBUF_MIN  256
