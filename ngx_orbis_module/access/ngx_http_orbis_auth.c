@@ -160,13 +160,9 @@ ngx_http_orbis_role_done(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
 {
     ngx_int_t  rc;
 
-    if (status != NGX_HTTP_ORBIS_PG_OK) {
-        ngx_http_finalize_request(r, ngx_http_orbis_pg_fail(r, status));
-        return;
-    }
-
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        ngx_http_finalize_request(r, ngx_http_orbis_sql_fail(r, res));
+    if (ngx_http_orbis_pg_result(r, res, status, NGX_HTTP_ORBIS_EXPECT_ROWS)
+        != NGX_OK)
+    {
         return;
     }
 
