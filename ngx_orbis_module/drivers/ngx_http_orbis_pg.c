@@ -349,7 +349,14 @@ ngx_http_orbis_pg_query(ngx_http_orbis_pg_pool_t *pool, const char *sql,
     q->timer.handler = ngx_http_orbis_pg_timer_handler;
     q->timer.data = q;
     q->timer.log = pool->log;
-    q->timer.cancelable = 1;
+
+    /*
+     * Not cancelable: a worker leaving on reload or quit finishes the
+     * queries it has started or queued (each bounded by its timeouts)
+     * before it exits, instead of answering the requests that wait on
+     * them with 503.
+     */
+    q->timer.cancelable = 0;
 
     pool->stats.queries++;
 

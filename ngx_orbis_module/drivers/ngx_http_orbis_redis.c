@@ -208,7 +208,9 @@ ngx_http_orbis_redis_command(ngx_http_orbis_redis_t *rd,
     cmd->timer.handler = ngx_http_orbis_redis_timeout;
     cmd->timer.data = cmd;
     cmd->timer.log = rd->log;
-    cmd->timer.cancelable = 1;
+
+    /* not cancelable: a leaving worker waits for its answer (see pg.c) */
+    cmd->timer.cancelable = 0;
 
     if (redisAsyncCommandArgv(rd->ac, ngx_http_orbis_redis_reply, cmd,
                               argc, argv, argvlen)
