@@ -17,14 +17,6 @@
 #include "ngx_http_orbis_api.h"
 
 
-static const char  *ngx_http_orbis_languages[] = {
-    "en-US", "en-GB", "en-AU", "en-IN", "es-US", "es-ES", "fr-FR", "fr-CA",
-    "de-DE", "it-IT", "pt-BR", "nl-NL", "pl-PL", "ru-RU", "tr-TR", "ar-XA",
-    "hi-IN", "bn-IN", "ta-IN", "te-IN", "mr-IN", "ja-JP", "ko-KR", "cmn-CN",
-    "id-ID", "th-TH", "vi-VN", NULL
-};
-
-
 ngx_int_t
 ngx_http_orbis_tenant_get(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
 {
@@ -154,9 +146,10 @@ ngx_http_orbis_catalog(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
                               "description", tool->description));
     }
 
-    for (i = 0; ngx_http_orbis_languages[i] != NULL; i++) {
-        json_array_append_new(langs,
-                              json_string(ngx_http_orbis_languages[i]));
+    names = orbis_languages(&n);
+
+    for (i = 0; i < n; i++) {
+        json_array_append_new(langs, json_string(names[i]));
     }
 
     return ngx_http_orbis_send_json(r, NGX_HTTP_OK, body);
