@@ -17,7 +17,7 @@ ALTER TABLE plans
 UPDATE plans SET max_concurrent_calls = v.calls,
                  tenant_calls_per_minute = v.per_minute,
                  max_agents = v.agents, max_api_keys = v.keys
-FROM (VALUES ('free',          3,  100,   25,   10),
+FROM (VALUES ('free',          5,  100,   25,   10),
              ('starter',      10,  200,   50,   25),
              ('pro',         100, 1200,  250,  100),
              ('enterprise', 1000, 6000, 5000, 1000))

@@ -185,6 +185,12 @@ ok saved($month, 2), 'the second is saved';
 closed_with(browser($t, $month), 4002, 'three saved of three');
 
 # ---- the plan's agents and keys
+my %free = map { $_->{id} => $_ } @{ $t->get('/api/plans')->json->{items} };
+is_deeply [ @{ $free{free} }{qw(maxConcurrentCalls tenantCallsPerMinute
+                                maxAgents maxApiKeys)} ], [5, 100, 25, 10],
+    "GET /plans shows the free plan's limits";
+is_deeply [ @{ $free{pro} }{qw(maxConcurrentCalls tenantCallsPerMinute)} ],
+    [100, 1200], "and the pro plan's";
 my $s = $t->signup;
 my %h = %{ $s->{auth} };
 $t->sql(q{UPDATE tenants SET plan = 'two' WHERE id = :'p1'},

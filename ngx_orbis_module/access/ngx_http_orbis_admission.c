@@ -96,6 +96,7 @@ static ngx_queue_t  ngx_http_orbis_leases;
 static ngx_uint_t   ngx_http_orbis_nleases;
 static ngx_event_t  ngx_http_orbis_lease_ev;
 static ngx_msec_t   ngx_http_orbis_lease_period;
+static ngx_msec_t   ngx_http_orbis_lease_last;
 
 
 /*
@@ -410,11 +411,18 @@ ngx_http_orbis_lease_handler(ngx_event_t *ev)
     const char             **pairs;
     ngx_http_orbis_lease_t  *l;
 
-    if (ngx_http_orbis_nleases == 0) {
-        /* armed again by the next admission */
+    if (ngx_http_orbis_nleases == 0
+        || (ev->timedout && ngx_http_orbis_lease_last == ngx_current_msec))
+    {
+        /*
+         * armed again by the next admission; and never twice in one
+         * millisecond (timers cancelled at exit are run back to back)
+         */
         ngx_http_orbis_lease_period = 0;
         return;
     }
+
+    ngx_http_orbis_lease_last = ngx_current_msec;
 
     pairs = ngx_alloc(2 * ngx_http_orbis_nleases * sizeof(char *), ev->log);
     lease = 0;

@@ -364,9 +364,7 @@ ngx_http_orbis_limit_send(ngx_http_orbis_limit_t *lim)
                                             ngx_http_orbis_limit_reply, lim,
                                             (int) n, argv, lens, &status);
     if (lim->cmd == NULL) {
-        ngx_log_error(NGX_LOG_WARN, lim->log, 0,
-                      "orbis ratelimit: redis not asked: %s",
-                      ngx_http_orbis_redis_status_text(status));
+        /* the caller decides what no answer means, and says so */
         return NGX_DECLINED;
     }
 

@@ -164,7 +164,11 @@ ngx_http_orbis_plans(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
         " json_build_object('id', id, 'name', name,"
         " 'priceMonthlyCents', price_monthly_cents,"
         " 'conversationsPerMonth', conversations_per_month,"
-        " 'rateLimitPerMinute', rate_limit_per_minute) ORDER BY sort),"
+        " 'rateLimitPerMinute', rate_limit_per_minute,"
+        " 'tenantCallsPerMinute', tenant_calls_per_minute,"
+        " 'maxConcurrentCalls', max_concurrent_calls,"
+        " 'maxAgents', max_agents, 'maxApiKeys', max_api_keys)"
+        " ORDER BY sort),"
         " '[]'))::text FROM plans",
         0, NULL, ngx_http_orbis_json_done);
 }
