@@ -59,7 +59,7 @@ sub closed_with {
 
 sub live {
     my ($acc) = @_;
-    return $t->redis('ZCARD', "calls:live:$acc->{tenant}");
+    return $t->redis('ZCARD', "calls:live:{$acc->{tenant}}");
 }
 
 sub saved {
@@ -82,9 +82,9 @@ for my $i (1 .. 4) {
     is $ws->failed, 403, "no Origin, try $i: 403";
     is $ws->json_error->{error}{code}, 'forbidden', 'code forbidden';
 }
-is $t->redis('EXISTS', "rl:stream:$tiny->{key_id}"), '0',
+is $t->redis('EXISTS', "rl:stream:{$tiny->{tenant}}:$tiny->{key_id}"), '0',
     "the key's bucket was never touched";
-is $t->redis('EXISTS', "rl:stream:tenant:$tiny->{tenant}"), '0',
+is $t->redis('EXISTS', "rl:stream:{$tiny->{tenant}}"), '0',
     "nor the tenant's";
 for my $i (1 .. 3) {
     ready(browser($t, $tiny), "the real site, call $i of 3")->close;

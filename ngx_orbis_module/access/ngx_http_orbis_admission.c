@@ -11,7 +11,7 @@
  * against the plan's concurrency and the allowance left, and takes a
  * place among them when everything has room; the core reads its answer.
  *
- * A place is a lease in the sorted set calls:live:<tenant>, scored by a
+ * A place is a lease in the sorted set calls:live:{<tenant>}, scored by a
  * deadline on Redis's clock.  This worker keeps the leases of its calls
  * fresh (one script run per refresh, for all of them) from admission
  * until the call is saved, by its worker or by the sweeper, which gives

@@ -46,6 +46,12 @@ typedef struct {
 /* requests a minute of a secret key whose plan says nothing usable */
 #define ORBIS_DEFAULT_KEY_RATE         100
 
+/* requests a minute of a user's session (orbis_rate_limit) */
+#define ORBIS_DEFAULT_SESSION_RATE     100
+
+/* signups and logins a minute per client address (orbis_auth_rate_limit) */
+#define ORBIS_DEFAULT_ADDRESS_RATE     10
+
 /* the window every rate limit is expressed in */
 #define ORBIS_RATE_PERIOD_MS           60000
 
@@ -176,6 +182,11 @@ typedef struct {
     int             commit;
 } orbis_call_limits_t;
 
+/*
+ * The keys share the tenant's {hash tag}, so the script's keys live in
+ * one Redis Cluster slot: "rl:stream:{<tenant>}:<key id>" (the key's
+ * bucket), "rl:stream:{<tenant>}" (the tenant's), "calls:live:{<tenant>}".
+ */
 void orbis_call_limits(const orbis_admission_row_t *row, int browser,
     orbis_call_limits_t *l);
 

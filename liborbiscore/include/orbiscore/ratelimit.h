@@ -92,7 +92,7 @@ orbis_rc_t orbis_gcra_check(int64_t *tat_ms, int64_t now_ms, uint32_t limit,
 const char *orbis_ratelimit_lua(void);
 
 /*
- * Leases in the live sets "calls:live:<tenant>" (static storage):
+ * Leases in the live sets "calls:live:{<tenant>}" (static storage):
  *     EVAL script 0 refresh <lease_ms> (<tenant> <call id>)...
  * moves each member's deadline to now + lease_ms on Redis's clock and
  * answers the ids that are no longer there (given back, or expired);

@@ -229,14 +229,15 @@ orbis_call_limits(const orbis_admission_row_t *row, int browser,
 
     orbis_bucket_set(&l->buckets[l->n_buckets++],
                      row->key_rate > 0 ? row->key_rate : 1,
-                     "rl:stream:%s", row->key_id);
+                     "rl:stream:{%s}:%s", row->tenant_id,
+                     row->key_id);
 
     if (row->tenant_rate > 0) {
         orbis_bucket_set(&l->buckets[l->n_buckets++], row->tenant_rate,
-                         "rl:stream:tenant:%s", row->tenant_id);
+                         "rl:stream:{%s}", row->tenant_id);
     }
 
-    (void) snprintf(l->live_key, sizeof(l->live_key), "calls:live:%s",
+    (void) snprintf(l->live_key, sizeof(l->live_key), "calls:live:{%s}",
                     row->tenant_id);
 
     l->max_live = row->max_concurrent;

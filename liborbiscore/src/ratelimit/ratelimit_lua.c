@@ -145,7 +145,7 @@ static const char  orbis_lease_script[] =
     "    tenant = redis.call('HGET', 'session:' .. id, 'tenant')\n"
     "  end\n"
     "  if tenant then\n"
-    "    local live = 'calls:live:' .. tenant\n"
+    "    local live = 'calls:live:{' .. tenant .. '}'\n"
     "    if ARGV[1] == 'release' then\n"
     "      redis.call('ZREM', live, id)\n"
     "    elseif redis.call('ZSCORE', live, id) then\n"

@@ -277,12 +277,13 @@ test_call_limits(void **state)
     orbis_call_limits(&row, 1, &l);
 
     assert_int_equal(l.n_buckets, 2);
-    assert_string_equal(l.buckets[0].key, "rl:stream:" KEY_ID);
+    assert_string_equal(l.buckets[0].key, "rl:stream:{" TENANT_ID "}:"
+                                          KEY_ID);
     assert_int_equal(l.buckets[0].limit, 3);
     assert_int_equal(l.buckets[0].burst, 3);
-    assert_string_equal(l.buckets[1].key, "rl:stream:tenant:" TENANT_ID);
+    assert_string_equal(l.buckets[1].key, "rl:stream:{" TENANT_ID "}");
     assert_int_equal(l.buckets[1].limit, 10);
-    assert_string_equal(l.live_key, "calls:live:" TENANT_ID);
+    assert_string_equal(l.live_key, "calls:live:{" TENANT_ID "}");
     assert_int_equal(l.max_live, 3);
     assert_int_equal(l.allowance_left, 40);     /* 50 - 10 saved */
     assert_true(l.commit);
