@@ -205,6 +205,9 @@ is $agents[2]->json->{error}{code}, 'plan_limit', 'code plan_limit';
 is $agents[2]->json->{error}{message},
     'the plan allows 2 agents; delete one or change plans', 'and why';
 is $agents[0]->json->{language}, 'en-US', "the core's default language";
+my $cat = $t->get('/api/catalog')->json;
+is $cat->{defaultLanguage}, 'en-US', 'the catalog names the default';
+is $cat->{languages}[0], 'en-US', 'and lists it first';
 is $t->del('/api/agents/' . $agents[0]->json->{id}, headers => \%h)->code,
     204, 'one deleted';
 

@@ -125,8 +125,9 @@ ngx_http_orbis_catalog(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
     voices = json_array();
     tools = json_array();
     langs = json_array();
-    body = json_pack("{s:o,s:o,s:o}", "voices", voices, "tools", tools,
-                     "languages", langs);
+    body = json_pack("{s:o,s:o,s:o,s:s}", "voices", voices, "tools", tools,
+                     "languages", langs, "defaultLanguage",
+                     ORBIS_LANGUAGE_DEFAULT);
     if (body == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
