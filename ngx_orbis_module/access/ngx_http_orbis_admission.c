@@ -58,19 +58,17 @@ static ngx_http_orbis_lease_t *ngx_http_orbis_lease_find(const char *id);
 
 
 /*
- * One statement answers every question of the handshake.  No row: no
- * such key.  The origins are the key's, or the tenant's when the key
- * lists none; the usage is this calendar month's (UTC).
+ * One statement gathers what the decisions need: no row, no such key.
+ * The usage is this calendar month's (UTC), as the save counts it.
  */
 
 static const char  ngx_http_orbis_admission_sql[] =
     "SELECT json_build_object("
     " 'keyId', k.id, 'tenantId', k.tenant_id, 'kind', k.kind,"
     " 'revoked', k.revoked_at IS NOT NULL,"
-    " 'agentAllowed', cardinality(k.agent_ids) = 0"
-    "                 OR $2::uuid = ANY (k.agent_ids),"
-    " 'origins', CASE WHEN cardinality(k.allowed_origins) > 0"
-    "                 THEN k.allowed_origins ELSE t.allowed_origins END,"
+    " 'keyAgents', k.agent_ids,"
+    " 'keyOrigins', k.allowed_origins,"
+    " 'tenantOrigins', t.allowed_origins,"
     " 'rateLimit', p.rate_limit_per_minute,"
     " 'tenantRateLimit', p.tenant_calls_per_minute,"
     " 'monthlyLimit', p.conversations_per_month,"

@@ -109,20 +109,25 @@ void orbis_bucket_set(orbis_bucket_t *b, uint32_t limit, const char *fmt,
 #define ORBIS_CLOSE_CONCURRENCY_LIMIT  4005
 
 /*
- * What the handshake's one statement says about a key and an agent.
- * origins are the key's own, or the tenant's when the key lists none.
+ * What the handshake's one statement says about a key, its tenant and
+ * plan, the month's usage and the agent: facts only; what they mean is
+ * decided below.
  */
 typedef struct {
     json_t               *doc;          /* the parsed row (owned); the
                                            call reads its agent from it */
     char                  key_id[37];
     char                  tenant_id[37];
+    char                  agent_id[37]; /* "" when no such agent */
     orbis_apikey_kind_t   kind;
     int                   revoked;
     int                   agent_found;  /* in the key's tenant, alive */
-    int                   agent_allowed;
-    const char          **origins;      /* into doc */
-    size_t                n_origins;
+    const char          **key_agents;   /* the key's agents; none: all */
+    size_t                n_key_agents;
+    const char          **key_origins;  /* the key's own origins */
+    size_t                n_key_origins;
+    const char          **tenant_origins;  /* when the key lists none */
+    size_t                n_tenant_origins;
     uint32_t              key_rate;     /* calls a minute with one key */
     uint32_t              tenant_rate;  /* calls a minute, whole tenant */
     uint32_t              monthly_limit;
@@ -132,10 +137,12 @@ typedef struct {
 
 /*
  * Parses the row (a JSON object: keyId, tenantId, kind, revoked,
- * agentAllowed, origins, rateLimit, tenantRateLimit, monthlyLimit, used,
- * maxConcurrentCalls, agent) into row.  ORBIS_ERR_INVALID when a member
- * is missing or of the wrong type, ORBIS_ERR_NOMEM.  Release with
- * orbis_admission_row_free(), also after a failure.
+ * keyAgents, keyOrigins, tenantOrigins, rateLimit, tenantRateLimit,
+ * monthlyLimit, used, maxConcurrentCalls, agent: null or an object with
+ * an id) into row; the string lists point into row->doc.
+ * ORBIS_ERR_INVALID when a member is missing or of the wrong type,
+ * ORBIS_ERR_NOMEM.  Release with orbis_admission_row_free(), also after a
+ * failure.
  */
 orbis_rc_t orbis_admission_row_parse(const char *text, size_t len,
     orbis_admission_row_t *row, orbis_err_t *err);
@@ -149,6 +156,16 @@ void orbis_admission_row_free(orbis_admission_row_t *row);
  */
 void orbis_admission_precheck(const char *key, size_t key_len,
     const char *agent, size_t agent_len, orbis_verdict_t *v);
+
+/*
+ * The origins a key may be used from: its own, or its tenant's when it
+ * lists none.
+ */
+void orbis_admission_origins(const orbis_admission_row_t *row,
+    const char *const **origins, size_t *n);
+
+/* 1 when the key may open the row's agent: it lists none, or that one */
+int orbis_admission_agent_allowed(const orbis_admission_row_t *row);
 
 /*
  * The row's decision, in the documented order: no row (unknown key),

@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <orbiscore/alloc.h>
 #include <orbiscore/client.h>
@@ -24,13 +25,14 @@ static orbis_rc_t orbis_row_bool(json_t *doc, const char *name, int *out,
     orbis_err_t *err);
 static orbis_rc_t orbis_row_count(json_t *doc, const char *name,
     uint32_t *out, orbis_err_t *err);
+static orbis_rc_t orbis_row_strings(json_t *doc, const char *name,
+    const char ***out, size_t *n, orbis_err_t *err);
 
 
 orbis_rc_t
 orbis_admission_row_parse(const char *text, size_t len,
     orbis_admission_row_t *row, orbis_err_t *err)
 {
-    size_t        i;
     json_t       *v;
     const char   *kind;
     json_error_t  jerr;
@@ -49,8 +51,12 @@ orbis_admission_row_parse(const char *text, size_t len,
            != ORBIS_OK
         || orbis_row_bool(row->doc, "revoked", &row->revoked, err)
            != ORBIS_OK
-        || orbis_row_bool(row->doc, "agentAllowed", &row->agent_allowed,
-                          err) != ORBIS_OK
+        || orbis_row_strings(row->doc, "keyAgents", &row->key_agents,
+                             &row->n_key_agents, err) != ORBIS_OK
+        || orbis_row_strings(row->doc, "keyOrigins", &row->key_origins,
+                             &row->n_key_origins, err) != ORBIS_OK
+        || orbis_row_strings(row->doc, "tenantOrigins", &row->tenant_origins,
+                             &row->n_tenant_origins, err) != ORBIS_OK
         || orbis_row_count(row->doc, "rateLimit", &row->key_rate, err)
            != ORBIS_OK
         || orbis_row_count(row->doc, "tenantRateLimit", &row->tenant_rate,
@@ -80,37 +86,15 @@ orbis_admission_row_parse(const char *text, size_t len,
     v = json_object_get(row->doc, "agent");
 
     if (json_is_object(v)) {
+        if (orbis_row_id(v, "id", row->agent_id, err) != ORBIS_OK) {
+            return err != NULL ? err->code : ORBIS_ERR_INVALID;
+        }
+
         row->agent_found = 1;
 
     } else if (!json_is_null(v)) {
         return orbis_err_set(err, ORBIS_ERR_INVALID,
                              "admission row: agent: not an object");
-    }
-
-    v = json_object_get(row->doc, "origins");
-
-    if (!json_is_array(v)) {
-        return orbis_err_set(err, ORBIS_ERR_INVALID,
-                             "admission row: origins: not an array");
-    }
-
-    if (json_array_size(v) > 0) {
-        row->origins = orbis_calloc(json_array_size(v), sizeof(char *));
-        if (row->origins == NULL) {
-            return orbis_err_set(err, ORBIS_ERR_NOMEM, "out of memory");
-        }
-    }
-
-    for (i = 0; i < json_array_size(v); i++) {
-        kind = json_string_value(json_array_get(v, i));
-
-        if (kind == NULL) {
-            return orbis_err_set(err, ORBIS_ERR_INVALID,
-                                 "admission row: origins[%zu]: not a "
-                                 "string", i);
-        }
-
-        row->origins[row->n_origins++] = kind;
     }
 
     return ORBIS_OK;
@@ -120,13 +104,49 @@ orbis_admission_row_parse(const char *text, size_t len,
 void
 orbis_admission_row_free(orbis_admission_row_t *row)
 {
-    orbis_free(row->origins);
+    orbis_free(row->key_agents);
+    orbis_free(row->key_origins);
+    orbis_free(row->tenant_origins);
 
     if (row->doc != NULL) {
         json_decref(row->doc);
     }
 
     memset(row, 0, sizeof(orbis_admission_row_t));
+}
+
+
+void
+orbis_admission_origins(const orbis_admission_row_t *row,
+    const char *const **origins, size_t *n)
+{
+    if (row->n_key_origins > 0) {
+        *origins = (const char *const *) row->key_origins;
+        *n = row->n_key_origins;
+
+    } else {
+        *origins = (const char *const *) row->tenant_origins;
+        *n = row->n_tenant_origins;
+    }
+}
+
+
+int
+orbis_admission_agent_allowed(const orbis_admission_row_t *row)
+{
+    size_t  i;
+
+    if (row->n_key_agents == 0) {
+        return 1;
+    }
+
+    for (i = 0; i < row->n_key_agents; i++) {
+        if (strcasecmp(row->key_agents[i], row->agent_id) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 
@@ -168,6 +188,9 @@ void
 orbis_admission_decide(const orbis_admission_row_t *row, const char *origin,
     size_t origin_len, orbis_verdict_t *v)
 {
+    size_t               n;
+    const char *const   *allowed;
+
     if (row == NULL) {
         orbis_verdict_refuse(v, 401, "unauthorized", ORBIS_CLOSE_REFUSED,
                              "unknown key");
@@ -186,7 +209,7 @@ orbis_admission_decide(const orbis_admission_row_t *row, const char *origin,
         return;
     }
 
-    if (!row->agent_allowed) {
+    if (!orbis_admission_agent_allowed(row)) {
         orbis_verdict_refuse(v, 403, "forbidden", ORBIS_CLOSE_REFUSED,
                              "this key may not be used for this agent");
         return;
@@ -198,10 +221,9 @@ orbis_admission_decide(const orbis_admission_row_t *row, const char *origin,
      * budget and lock its real visitors out.
      */
 
-    if (origin != NULL
-        && !orbis_origin_allowed(origin, origin_len,
-                                 (const char *const *) row->origins,
-                                 row->n_origins))
+    orbis_admission_origins(row, &allowed, &n);
+
+    if (origin != NULL && !orbis_origin_allowed(origin, origin_len, allowed, n))
     {
         orbis_verdict_refuse(v, 403, "forbidden", ORBIS_CLOSE_REFUSED,
                              "this origin may not use this key");
@@ -365,6 +387,45 @@ orbis_row_count(json_t *doc, const char *name, uint32_t *out,
     }
 
     *out = (uint32_t) json_integer_value(v);
+
+    return ORBIS_OK;
+}
+
+
+static orbis_rc_t
+orbis_row_strings(json_t *doc, const char *name, const char ***out,
+    size_t *n, orbis_err_t *err)
+{
+    size_t   i;
+    json_t  *v;
+
+    v = json_object_get(doc, name);
+
+    if (!json_is_array(v)) {
+        return orbis_err_set(err, ORBIS_ERR_INVALID,
+                             "admission row: %s: not an array", name);
+    }
+
+    if (json_array_size(v) == 0) {
+        return ORBIS_OK;
+    }
+
+    *out = orbis_calloc(json_array_size(v), sizeof(char *));
+    if (*out == NULL) {
+        return orbis_err_set(err, ORBIS_ERR_NOMEM, "out of memory");
+    }
+
+    for (i = 0; i < json_array_size(v); i++) {
+        (*out)[i] = json_string_value(json_array_get(v, i));
+
+        if ((*out)[i] == NULL) {
+            return orbis_err_set(err, ORBIS_ERR_INVALID,
+                                 "admission row: %s[%zu]: not a string",
+                                 name, i);
+        }
+
+        (*n)++;
+    }
 
     return ORBIS_OK;
 }

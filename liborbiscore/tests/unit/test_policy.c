@@ -23,24 +23,31 @@
 #define TENANT_ID  "7c9e6679-7425-40de-944b-e07fc1f90ae7"
 #define AGENT_ID   "16fd2706-8baf-433b-82eb-8c7fada847da"
 #define SITE       "https://shop.example"
+#define OTHER_ID   "9b2d6e3a-5c1f-4e8a-b7d0-1a2b3c4d5e6f"
+#define AGENT      "{\"id\":\"" AGENT_ID "\",\"name\":\"A\"}"
 
 
 static char row_text[2048];
 
 
-/* a row as the handshake's statement renders it, with overrides */
+/*
+ * A row as the handshake's statement renders it, with overrides: agents
+ * is the key's agent list, origins the key's and the tenant's are
+ * SITE unless key_origins is given.
+ */
 static const char *
-row_json(const char *kind, const char *revoked, const char *allowed,
-    const char *origins, int used, int monthly, int max_live,
+row_json(const char *kind, const char *revoked, const char *agents,
+    const char *key_origins, int used, int monthly, int max_live,
     const char *agent)
 {
     snprintf(row_text, sizeof(row_text),
              "{\"keyId\":\"" KEY_ID "\",\"tenantId\":\"" TENANT_ID "\","
-             "\"kind\":\"%s\",\"revoked\":%s,\"agentAllowed\":%s,"
-             "\"origins\":%s,\"rateLimit\":3,\"tenantRateLimit\":10,"
+             "\"kind\":\"%s\",\"revoked\":%s,\"keyAgents\":%s,"
+             "\"keyOrigins\":%s,\"tenantOrigins\":[\"" SITE "\"],"
+             "\"rateLimit\":3,\"tenantRateLimit\":10,"
              "\"monthlyLimit\":%d,\"maxConcurrentCalls\":%d,\"used\":%d,"
              "\"agent\":%s}",
-             kind, revoked, allowed, origins, monthly, max_live, used,
+             kind, revoked, agents, key_origins, monthly, max_live, used,
              agent);
 
     return row_text;
@@ -60,8 +67,7 @@ parse_ok(const char *text, orbis_admission_row_t *row)
 static const char *
 good_row(void)
 {
-    return row_json("publishable", "false", "true", "[\"" SITE "\"]", 10,
-                    50, 3, "{\"id\":\"" AGENT_ID "\",\"name\":\"A\"}");
+    return row_json("publishable", "false", "[]", "[]", 10, 50, 3, AGENT);
 }
 
 
@@ -92,9 +98,11 @@ test_row_parse(void **state)
     assert_int_equal(row.kind, ORBIS_KEY_PUBLISHABLE);
     assert_false(row.revoked);
     assert_true(row.agent_found);
-    assert_true(row.agent_allowed);
-    assert_int_equal(row.n_origins, 1);
-    assert_string_equal(row.origins[0], SITE);
+    assert_string_equal(row.agent_id, AGENT_ID);
+    assert_int_equal(row.n_key_agents, 0);
+    assert_int_equal(row.n_key_origins, 0);
+    assert_int_equal(row.n_tenant_origins, 1);
+    assert_string_equal(row.tenant_origins[0], SITE);
     assert_int_equal(row.key_rate, 3);
     assert_int_equal(row.tenant_rate, 10);
     assert_int_equal(row.monthly_limit, 50);
@@ -106,10 +114,10 @@ test_row_parse(void **state)
     assert_null(row.doc);
 
     /* no agent */
-    parse_ok(row_json("publishable", "false", "true", "[]", 0, 50, 3,
+    parse_ok(row_json("publishable", "false", "[]", "[]", 0, 50, 3,
                       "null"), &row);
     assert_false(row.agent_found);
-    assert_int_equal(row.n_origins, 0);
+    assert_string_equal(row.agent_id, "");
     orbis_admission_row_free(&row);
 
     /* the wrong types are refused, and freeing after a failure is fine */
@@ -121,35 +129,34 @@ test_row_parse(void **state)
                      ORBIS_ERR_INVALID);
     orbis_admission_row_free(&row);
 
-    (void) row_json("publishable", "1", "true", "[]", 0, 50,
-                                  3, "null");
+    (void) row_json("publishable", "1", "[]", "[]", 0, 50, 3, "null");
     assert_int_equal(orbis_admission_row_parse(row_text, strlen(row_text),
                                                &row, &err),
                      ORBIS_ERR_INVALID);
     assert_string_equal(err.msg, "admission row: revoked: not a boolean");
     orbis_admission_row_free(&row);
 
-    (void) row_json("publishable", "false", "true", "[]", -1,
-                                  50, 3, "null");
+    (void) row_json("publishable", "false", "[]", "[]", -1, 50, 3,
+                    "null");
     assert_int_equal(orbis_admission_row_parse(row_text, strlen(row_text),
                                                &row, &err),
                      ORBIS_ERR_INVALID);
     assert_string_equal(err.msg, "admission row: used: not a count");
     orbis_admission_row_free(&row);
 
-    (void) row_json("weird", "false", "true", "[]", 0, 50, 3,
-                                  "null");
+    (void) row_json("weird", "false", "[]", "[]", 0, 50, 3, "null");
     assert_int_equal(orbis_admission_row_parse(row_text, strlen(row_text),
                                                &row, &err),
                      ORBIS_ERR_INVALID);
     orbis_admission_row_free(&row);
 
-    (void) row_json("publishable", "false", "true", "[1]", 0,
-                                  50, 3, "null");
+    (void) row_json("publishable", "false", "[]", "[1]", 0, 50, 3,
+                    "null");
     assert_int_equal(orbis_admission_row_parse(row_text, strlen(row_text),
                                                &row, &err),
                      ORBIS_ERR_INVALID);
-    assert_string_equal(err.msg, "admission row: origins[0]: not a string");
+    assert_string_equal(err.msg, "admission row: keyOrigins[0]: not a "
+                                "string");
     orbis_admission_row_free(&row);
 }
 
@@ -188,7 +195,9 @@ test_precheck(void **state)
 static void
 test_decide_order(void **state)
 {
+    size_t                 n;
     orbis_verdict_t        v;
+    const char *const     *o;
     orbis_admission_row_t  row;
 
     (void) state;
@@ -199,43 +208,56 @@ test_decide_order(void **state)
     assert_string_equal(v.message, "unknown key");
 
     /* revoked before everything else, even with no agent */
-    parse_ok(row_json("publishable", "true", "false", "[]", 50, 50, 3,
-                      "null"), &row);
+    parse_ok(row_json("publishable", "true", "[\"" OTHER_ID "\"]", "[]", 50,
+                      50, 3, "null"), &row);
     orbis_admission_decide(&row, "https://evil.example", 20, &v);
     expect_refusal(&v, 401, "unauthorized", ORBIS_CLOSE_REFUSED);
     assert_string_equal(v.message, "this key is revoked");
     orbis_admission_row_free(&row);
 
-    /* a secret key in the row (hash of one): as revoked */
-    parse_ok(row_json("secret", "false", "true", "[]", 0, 50, 3,
-                      "{}"), &row);
+    /* a secret key in the row (the hash of one): as revoked */
+    parse_ok(row_json("secret", "false", "[]", "[]", 0, 50, 3, AGENT), &row);
     orbis_admission_decide(&row, SITE, strlen(SITE), &v);
     expect_refusal(&v, 401, "unauthorized", ORBIS_CLOSE_REFUSED);
     orbis_admission_row_free(&row);
 
     /* the agent, then the key's agents */
-    parse_ok(row_json("publishable", "false", "false", "[]", 50, 50, 3,
-                      "null"), &row);
+    parse_ok(row_json("publishable", "false", "[\"" OTHER_ID "\"]", "[]", 50,
+                      50, 3, "null"), &row);
     orbis_admission_decide(&row, "https://evil.example", 20, &v);
     expect_refusal(&v, 404, "not_found", ORBIS_CLOSE_UNKNOWN_AGENT);
     orbis_admission_row_free(&row);
 
-    parse_ok(row_json("publishable", "false", "false", "[]", 50, 50, 3,
-                      "{}"), &row);
+    parse_ok(row_json("publishable", "false", "[\"" OTHER_ID "\"]", "[]", 50,
+                      50, 3, AGENT), &row);
+    assert_false(orbis_admission_agent_allowed(&row));
     orbis_admission_decide(&row, "https://evil.example", 20, &v);
     expect_refusal(&v, 403, "forbidden", ORBIS_CLOSE_REFUSED);
     assert_string_equal(v.message, "this key may not be used for this "
                                    "agent");
     orbis_admission_row_free(&row);
 
-    /* a foreign origin is refused before the allowance is looked at */
-    parse_ok(row_json("publishable", "false", "true", "[\"" SITE "\"]", 50,
-                      50, 3, "{}"), &row);
+    /* a key listing this agent (any case), or none, may open it */
+    parse_ok(row_json("publishable", "false",
+                      "[\"" OTHER_ID "\",\"16FD2706-8BAF-433B-82EB-"
+                      "8C7FADA847DA\"]", "[]", 0, 50, 3, AGENT), &row);
+    assert_true(orbis_admission_agent_allowed(&row));
+    orbis_admission_row_free(&row);
+
+    /*
+     * The origins: the tenant's when the key lists none; a foreign one is
+     * refused before the allowance is looked at
+     */
+    parse_ok(row_json("publishable", "false", "[]", "[]", 50, 50, 3, AGENT),
+             &row);
+    orbis_admission_origins(&row, &o, &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(o[0], SITE);
     orbis_admission_decide(&row, "https://evil.example", 20, &v);
     expect_refusal(&v, 403, "forbidden", ORBIS_CLOSE_REFUSED);
     assert_string_equal(v.message, "this origin may not use this key");
 
-    /* "null" and an origin with a path never match */
+    /* "null" never matches */
     orbis_admission_decide(&row, "null", 4, &v);
     expect_refusal(&v, 403, "forbidden", ORBIS_CLOSE_REFUSED);
 
@@ -246,20 +268,26 @@ test_decide_order(void **state)
     expect_refusal(&v, 429, "usage_limit", ORBIS_CLOSE_USAGE_LIMIT);
     orbis_admission_row_free(&row);
 
+    /* the key's own origins replace the tenant's */
+    parse_ok(row_json("publishable", "false", "[]",
+                      "[\"https://widget.example\"]", 0, 50, 3, AGENT),
+             &row);
+    orbis_admission_origins(&row, &o, &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(o[0], "https://widget.example");
+    orbis_admission_decide(&row, SITE, strlen(SITE), &v);
+    expect_refusal(&v, 403, "forbidden", ORBIS_CLOSE_REFUSED);
+    orbis_admission_decide(&row, "https://widget.example", 22, &v);
+    assert_true(v.admit);
+    orbis_admission_row_free(&row);
+
     /* one left: on to the limits, with or without Origin */
-    parse_ok(row_json("publishable", "false", "true", "[\"" SITE "\"]", 49,
-                      50, 3, "{}"), &row);
+    parse_ok(row_json("publishable", "false", "[]", "[]", 49, 50, 3, AGENT),
+             &row);
     orbis_admission_decide(&row, SITE, strlen(SITE), &v);
     assert_true(v.admit);
     orbis_admission_decide(&row, NULL, 0, &v);
     assert_true(v.admit);
-    orbis_admission_row_free(&row);
-
-    /* no origins anywhere: no browser is allowed */
-    parse_ok(row_json("publishable", "false", "true", "[]", 0, 50, 3, "{}"),
-             &row);
-    orbis_admission_decide(&row, SITE, strlen(SITE), &v);
-    expect_refusal(&v, 403, "forbidden", ORBIS_CLOSE_REFUSED);
     orbis_admission_row_free(&row);
 }
 
