@@ -69,6 +69,35 @@ sub saved {
                         WHERE tenant_id = :'p1'}, $acc->{tenant}) == $n });
 }
 
+# ---- the script's "multi" form itself, as liborbiscore ships it
+my $lua = do {
+    open my $fh, '<', "$Orbis::Test::ROOT/liborbiscore/src/ratelimit/"
+                      . 'ratelimit_lua.c' or die $!;
+    local $/;
+    my $c = <$fh>;
+    my ($body) = $c =~ /orbis_ratelimit_script\[\] =\s*(.*?);\n/s;
+    join '', map { s/\\n/\n/gr } $body =~ /"((?:[^"\\]|\\.)*)"/g;
+};
+sub multi {
+    my ($flags, $member) = @_;
+    return [ split /\n/, $t->redis('EVAL', $lua, 3, 'm:key', 'm:tenant',
+                                   'm:live', 'multi', 2, $flags,
+                                   5, 60000, 5, 1, 60000, 1,
+                                   0, 10, 60000, $member) ];
+}
+is_deeply multi('l', 'p1'), [1, 4, 12000, 0, 0, 0, 0],
+    'multi, only looking: allowed';
+is $t->redis('EXISTS', 'm:key') + $t->redis('EXISTS', 'm:live'), 0,
+    'and nothing written';
+is_deeply [ @{ multi('lc', 'c1') }[0, 5, 6] ], [1, 0, 0],
+    'multi, committing: allowed';
+my $tat = $t->redis('GET', 'm:key');
+is $t->redis('ZCARD', 'm:live'), 1, 'the call holds a place';
+is_deeply [ @{ multi('lc', 'c2') }[0, 5, 6] ], [0, 2, 1],
+    "the tenant's bucket is empty: refused by bucket 2";
+is $t->redis('GET', 'm:key'), $tat, "and the key's bucket is untouched";
+is $t->redis('ZCARD', 'm:live'), 1, 'and no place taken';
+
 # ---- a foreign page spends nothing of the key's budget
 my $tiny = Orbis::Stream::account($t, plan => 'tiny3',
                                   origins => [$ORIGIN]);
