@@ -303,12 +303,8 @@ ngx_http_orbis_call_verdict(ngx_http_request_t *r,
     v = &hs->adm.verdict;
 
     if (!v->admit) {
-        if (!hs->browser && v->status == NGX_HTTP_TOO_MANY_REQUESTS
-            && hs->adm.limit.rate.retry_after_ms > 0
-            && ngx_strcmp(v->code, "rate_limited") == 0)
-        {
-            *ngx_sprintf(retry, "%L", orbis_ratelimit_reset_seconds(
-                             hs->adm.limit.rate.retry_after_ms)) = '\0';
+        if (!hs->browser && v->retry_after > 0) {
+            *ngx_sprintf(retry, "%L", v->retry_after) = '\0';
 
             if (ngx_http_orbis_header_out(r, "Retry-After",
                                           ngx_http_orbis_cstrdup(r->pool,

@@ -37,6 +37,7 @@ typedef struct {
     unsigned     status;         /* HTTP status */
     const char  *code;           /* error code (static storage) */
     uint16_t     close_code;     /* WebSocket close code, 0 if none */
+    int64_t      retry_after;    /* seconds for Retry-After, 0: none */
     char         message[ORBIS_ERR_MSG_LEN];
 } orbis_verdict_t;
 

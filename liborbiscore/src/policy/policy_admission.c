@@ -300,6 +300,7 @@ orbis_admission_finish(const orbis_admission_row_t *row,
                                      (long long) secs);
             }
 
+            v->retry_after = secs;
             return;
 
         case ORBIS_LIMIT_ALLOWANCE:

@@ -358,6 +358,7 @@ test_finish(void **state)
     expect_refusal(&v, 429, "rate_limited", ORBIS_CLOSE_RATE_LIMITED);
     assert_string_equal(v.message, "too many calls with this key: 3 a "
                                    "minute are allowed; retry in 2 s");
+    assert_int_equal(v.retry_after, 2);
 
     o.bucket = 1;
     orbis_admission_finish(&row, &l, &o, 1, &v);
@@ -378,6 +379,7 @@ test_finish(void **state)
     orbis_admission_finish(&row, &l, &o, 1, &v);
     expect_refusal(&v, 429, "concurrency_limit",
                    ORBIS_CLOSE_CONCURRENCY_LIMIT);
+    assert_int_equal(v.retry_after, 0);
     assert_string_equal(v.message, "the plan allows 3 calls at once; try "
                                    "again when one ends");
     assert_int_equal(ORBIS_CLOSE_CONCURRENCY_LIMIT, 4005);
