@@ -329,6 +329,11 @@ ngx_http_orbis_admission_release(const char *tenant, const char *id)
     const char              *pair[2];
     ngx_http_orbis_lease_t  *l;
 
+    if (id[0] == '\0') {
+        /* a refusal delivered over a WebSocket: no call, no place */
+        return;
+    }
+
     l = ngx_http_orbis_lease_find(id);
 
     /* an empty tenant: the script reads it from the call's live state */

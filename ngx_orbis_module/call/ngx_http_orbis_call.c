@@ -1594,6 +1594,11 @@ ngx_http_orbis_call_free(ngx_http_orbis_call_t *st)
     ngx_queue_remove(&st->queue);
     ngx_http_orbis_call_worker->nstreams--;
 
+    if (!st->finalized) {
+        /* no record goes to the outbox: the call's place goes back now */
+        ngx_http_orbis_admission_release(st->tenant_id, st->id);
+    }
+
     if (st->tick.timer_set) {
         ngx_del_timer(&st->tick);
     }
