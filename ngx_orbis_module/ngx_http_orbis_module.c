@@ -330,8 +330,9 @@ ngx_http_orbis_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(omcf->redis.timeout, 1000);
     ngx_conf_init_value(omcf->test_endpoints, 0);
     ngx_conf_init_value(omcf->jwt_ttl, 12 * 60 * 60);
-    ngx_conf_init_uint_value(omcf->rate_limit, 100);
-    ngx_conf_init_uint_value(omcf->auth_rate_limit, 10);
+    ngx_conf_init_uint_value(omcf->rate_limit, ORBIS_DEFAULT_SESSION_RATE);
+    ngx_conf_init_uint_value(omcf->auth_rate_limit,
+                             ORBIS_DEFAULT_ADDRESS_RATE);
     ngx_conf_init_value(omcf->rl_fallback_local, 1);
 
     /*

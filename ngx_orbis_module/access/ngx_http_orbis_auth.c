@@ -228,7 +228,6 @@ static ngx_int_t
 ngx_http_orbis_auth_jwt(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
     ngx_str_t *token)
 {
-    u_char                      *p;
     orbis_err_t                  err;
     orbis_jwt_claims_t           claims;
     ngx_http_orbis_main_conf_t  *omcf;
@@ -278,16 +277,7 @@ ngx_http_orbis_auth_jwt(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    /* one {hash tag} with the revoke key: a Redis Cluster slot for both */
-
-    p = ngx_pnalloc(r->pool, sizeof("rl:user:{}") - 1 + ctx->user_id.len);
-    if (p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ctx->rate_key.data = p;
-    ctx->rate_key.len = ngx_sprintf(p, "rl:user:{%V}", &ctx->user_id) - p;
-    ctx->rate_limit = omcf->rate_limit;
+    /* the bucket is the rate limiter's choice (orbis_api_bucket) */
 
     return NGX_DECLINED;
 }
@@ -401,7 +391,6 @@ static void
 ngx_http_orbis_auth_key_done(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
     PGresult *res, ngx_uint_t status)
 {
-    u_char     *p;
     ngx_int_t   n;
 
     if (ngx_http_orbis_pg_result(r, res, status, NGX_HTTP_ORBIS_EXPECT_ROWS)
@@ -427,17 +416,9 @@ ngx_http_orbis_auth_key_done(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
 
     ngx_str_set(&ctx->role, "key");
 
+    /* the plan's rate; the rate limiter picks the bucket and a default */
     n = ngx_atoi((u_char *) PQgetvalue(res, 0, 2), PQgetlength(res, 0, 2));
-    ctx->rate_limit = n > 0 ? (ngx_uint_t) n : 100;
-
-    p = ngx_pnalloc(r->pool, sizeof("rl:key:") - 1 + ctx->key_id.len);
-    if (p == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    ctx->rate_key.data = p;
-    ctx->rate_key.len = ngx_sprintf(p, "rl:key:%V", &ctx->key_id) - p;
+    ctx->rate_limit = n > 0 ? (ngx_uint_t) n : 0;
 
     ngx_http_orbis_continue(r, ctx);
 }

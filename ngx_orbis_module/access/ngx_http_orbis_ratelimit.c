@@ -10,6 +10,12 @@
  * is kept per node in shared memory with the same arithmetic
  * (liborbiscore's orbis_gcra_check), or the request is refused, as
  * configured; revocations cannot be seen then (docs/api.md says so).
+ *
+ * ngx_http_orbis_limit_check() is the one way to the script: the API's
+ * pipeline step below uses it with one bucket and the revoke key, the
+ * /stream admission (ngx_http_orbis_admission.c) with the key's and the
+ * tenant's buckets and the tenant's live calls.  Which bucket and which
+ * limit is liborbiscore's decision (orbiscore/policy.h).
  */
 
 
@@ -18,13 +24,16 @@
 #include <ngx_http.h>
 #include <ngx_sha1.h>
 
+#include <orbiscore/policy.h>
 #include <orbiscore/ratelimit.h>
 
 #include "ngx_http_orbis_access.h"
 
 
-#define NGX_HTTP_ORBIS_RL_PERIOD  60000
 #define NGX_HTTP_ORBIS_RL_PROBE   8
+
+/* EVALSHA sha nkeys, 2 buckets + revoke + live, multi nb flags, 2 x 3, 4 */
+#define NGX_HTTP_ORBIS_RL_ARGS    24
 
 
 typedef struct {
@@ -39,10 +48,12 @@ typedef struct {
 } ngx_http_orbis_rl_shm_t;
 
 
-static void ngx_http_orbis_rl_reply(void *data, redisReply *reply,
+static void ngx_http_orbis_limit_reply(void *data, redisReply *reply,
     ngx_uint_t status);
-static ngx_int_t ngx_http_orbis_rl_eval(ngx_http_request_t *r,
-    ngx_http_orbis_ctx_t *ctx, ngx_uint_t by_sha);
+static ngx_int_t ngx_http_orbis_limit_send(ngx_http_orbis_limit_t *lim);
+static void ngx_http_orbis_rl_cleanup(void *data);
+static void ngx_http_orbis_rl_done(ngx_http_orbis_limit_t *lim,
+    ngx_int_t rc);
 static ngx_int_t ngx_http_orbis_rl_local(ngx_http_request_t *r,
     ngx_http_orbis_ctx_t *ctx);
 static ngx_int_t ngx_http_orbis_rl_decide(ngx_http_request_t *r,
@@ -50,7 +61,6 @@ static ngx_int_t ngx_http_orbis_rl_decide(ngx_http_request_t *r,
 static ngx_int_t ngx_http_orbis_rl_header(ngx_http_request_t *r,
     const char *name, int64_t value);
 static ngx_int_t ngx_http_orbis_rl_revoked(ngx_http_request_t *r);
-static ngx_uint_t ngx_http_orbis_rl_burst(ngx_http_orbis_ctx_t *ctx);
 
 
 static u_char  ngx_http_orbis_rl_sha[41];
@@ -119,80 +129,71 @@ ngx_int_t
 ngx_http_orbis_ratelimit(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
 {
     u_char                      *p;
+    ngx_int_t                    rc;
+    orbis_bucket_t              *b;
+    orbis_api_caller_t           c;
+    ngx_pool_cleanup_t          *cln;
+    ngx_http_orbis_limit_t      *lim;
     ngx_http_orbis_main_conf_t  *omcf;
 
     omcf = ngx_http_get_module_main_conf(r, ngx_http_orbis_module);
 
-    if (ctx->route->flags & NGX_HTTP_ORBIS_IP_LIMIT) {
-        /* one budget for signup and login: guesses are guesses */
+    p = ngx_pnalloc(r->pool, r->connection->addr_text.len + 1);
+    lim = ngx_pcalloc(r->pool, sizeof(ngx_http_orbis_limit_t));
+    b = ngx_pcalloc(r->pool, sizeof(orbis_bucket_t));
 
-        p = ngx_pnalloc(r->pool, sizeof("rl:ip::auth") - 1
-                                 + r->connection->addr_text.len);
-        if (p == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+    if (p == NULL || lim == NULL || b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
-        ctx->rate_key.data = p;
-        ctx->rate_key.len = ngx_sprintf(p, "rl:ip:%V:auth",
-                                        &r->connection->addr_text) - p;
-        ctx->rate_limit = omcf->auth_rate_limit;
+    *ngx_cpymem(p, r->connection->addr_text.data,
+                r->connection->addr_text.len) = '\0';
 
-    } else if (ctx->rate_key.len == 0) {
-        /* public and unauthenticated: nothing to count against */
+    ngx_memzero(&c, sizeof(orbis_api_caller_t));
+
+    c.per_address = (ctx->route->flags & NGX_HTTP_ORBIS_IP_LIMIT) != 0;
+    c.address = (const char *) p;
+    c.session_rate = (uint32_t) omcf->rate_limit;
+    c.address_rate = (uint32_t) omcf->auth_rate_limit;
+
+    if (ctx->auth_kind == NGX_HTTP_ORBIS_AUTH_KEY && ctx->key_id.len) {
+        c.kind = ORBIS_CALLER_SECRET_KEY;
+        c.key_id = (const char *) ctx->key_id.data;
+        c.key_rate = (uint32_t) ctx->rate_limit;
+
+    } else if ((ctx->auth_kind == NGX_HTTP_ORBIS_AUTH_BEARER
+                || ctx->auth_kind == NGX_HTTP_ORBIS_AUTH_COOKIE)
+               && ctx->user_id.len)
+    {
+        c.kind = ORBIS_CALLER_SESSION;
+        c.user_id = (const char *) ctx->user_id.data;
+    }
+
+    if (!orbis_api_bucket(&c, b)) {
         return NGX_DECLINED;
     }
 
-    return ngx_http_orbis_rl_eval(r, ctx, 1);
-}
+    ctx->rate_key.data = (u_char *) b->key;
+    ctx->rate_key.len = ngx_strlen(b->key);
+    ctx->rate_limit = b->limit;
 
-
-static ngx_int_t
-ngx_http_orbis_rl_eval(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
-    ngx_uint_t by_sha)
-{
-    u_char       limit[NGX_INT_T_LEN], period[NGX_INT_T_LEN];
-    u_char       burst[NGX_INT_T_LEN];
-    size_t       lens[8];
-    ngx_int_t    rc;
-    ngx_uint_t   n;
-    const char  *argv[8];
-
-    argv[0] = by_sha ? "EVALSHA" : "EVAL";
-    lens[0] = by_sha ? 7 : 4;
-
-    if (by_sha) {
-        argv[1] = (const char *) ngx_http_orbis_rl_sha;
-        lens[1] = 40;
-
-    } else {
-        argv[1] = orbis_ratelimit_lua();
-        lens[1] = ngx_strlen(argv[1]);
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    argv[3] = (const char *) ctx->rate_key.data;
-    lens[3] = ctx->rate_key.len;
-    n = 4;
+    cln->handler = ngx_http_orbis_rl_cleanup;
+    cln->data = lim;
 
-    /* a session's JWT: was it logged out?  KEYS[2], in the same trip */
+    lim->buckets = b;
+    lim->nbuckets = 1;
+    lim->revoke_key = ctx->revoke_key;
+    lim->commit = 1;
+    lim->handler = ngx_http_orbis_rl_done;
+    lim->data = r;
+    lim->log = r->connection->log;
 
-    if (ctx->revoke_key.len) {
-        argv[n] = (const char *) ctx->revoke_key.data;
-        lens[n++] = ctx->revoke_key.len;
-    }
-
-    argv[2] = n == 4 ? "1" : "2";
-    lens[2] = 1;
-
-    argv[n] = (const char *) limit;
-    lens[n++] = ngx_sprintf(limit, "%ui", ctx->rate_limit) - limit;
-    argv[n] = (const char *) period;
-    lens[n++] = ngx_sprintf(period, "%d", NGX_HTTP_ORBIS_RL_PERIOD) - period;
-    argv[n] = (const char *) burst;
-    lens[n++] = ngx_sprintf(burst, "%ui", ngx_http_orbis_rl_burst(ctx))
-                - burst;
-
-    rc = ngx_http_orbis_request_redis(r, ctx, ngx_http_orbis_rl_reply,
-                                      (int) n, argv, lens);
+    rc = ngx_http_orbis_limit_check(lim);
 
     if (rc == NGX_HTTP_SERVICE_UNAVAILABLE) {
         return ngx_http_orbis_rl_local(r, ctx);
@@ -207,64 +208,33 @@ ngx_http_orbis_rl_eval(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
 
 
 static void
-ngx_http_orbis_rl_reply(void *data, redisReply *reply, ngx_uint_t status)
+ngx_http_orbis_rl_cleanup(void *data)
 {
-    ngx_http_request_t  *r = data;
+    ngx_http_orbis_limit_t  *lim = data;
 
-    ngx_int_t              rc;
+    ngx_http_orbis_limit_cancel(lim);
+}
+
+
+static void
+ngx_http_orbis_rl_done(ngx_http_orbis_limit_t *lim, ngx_int_t rc)
+{
+    ngx_http_request_t  *r = lim->data;
+
     ngx_http_orbis_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_orbis_module);
-    ctx->redis_cmd = NULL;
 
-    if (status != NGX_HTTP_ORBIS_REDIS_OK) {
+    if (rc != NGX_OK) {
         rc = ngx_http_orbis_rl_local(r, ctx);
-        goto next;
-    }
 
-    if (reply->type == REDIS_REPLY_ERROR
-        && ngx_strncmp(reply->str, "NOSCRIPT", 8) == 0)
-    {
-        rc = ngx_http_orbis_rl_eval(r, ctx, 0);
-        goto next;
-    }
-
-    /* the fifth number, "revoked", comes when a revoke key was sent */
-
-    if (reply->type != REDIS_REPLY_ARRAY
-        || reply->elements != (ctx->revoke_key.len ? 5 : 4)
-        || reply->element[0]->type != REDIS_REPLY_INTEGER
-        || reply->element[1]->type != REDIS_REPLY_INTEGER
-        || reply->element[2]->type != REDIS_REPLY_INTEGER
-        || reply->element[3]->type != REDIS_REPLY_INTEGER
-        || (reply->elements == 5
-            && reply->element[4]->type != REDIS_REPLY_INTEGER))
-    {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "orbis ratelimit: unexpected reply from redis%s%s",
-                      reply->type == REDIS_REPLY_ERROR ? ": " : "",
-                      reply->type == REDIS_REPLY_ERROR ? reply->str : "");
-        rc = ngx_http_orbis_rl_local(r, ctx);
-        goto next;
-    }
-
-    if (reply->elements == 5 && reply->element[4]->integer != 0) {
+    } else if (lim->revoked) {
         rc = ngx_http_orbis_rl_revoked(r);
-        goto next;
-    }
 
-    ctx->rate.allowed = (int) reply->element[0]->integer;
-    ctx->rate.limit = (uint32_t) ctx->rate_limit;
-    ctx->rate.remaining = (uint32_t) reply->element[1]->integer;
-    ctx->rate.reset_ms = reply->element[2]->integer;
-    ctx->rate.retry_after_ms = reply->element[3]->integer;
-
-    rc = ngx_http_orbis_rl_decide(r, ctx);
-
-next:
-
-    if (rc == NGX_DONE) {
-        return;
+    } else {
+        ctx->rate = lim->rate;
+        ctx->rate.limit = (uint32_t) ctx->rate_limit;
+        rc = ngx_http_orbis_rl_decide(r, ctx);
     }
 
     if (rc == NGX_DECLINED) {
@@ -273,6 +243,191 @@ next:
     }
 
     ngx_http_finalize_request(r, rc);
+}
+
+
+/*
+ * The script, for every caller: NGX_DONE when the handler will be told
+ * (NGX_OK with the answer in lim, NGX_DECLINED when Redis failed or said
+ * something unexpected), NGX_DECLINED when Redis cannot be asked now,
+ * NGX_ERROR on bad arguments.
+ */
+
+ngx_int_t
+ngx_http_orbis_limit_check(ngx_http_orbis_limit_t *lim)
+{
+    if (lim->nbuckets == 0 || lim->nbuckets > 2) {
+        return NGX_ERROR;
+    }
+
+    lim->by_eval = 0;
+
+    return ngx_http_orbis_limit_send(lim);
+}
+
+
+void
+ngx_http_orbis_limit_cancel(ngx_http_orbis_limit_t *lim)
+{
+    if (lim->cmd != NULL) {
+        ngx_http_orbis_redis_cancel(lim->cmd);
+        lim->cmd = NULL;
+    }
+}
+
+
+static ngx_int_t
+ngx_http_orbis_limit_send(ngx_http_orbis_limit_t *lim)
+{
+    u_char       nums[NGX_HTTP_ORBIS_RL_ARGS][NGX_INT64_LEN];
+    u_char       flags[4], *f;
+    size_t       lens[NGX_HTTP_ORBIS_RL_ARGS];
+    ngx_uint_t   n, i, k, status;
+    const char  *argv[NGX_HTTP_ORBIS_RL_ARGS];
+
+    if (ngx_http_orbis_worker == NULL) {
+        return NGX_DECLINED;
+    }
+
+    n = 0;
+
+#define ngx_http_orbis_rl_arg(s, l)                                          \
+    argv[n] = (const char *) (s); lens[n] = (l); n++
+
+#define ngx_http_orbis_rl_num(v)                                             \
+    argv[n] = (const char *) nums[n];                                        \
+    lens[n] = ngx_sprintf(nums[n], "%uL", (uint64_t) (v)) - nums[n]; n++
+
+    if (lim->by_eval) {
+        ngx_http_orbis_rl_arg("EVAL", 4);
+        ngx_http_orbis_rl_arg(orbis_ratelimit_lua(),
+                              ngx_strlen(orbis_ratelimit_lua()));
+
+    } else {
+        ngx_http_orbis_rl_arg("EVALSHA", 7);
+        ngx_http_orbis_rl_arg(ngx_http_orbis_rl_sha, 40);
+    }
+
+    k = lim->nbuckets + (lim->revoke_key.len ? 1 : 0)
+        + (lim->live_key != NULL ? 1 : 0);
+
+    ngx_http_orbis_rl_num(k);
+
+    for (i = 0; i < lim->nbuckets; i++) {
+        ngx_http_orbis_rl_arg(lim->buckets[i].key,
+                              ngx_strlen(lim->buckets[i].key));
+    }
+
+    f = flags;
+
+    if (lim->revoke_key.len) {
+        ngx_http_orbis_rl_arg(lim->revoke_key.data, lim->revoke_key.len);
+        *f++ = 'r';
+    }
+
+    if (lim->live_key != NULL) {
+        ngx_http_orbis_rl_arg(lim->live_key, ngx_strlen(lim->live_key));
+        *f++ = 'l';
+    }
+
+    if (lim->commit) {
+        *f++ = 'c';
+    }
+
+    ngx_http_orbis_rl_arg("multi", 5);
+    ngx_http_orbis_rl_num(lim->nbuckets);
+
+    if (f == flags) {
+        /* an empty argument is fine, but say so plainly */
+        *f++ = '-';
+    }
+
+    ngx_http_orbis_rl_arg(flags, f - flags);
+
+    for (i = 0; i < lim->nbuckets; i++) {
+        ngx_http_orbis_rl_num(lim->buckets[i].limit);
+        ngx_http_orbis_rl_num(ORBIS_RATE_PERIOD_MS);
+        ngx_http_orbis_rl_num(lim->buckets[i].burst);
+    }
+
+    if (lim->live_key != NULL) {
+        ngx_http_orbis_rl_num(lim->max_live);
+        ngx_http_orbis_rl_num(lim->allowance_left);
+        ngx_http_orbis_rl_num(lim->lease);
+        ngx_http_orbis_rl_arg(lim->member, ngx_strlen(lim->member));
+    }
+
+#undef ngx_http_orbis_rl_arg
+#undef ngx_http_orbis_rl_num
+
+    lim->cmd = ngx_http_orbis_redis_command(ngx_http_orbis_worker->redis,
+                                            ngx_http_orbis_limit_reply, lim,
+                                            (int) n, argv, lens, &status);
+    if (lim->cmd == NULL) {
+        /* the caller decides what no answer means, and says so */
+        return NGX_DECLINED;
+    }
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_orbis_limit_reply(void *data, redisReply *reply, ngx_uint_t status)
+{
+    ngx_http_orbis_limit_t  *lim = data;
+
+    ngx_uint_t  i;
+
+    lim->cmd = NULL;
+
+    if (status != NGX_HTTP_ORBIS_REDIS_OK) {
+        lim->handler(lim, NGX_DECLINED);
+        return;
+    }
+
+    if (reply->type == REDIS_REPLY_ERROR
+        && ngx_strncmp(reply->str, "NOSCRIPT", 8) == 0 && !lim->by_eval)
+    {
+        lim->by_eval = 1;
+
+        if (ngx_http_orbis_limit_send(lim) != NGX_DONE) {
+            lim->handler(lim, NGX_DECLINED);
+        }
+
+        return;
+    }
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 7) {
+        goto unexpected;
+    }
+
+    for (i = 0; i < 7; i++) {
+        if (reply->element[i]->type != REDIS_REPLY_INTEGER) {
+            goto unexpected;
+        }
+    }
+
+    lim->rate.allowed = (int) reply->element[0]->integer;
+    lim->rate.limit = lim->buckets[0].limit;
+    lim->rate.remaining = (uint32_t) reply->element[1]->integer;
+    lim->rate.reset_ms = reply->element[2]->integer;
+    lim->rate.retry_after_ms = reply->element[3]->integer;
+    lim->revoked = reply->element[4]->integer != 0;
+    lim->hit = (ngx_int_t) reply->element[5]->integer;
+    lim->live = (ngx_uint_t) reply->element[6]->integer;
+
+    lim->handler(lim, NGX_OK);
+    return;
+
+unexpected:
+
+    ngx_log_error(NGX_LOG_ERR, lim->log, 0,
+                  "orbis ratelimit: unexpected reply from redis%s%s",
+                  reply->type == REDIS_REPLY_ERROR ? ": " : "",
+                  reply->type == REDIS_REPLY_ERROR ? reply->str : "");
+
+    lim->handler(lim, NGX_DECLINED);
 }
 
 
@@ -336,8 +491,9 @@ ngx_http_orbis_rl_local(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
 
     (void) orbis_gcra_check(&s->tat_ms, (int64_t) tp->sec * 1000 + tp->msec,
                             (uint32_t) ctx->rate_limit,
-                            NGX_HTTP_ORBIS_RL_PERIOD,
-                            (uint32_t) ngx_http_orbis_rl_burst(ctx),
+                            ORBIS_RATE_PERIOD_MS,
+                            (uint32_t) ngx_min(ctx->rate_limit,
+                                               ORBIS_GCRA_BURST_MAX),
                             &ctx->rate);
 
     ngx_shmtx_unlock(&shpool->mutex);
@@ -424,14 +580,3 @@ ngx_http_orbis_rl_revoked(ngx_http_request_t *r)
                                      "this session was logged out; "
                                      "sign in again");
 }
-
-
-/* a minute's worth may come at once, up to what GCRA accepts */
-
-static ngx_uint_t
-ngx_http_orbis_rl_burst(ngx_http_orbis_ctx_t *ctx)
-{
-    return ngx_min(ctx->rate_limit, ORBIS_GCRA_BURST_MAX);
-}
-
-

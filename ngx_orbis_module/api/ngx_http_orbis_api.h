@@ -66,6 +66,12 @@ ngx_int_t ngx_http_orbis_tenant_update(ngx_http_request_t *r,
     ngx_http_orbis_ctx_t *ctx);
 ngx_int_t ngx_http_orbis_agents_list(ngx_http_request_t *r,
     ngx_http_orbis_ctx_t *ctx);
+/*
+ * ngx_http_orbis_api_agents.c: the answer when the plan has no room for
+ * one more agent or key (403 plan_limit); col of res holds the limit.
+ */
+ngx_int_t ngx_http_orbis_plan_full(ngx_http_request_t *r,
+    orbis_quota_t what, PGresult *res, int col);
 ngx_int_t ngx_http_orbis_agents_create(ngx_http_request_t *r,
     ngx_http_orbis_ctx_t *ctx);
 ngx_int_t ngx_http_orbis_agents_get(ngx_http_request_t *r,

@@ -11,6 +11,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include <orbiscore/policy.h>
 #include <orbiscore/validate.h>
 #include <orbiscore/tools.h>
 
@@ -21,6 +22,8 @@ static ngx_int_t ngx_http_orbis_agent_params(ngx_http_request_t *r,
     ngx_http_orbis_ctx_t *ctx, ngx_uint_t partial, ngx_str_t *params);
 static ngx_int_t ngx_http_orbis_uint_param(ngx_http_request_t *r,
     ngx_str_t *dst, ngx_uint_t value);
+static void ngx_http_orbis_agents_created(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx, PGresult *res, ngx_uint_t status);
 
 
 ngx_int_t
@@ -48,15 +51,68 @@ ngx_http_orbis_agents_create(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
         return rc;
     }
 
-    ctx->ok_status = NGX_HTTP_CREATED;
+    /*
+     * The plan's agents are counted under the tenant's row lock, in the
+     * insert's own statement: two creates cannot both take the last place.
+     * The language is always given: its default is the core's.
+     */
 
     return ngx_http_orbis_api_query(r,
-        "INSERT INTO agents (tenant_id, name, system_prompt, voice,"
-        " greeting, language, tools, idle_timeout_sec)"
-        " VALUES ($1, $2, $3, $4, coalesce($5, ''), coalesce($6, 'en-US'),"
-        " coalesce(orbis_text_array($7::json), '{}'), $8::integer)"
-        " RETURNING doc",
-        8, params, ngx_http_orbis_json_done);
+        "WITH q AS (SELECT orbis_plan_room($1, 'agents') AS plan_max),"
+        " ins AS (INSERT INTO agents (tenant_id, name, system_prompt, voice,"
+        "  greeting, language, tools, idle_timeout_sec)"
+        "  SELECT $1, $2, $3, $4, coalesce($5, ''), $6,"
+        "  coalesce(orbis_text_array($7::json), '{}'), $8::integer"
+        "  FROM q WHERE q.plan_max IS NULL RETURNING doc)"
+        " SELECT (SELECT doc FROM ins), (SELECT plan_max FROM q)",
+        8, params, ngx_http_orbis_agents_created);
+}
+
+
+static void
+ngx_http_orbis_agents_created(ngx_http_request_t *r,
+    ngx_http_orbis_ctx_t *ctx, PGresult *res, ngx_uint_t status)
+{
+    ngx_int_t  rc;
+
+    if (status == NGX_HTTP_ORBIS_PG_OK
+        && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1
+        && PQgetisnull(res, 0, 0) && !PQgetisnull(res, 0, 1))
+    {
+        rc = ngx_http_orbis_plan_full(r, ORBIS_QUOTA_AGENTS, res, 1);
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    ctx->ok_status = NGX_HTTP_CREATED;
+
+    ngx_http_orbis_json_done(r, ctx, res, status);
+}
+
+
+/* the plan's limit (column col of res) refuses one more of what */
+
+ngx_int_t
+ngx_http_orbis_plan_full(ngx_http_request_t *r, orbis_quota_t what,
+    PGresult *res, int col)
+{
+    ngx_int_t        max;
+    orbis_verdict_t  v;
+
+    max = ngx_atoi((u_char *) PQgetvalue(res, 0, col),
+                   PQgetlength(res, 0, col));
+    if (max < 0) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* the statement saw at least max of them */
+    orbis_quota_decide(what, (uint32_t) max, (uint32_t) max, &v);
+
+    if (v.admit) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_orbis_send_error(r, v.status, v.code, "%s", v.message);
 }
 
 
@@ -165,7 +221,8 @@ ngx_http_orbis_agent_params(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
                                  (req.present & ORBIS_AGENT_GREETING)
                                  ? req.greeting : NULL) != NGX_OK
         || ngx_http_orbis_cparam(r, &params[5],
-                                 (req.present & ORBIS_AGENT_LANGUAGE)
+                                 ((req.present & ORBIS_AGENT_LANGUAGE)
+                                  || !partial)
                                  ? req.language : NULL) != NGX_OK)
     {
         rc = NGX_HTTP_INTERNAL_SERVER_ERROR;

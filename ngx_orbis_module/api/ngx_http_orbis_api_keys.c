@@ -98,19 +98,26 @@ ngx_http_orbis_keys_create(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
     params[0] = ctx->tenant_id;
     ctx->data = key;
 
-    /* agentIds must all be the tenant's own live agents, or no row */
+    /*
+     * agentIds must all be the tenant's own live agents, or no key; the
+     * plan's live keys are counted under the tenant's row lock, in the
+     * insert's own statement
+     */
 
     return ngx_http_orbis_api_query(r,
-        "INSERT INTO api_keys (tenant_id, name, kind, key_hash, prefix,"
-        " last4, allowed_origins, agent_ids)"
-        " SELECT $1, $2, $3, $4, $5, $6,"
-        " coalesce(orbis_text_array($7::json), '{}'),"
-        " coalesce(orbis_text_array($8::json)::uuid[], '{}')"
-        " WHERE (SELECT count(*) FROM agents a WHERE a.tenant_id = $1"
-        "        AND a.deleted_at IS NULL AND a.id = ANY"
-        "        (coalesce(orbis_text_array($8::json)::uuid[], '{}')))"
-        "     = cardinality(coalesce(orbis_text_array($8::json), '{}'))"
-        " RETURNING orbis_api_key_json(api_keys)::text",
+        "WITH q AS (SELECT orbis_plan_room($1, 'api_keys') AS plan_max),"
+        " ins AS (INSERT INTO api_keys (tenant_id, name, kind, key_hash,"
+        "  prefix, last4, allowed_origins, agent_ids)"
+        "  SELECT $1, $2, $3, $4, $5, $6,"
+        "  coalesce(orbis_text_array($7::json), '{}'),"
+        "  coalesce(orbis_text_array($8::json)::uuid[], '{}')"
+        "  FROM q WHERE q.plan_max IS NULL"
+        "  AND (SELECT count(*) FROM agents a WHERE a.tenant_id = $1"
+        "       AND a.deleted_at IS NULL AND a.id = ANY"
+        "       (coalesce(orbis_text_array($8::json)::uuid[], '{}')))"
+        "      = cardinality(coalesce(orbis_text_array($8::json), '{}'))"
+        "  RETURNING orbis_api_key_json(api_keys)::text AS doc)"
+        " SELECT (SELECT doc FROM ins), (SELECT plan_max FROM q)",
         8, params, ngx_http_orbis_keys_created);
 }
 
@@ -129,7 +136,15 @@ ngx_http_orbis_keys_created(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
         return;
     }
 
-    if (PQntuples(res) != 1) {
+    if (PQntuples(res) == 1 && PQgetisnull(res, 0, 0)
+        && !PQgetisnull(res, 0, 1))
+    {
+        rc = ngx_http_orbis_plan_full(r, ORBIS_QUOTA_API_KEYS, res, 1);
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
         rc = ngx_http_orbis_send_error(r, NGX_HTTP_BAD_REQUEST,
                                        "invalid_request",
                                        "agentIds: every id must be one "

@@ -17,14 +17,6 @@
 #include "ngx_http_orbis_api.h"
 
 
-static const char  *ngx_http_orbis_languages[] = {
-    "en-US", "en-GB", "en-AU", "en-IN", "es-US", "es-ES", "fr-FR", "fr-CA",
-    "de-DE", "it-IT", "pt-BR", "nl-NL", "pl-PL", "ru-RU", "tr-TR", "ar-XA",
-    "hi-IN", "bn-IN", "ta-IN", "te-IN", "mr-IN", "ja-JP", "ko-KR", "cmn-CN",
-    "id-ID", "th-TH", "vi-VN", NULL
-};
-
-
 ngx_int_t
 ngx_http_orbis_tenant_get(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
 {
@@ -128,8 +120,9 @@ ngx_http_orbis_catalog(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
     voices = json_array();
     tools = json_array();
     langs = json_array();
-    body = json_pack("{s:o,s:o,s:o}", "voices", voices, "tools", tools,
-                     "languages", langs);
+    body = json_pack("{s:o,s:o,s:o,s:s}", "voices", voices, "tools", tools,
+                     "languages", langs, "defaultLanguage",
+                     ORBIS_LANGUAGE_DEFAULT);
     if (body == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -149,9 +142,10 @@ ngx_http_orbis_catalog(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
                               "description", tool->description));
     }
 
-    for (i = 0; ngx_http_orbis_languages[i] != NULL; i++) {
-        json_array_append_new(langs,
-                              json_string(ngx_http_orbis_languages[i]));
+    names = orbis_languages(&n);
+
+    for (i = 0; i < n; i++) {
+        json_array_append_new(langs, json_string(names[i]));
     }
 
     return ngx_http_orbis_send_json(r, NGX_HTTP_OK, body);
@@ -166,7 +160,11 @@ ngx_http_orbis_plans(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
         " json_build_object('id', id, 'name', name,"
         " 'priceMonthlyCents', price_monthly_cents,"
         " 'conversationsPerMonth', conversations_per_month,"
-        " 'rateLimitPerMinute', rate_limit_per_minute) ORDER BY sort),"
+        " 'rateLimitPerMinute', rate_limit_per_minute,"
+        " 'tenantCallsPerMinute', tenant_calls_per_minute,"
+        " 'maxConcurrentCalls', max_concurrent_calls,"
+        " 'maxAgents', max_agents, 'maxApiKeys', max_api_keys)"
+        " ORDER BY sort),"
         " '[]'))::text FROM plans",
         0, NULL, ngx_http_orbis_json_done);
 }

@@ -41,7 +41,6 @@ static ngx_int_t ngx_http_orbis_call_start(ngx_http_orbis_call_t *st,
     ngx_http_orbis_call_hs_t *hs);
 static json_t *ngx_http_orbis_call_declarations(
     ngx_http_orbis_call_t *st, json_t *names);
-static void ngx_http_orbis_call_uuid(char *out);
 static int64_t ngx_http_orbis_call_now(void);
 
 static void ngx_http_orbis_call_read_handler(ngx_event_t *rev);
@@ -299,7 +298,7 @@ ngx_http_orbis_call_start(ngx_http_orbis_call_t *st,
     orbis_strbuf_t         b;
     orbis_session_conf_t   sc;
 
-    ngx_http_orbis_call_uuid(st->id);
+    ngx_memcpy(st->id, hs->adm.call_id, sizeof(st->id));
 
     agent = json_object_get(hs->info, "agent");
 
@@ -461,7 +460,7 @@ ngx_http_orbis_call_declarations(ngx_http_orbis_call_t *st,
 
 /* a version 4 UUID: the session id, also the conversation's */
 
-static void
+void
 ngx_http_orbis_call_uuid(char *out)
 {
     u_char      b[16];
@@ -1594,6 +1593,11 @@ ngx_http_orbis_call_free(ngx_http_orbis_call_t *st)
 
     ngx_queue_remove(&st->queue);
     ngx_http_orbis_call_worker->nstreams--;
+
+    if (!st->finalized) {
+        /* no record goes to the outbox: the call's place goes back now */
+        ngx_http_orbis_admission_release(st->tenant_id, st->id);
+    }
 
     if (st->tick.timer_set) {
         ngx_del_timer(&st->tick);

@@ -20,6 +20,7 @@
 #include <orbiscore/ws.h>
 
 #include "ngx_http_orbis_request.h"
+#include "ngx_http_orbis_access.h"
 #include "ngx_http_orbis_gemini.h"
 
 
@@ -46,7 +47,6 @@ typedef struct {
     ngx_msec_t                         tool_timeout;
     ngx_uint_t                         max_resumptions;
     ngx_uint_t                         save_backlog;
-    u_char                             rl_sha[41];
     ngx_flag_t                         used;
 } ngx_http_orbis_call_main_conf_t;
 
@@ -133,15 +133,11 @@ struct ngx_http_orbis_call_s {
 typedef struct {
     ngx_http_request_t                *request;
     ngx_uint_t                         browser;
-    ngx_str_t                          origin;
-    ngx_str_t                          key;
-    ngx_str_t                          agent;
-    char                               key_hash[ORBIS_APIKEY_HASH_LEN + 1];
     char                               accept[ORBIS_WS_ACCEPT_LEN + 1];
-    json_t                            *info;
-    ngx_uint_t                         rate_limit;
-    ngx_http_orbis_pg_query_t         *query;
-    ngx_http_orbis_redis_cmd_t        *cmd;
+    json_t                            *info;        /* the admission row:
+                                                       tenantId, keyId,
+                                                       agent (borrowed) */
+    ngx_http_orbis_admission_t         adm;
 } ngx_http_orbis_call_hs_t;
 
 
@@ -186,6 +182,7 @@ ngx_int_t ngx_http_orbis_call_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_orbis_call_upgrade(ngx_http_request_t *r,
     ngx_http_orbis_call_hs_t *hs, uint16_t refuse, const char *reason);
 void ngx_http_orbis_call_terminate_all(void);
+void ngx_http_orbis_call_uuid(char *out);
 
 /* ngx_http_orbis_call_store.c: Redis live state, Postgres, sweeper */
 void ngx_http_orbis_call_store_live(ngx_http_orbis_call_t *st,

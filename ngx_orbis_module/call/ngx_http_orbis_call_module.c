@@ -12,9 +12,6 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
-#include <ngx_sha1.h>
-
-#include <orbiscore/ratelimit.h>
 
 #include "ngx_http_orbis_call.h"
 
@@ -231,9 +228,6 @@ ngx_http_orbis_call_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_orbis_call_main_conf_t  *smcf = conf;
 
-    u_char                       digest[20];
-    const char                  *script;
-    ngx_sha1_t                   sha1;
     ngx_http_orbis_main_conf_t  *omcf;
 
     ngx_conf_init_msec_value(smcf->gemini.connect_timeout, 5000);
@@ -280,15 +274,6 @@ ngx_http_orbis_call_init_main_conf(ngx_conf_t *cf, void *conf)
                            "orbis_redis in the http block");
         return NGX_CONF_ERROR;
     }
-
-    script = orbis_ratelimit_lua();
-
-    ngx_sha1_init(&sha1);
-    ngx_sha1_update(&sha1, script, ngx_strlen(script));
-    ngx_sha1_final(digest, &sha1);
-
-    ngx_hex_dump(smcf->rl_sha, digest, 20);
-    smcf->rl_sha[40] = '\0';
 
     if (smcf->gemini.key_file.len == 0) {
         /* echo mode: no model, nothing to connect to */

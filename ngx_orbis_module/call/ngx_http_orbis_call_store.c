@@ -352,6 +352,8 @@ ngx_http_orbis_call_store_forget_id(const char *id,
     const char                  *argv[3];
     ngx_http_orbis_redis_cmd_t  *cmd;
 
+    ngx_http_orbis_admission_release(NULL, id);
+
     argv[0] = "ZREM";
     lens[0] = 4;
     argv[1] = NGX_HTTP_ORBIS_CALL_LIVE_KEY;

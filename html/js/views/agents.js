@@ -74,7 +74,7 @@ function agentCard(ctx, a, body) {
         h("h2", {}, h("a", { href: "#/agents/" + encodeURIComponent(a.id), text: a.name, style: "color:inherit;text-decoration:none" })),
         h("div", { class: "meta" },
             h("span", { class: "badge badge-accent", text: a.voice }),
-            h("span", { class: "badge", text: a.language || "en-US" }),
+            h("span", { class: "badge", text: a.language }),
             h("span", { class: "badge", text: (a.tools?.length || 0) === 1 ? "1 tool" : `${a.tools?.length || 0} tools` })),
         h("p", { class: "prompt", text: a.systemPrompt }),
         h("p", { class: "small muted", style: "margin:0", text: "Updated " + fmt.dateTime(a.updatedAt || a.createdAt) }),
@@ -142,7 +142,7 @@ export async function agentEdit(ctx) {
     if (!ctx.alive()) {
         return;
     }
-    const a = agent || { name: "", systemPrompt: "", voice: catalog.voices[0], greeting: "", language: catalog.languages.includes("en-US") ? "en-US" : catalog.languages[0], tools: [] };
+    const a = agent || { name: "", systemPrompt: "", voice: catalog.voices[0], greeting: "", language: catalog.defaultLanguage || catalog.languages[0], tools: [] };
 
     const name = h("input", { type: "text", name: "name", required: true, maxlength: "100", value: a.name, "data-testid": "agent-name", autocomplete: "off" });
     const prompt = h("textarea", { name: "systemPrompt", class: "tall", required: true, maxlength: "20000", "data-testid": "agent-prompt",

@@ -70,8 +70,38 @@ orbis_rc_t orbis_gcra_check(int64_t *tat_ms, int64_t now_ms, uint32_t limit,
  * when <revoked_key> exists the answer is {0, 0, 0, 0, 1} and the bucket
  * is left alone; otherwise revoked is 0.  In Redis Cluster both keys must
  * hash to one slot: give them the same {hash tag}.
+ *
+ * The "multi" form checks several buckets (1 to 8), optionally the revoke
+ * key and optionally a sorted set of live calls, in one trip:
+ *     EVAL script <nkeys> <bucket>... [<revoked_key>] [<live_set>]
+ *          multi <nbuckets> <flags> (<limit> <period_ms> <burst>)...
+ *          [<max_live> <allowance_left> <lease_ms> <member>]
+ * flags holds 'r' when a revoke key is given, 'l' when a live set is, and
+ * 'c' to commit: without 'c' the script only looks (nothing is spent).
+ * Expired members (score, a deadline on Redis's clock, passed) leave the
+ * live set first.  Nothing is written unless every bucket allows the
+ * request, the live set holds fewer than allowance_left members and, when
+ * max_live > 0, fewer than max_live; then every bucket is spent and
+ * member joins the set with the deadline now + lease_ms.  The answer:
+ *     {allowed, remaining, reset_ms, retry_after_ms, revoked, hit, live}
+ * where hit is 0 (allowed), i (1-based: bucket i is empty; the numbers
+ * are then that bucket's, else the first's), -1 (the allowance is taken
+ * by live calls) or -2 (max_live calls are live), and live the number of
+ * live calls before this one.  A revoked caller gets {0,0,0,0,1,0,0}.
  */
 const char *orbis_ratelimit_lua(void);
+
+/*
+ * Leases in the live sets "calls:live:{<tenant>}" (static storage):
+ *     EVAL script 0 refresh <lease_ms> (<tenant> <call id>)...
+ * moves each member's deadline to now + lease_ms on Redis's clock and
+ * answers the ids that are no longer there (given back, or expired);
+ *     EVAL script 0 release 0 (<tenant> <call id>)...
+ * removes them.  An empty tenant is read from the call's live state
+ * (HGET session:<id> tenant).  The keys are named in the script, so it
+ * runs on one Redis, not a Cluster.
+ */
+const char *orbis_lease_lua(void);
 
 /* whole seconds for a header, rounded up; 0 for ms <= 0 */
 int64_t orbis_ratelimit_reset_seconds(int64_t ms);

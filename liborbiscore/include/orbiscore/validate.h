@@ -62,6 +62,9 @@ int orbis_language_valid(const char *s, size_t len);
 const char *const *orbis_voices(size_t *n);
 int orbis_voice_valid(const char *s, size_t len);
 
+/* the catalog's languages (static storage), ORBIS_LANGUAGE_DEFAULT first */
+const char *const *orbis_languages(size_t *n);
+
 
 /* POST /signup */
 

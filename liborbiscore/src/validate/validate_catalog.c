@@ -24,6 +24,32 @@ static const char *const  orbis_voice_names[] = {
 #define ORBIS_NVOICES  (sizeof(orbis_voice_names) / sizeof(char *))
 
 
+/*
+ * The languages an agent is offered in the dashboard (Gemini Live's
+ * speech languages); orbis_language_valid() accepts any well-formed tag.
+ * ORBIS_LANGUAGE_DEFAULT is the first.
+ */
+static const char *const  orbis_language_names[] = {
+    ORBIS_LANGUAGE_DEFAULT, "en-GB", "en-AU", "en-IN", "es-US", "es-ES",
+    "fr-FR", "fr-CA", "de-DE", "it-IT", "pt-BR", "nl-NL", "pl-PL", "ru-RU",
+    "tr-TR", "ar-XA", "hi-IN", "bn-IN", "ta-IN", "te-IN", "mr-IN", "ja-JP",
+    "ko-KR", "cmn-CN", "id-ID", "th-TH", "vi-VN"
+};
+
+#define ORBIS_NLANGUAGES  (sizeof(orbis_language_names) / sizeof(char *))
+
+
+const char *const *
+orbis_languages(size_t *n)
+{
+    if (n != NULL) {
+        *n = ORBIS_NLANGUAGES;
+    }
+
+    return orbis_language_names;
+}
+
+
 const char *const *
 orbis_voices(size_t *n)
 {

@@ -190,26 +190,40 @@ test_lua_script_mirrors_c(void **state)
                                 "tat = now end"));
     assert_non_null(strstr(lua, "local new_tat = tat + interval"));
     assert_non_null(strstr(lua, "new_tat - interval * burst"));
-    assert_non_null(strstr(lua, "return reply({0, 0, tat - now, "
-                                "allow_at - now})"));
-    assert_non_null(strstr(lua, "'PX', string.format('%d', new_tat - now)"));
-    assert_non_null(strstr(lua, "return reply({1, math.floor((now - "
-                                "allow_at) / interval),\n              "
-                                "new_tat - now, 0})"));
+    assert_non_null(strstr(lua, "return {0, 0, tat - now, "
+                                "allow_at - now}"));
+    assert_non_null(strstr(lua, "'PX', string.format('%d', r[5] - now)"));
+    assert_non_null(strstr(lua, "return {1, math.floor((now - "
+                                "allow_at) / interval),\n          "
+                                "new_tat - now, 0, new_tat}"));
     assert_non_null(strstr(lua, "burst > 1000000"));
     assert_int_equal(ORBIS_GCRA_BURST_MAX, 1000000);
+
+    /* only an allowed request is stored, in both forms */
+    assert_non_null(strstr(lua, "if r[1] == 1 then store(KEYS[1], r, now) "
+                                "end"));
+    assert_non_null(strstr(lua, "if hit == 0 and commit then\n"
+                                "  for i = 1, nb do store(KEYS[i], rs[i], "
+                                "now) end"));
 
     /*
      * the revocation check: optional KEYS[2], answered before the bucket
      * is read or written, so a revoked caller uses none of the allowance
      */
     revoked = strstr(lua, "if KEYS[2] and redis.call('EXISTS', KEYS[2]) "
-                          "== 1 then\n  return {0, 0, 0, 0, 1}\nend\n");
-    time = strstr(lua, "redis.call('TIME')");
-    set = strstr(lua, "redis.call('SET', KEYS[1]");
+                          "== 1 then\n    return {0, 0, 0, 0, 1}\n  end\n");
+    time = strstr(revoked != NULL ? revoked : lua, "clock()");
+    set = strstr(revoked != NULL ? revoked : lua, "store(KEYS[1]");
     assert_non_null(revoked);
+    assert_non_null(time);
     assert_non_null(set);
     assert_true(revoked < time && time < set);
+
+    /* the multi form's revocation comes before its clock too */
+    revoked = strstr(lua, "if revoke and redis.call('EXISTS', revoke) == 1 "
+                          "then\n  return {0, 0, 0, 0, 1, 0, 0}\nend\n");
+    assert_non_null(revoked);
+    assert_non_null(strstr(revoked, "local now = clock()"));
 
     /*
      * with KEYS[2] the answer gets a fifth number, 0 unless revoked; with
