@@ -42,8 +42,8 @@ void ngx_http_orbis_ratelimit_init_script(void);
  * lease in a set of live calls, all or nothing.  ngx_http_orbis_limit_check
  * returns NGX_DONE and later calls handler with NGX_OK (the answer is in
  * the struct) or NGX_DECLINED (Redis failed or said something else);
- * NGX_DECLINED at once when Redis cannot be asked; NGX_ERROR for bad
- * arguments.  The owner cancels a pending check before freeing lim.
+ * NGX_HTTP_SERVICE_UNAVAILABLE at once when Redis cannot be asked;
+ * NGX_ERROR for bad arguments.  The owner cancels a pending check before freeing lim.
  */
 typedef struct ngx_http_orbis_limit_s  ngx_http_orbis_limit_t;
 

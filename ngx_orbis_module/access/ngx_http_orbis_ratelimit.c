@@ -249,8 +249,8 @@ ngx_http_orbis_rl_done(ngx_http_orbis_limit_t *lim, ngx_int_t rc)
 /*
  * The script, for every caller: NGX_DONE when the handler will be told
  * (NGX_OK with the answer in lim, NGX_DECLINED when Redis failed or said
- * something unexpected), NGX_DECLINED when Redis cannot be asked now,
- * NGX_ERROR on bad arguments.
+ * something unexpected), NGX_HTTP_SERVICE_UNAVAILABLE when Redis cannot
+ * be asked now, NGX_ERROR on bad arguments.
  */
 
 ngx_int_t
@@ -286,7 +286,7 @@ ngx_http_orbis_limit_send(ngx_http_orbis_limit_t *lim)
     const char  *argv[NGX_HTTP_ORBIS_RL_ARGS];
 
     if (ngx_http_orbis_worker == NULL) {
-        return NGX_DECLINED;
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
     }
 
     n = 0;
@@ -365,7 +365,7 @@ ngx_http_orbis_limit_send(ngx_http_orbis_limit_t *lim)
                                             (int) n, argv, lens, &status);
     if (lim->cmd == NULL) {
         /* the caller decides what no answer means, and says so */
-        return NGX_DECLINED;
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
     }
 
     return NGX_DONE;
