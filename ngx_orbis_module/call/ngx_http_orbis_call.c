@@ -1595,6 +1595,8 @@ ngx_http_orbis_call_free(ngx_http_orbis_call_t *st)
     ngx_queue_remove(&st->queue);
     ngx_http_orbis_call_worker->nstreams--;
 
+    ngx_http_orbis_call_store_stop(st);
+
     if (st->tick.timer_set) {
         ngx_del_timer(&st->tick);
     }

@@ -15,6 +15,7 @@
 #include <orbiscore/audio.h>
 #include <orbiscore/auth.h>
 #include <orbiscore/client.h>
+#include <orbiscore/record.h>
 #include <orbiscore/session.h>
 #include <orbiscore/tools.h>
 #include <orbiscore/ws.h>
@@ -35,6 +36,8 @@
 #define NGX_HTTP_ORBIS_CALL_LIVE_KEY   "sessions:live"
 #define NGX_HTTP_ORBIS_CALL_LOCK_KEY   "sessions:sweeper"
 #define NGX_HTTP_ORBIS_CALL_STATE_TTL  "86400"
+/* session:<id> + this: the call's settled turns, a list */
+#define NGX_HTTP_ORBIS_CALL_TURNS_SUFFIX  ":turns"
 
 
 typedef struct {
@@ -105,6 +108,12 @@ struct ngx_http_orbis_call_s {
 
     ngx_http_orbis_pg_query_t         *save;
     json_t                            *record;      /* the final one */
+
+    /* the heartbeat: ngx_http_orbis_call_store.c */
+    ngx_http_orbis_redis_cmd_t        *beat_cmd;    /* in flight */
+    size_t                             beat_turns;  /* in Redis's list */
+    size_t                             beat_sent;   /* ... once it answers */
+    unsigned                           beat_resend:1;
     ngx_pool_cleanup_t                *cln;
 
     char                               id[NGX_HTTP_ORBIS_CALL_ID_LEN + 1];
@@ -149,25 +158,18 @@ typedef struct {
 typedef struct {
     ngx_queue_t                        streams;
     ngx_uint_t                         nstreams;
-    ngx_event_t                        sweep;
     ngx_http_orbis_call_main_conf_t *smcf;
-
-    /* the sweeper's round in flight */
-    ngx_pool_t                        *sweep_pool;
-    ngx_array_t                       *sweep_ids;   /* of char * */
-    ngx_uint_t                         sweep_next;
-    ngx_http_orbis_redis_cmd_t        *sweep_cmd;
-    ngx_http_orbis_pg_query_t         *sweep_query;
-    json_t                            *sweep_record;
-    unsigned                           sweeping:1;
 
     /* finished calls not yet written: ngx_http_orbis_call_outbox.c */
     ngx_queue_t                        outbox;      /* waiting */
+    ngx_queue_t                        outbox_all;  /* waiting + busy */
     ngx_uint_t                         outbox_len;  /* waiting + busy */
     ngx_uint_t                         outbox_busy;
     ngx_uint_t                         outbox_limit;
     ngx_msec_t                         outbox_backoff;
     ngx_event_t                        outbox_ev;
+    ngx_event_t                        outbox_beat; /* their liveness */
+    ngx_http_orbis_redis_cmd_t        *outbox_beat_cmd;
     unsigned                           outbox_paused:1;
 } ngx_http_orbis_call_worker_t;
 
@@ -187,27 +189,38 @@ ngx_int_t ngx_http_orbis_call_upgrade(ngx_http_request_t *r,
     ngx_http_orbis_call_hs_t *hs, uint16_t refuse, const char *reason);
 void ngx_http_orbis_call_terminate_all(void);
 
-/* ngx_http_orbis_call_store.c: Redis live state, Postgres, sweeper */
+/*
+ * ngx_http_orbis_call_store.c: Redis live state and Postgres.  A beat
+ * with_record sends what changed in the record since the last one;
+ * store_stop cancels a beat in flight (before the call is freed).
+ */
 void ngx_http_orbis_call_store_live(ngx_http_orbis_call_t *st,
     ngx_uint_t with_record);
+void ngx_http_orbis_call_store_stop(ngx_http_orbis_call_t *st);
 void ngx_http_orbis_call_store_forget(ngx_http_orbis_call_t *st);
 ngx_http_orbis_redis_cmd_t *ngx_http_orbis_call_store_forget_id(
     const char *id, ngx_http_orbis_redis_handler_pt handler, void *data);
 
 /*
- * Writes a finished call: one statement, idempotent on the session id.
+ * A record normalised by liborbiscore (orbis_record_normalize()) as the
+ * text orbis_save_conversation() takes, malloc'd (free()); NULL, logged,
+ * when the record is unusable or memory ran out.
+ */
+char *ngx_http_orbis_call_record_text(json_t *record,
+    const orbis_record_opts_t *opts, const char *id, ngx_log_t *log,
+    size_t *len);
+
+/*
+ * Writes a normalised record: SELECT orbis_save_conversation($1),
+ * idempotent on the session id (a final record replaces a swept one).
  * NULL when it could not even be queued.  The handler learns the outcome
  * from ngx_http_orbis_call_save_result(): NGX_OK (written, or written
  * before), NGX_ERROR (try again later) or NGX_DECLINED (it never can be).
  */
 ngx_http_orbis_pg_query_t *ngx_http_orbis_call_save(const char *record,
-    size_t len, const char *key_id, ngx_http_orbis_pg_handler_pt handler,
-    void *data);
+    size_t len, ngx_http_orbis_pg_handler_pt handler, void *data);
 ngx_int_t ngx_http_orbis_call_save_result(PGresult *res,
-    ngx_uint_t status, ngx_log_t *log);
-
-void ngx_http_orbis_call_sweep_handler(ngx_event_t *ev);
-void ngx_http_orbis_call_sweep_stop(ngx_http_orbis_call_worker_t *w);
+    ngx_uint_t status, const char *id, ngx_log_t *log);
 
 /*
  * ngx_http_orbis_call_outbox.c: a finished call's record is copied in
