@@ -240,7 +240,9 @@ ngx_http_orbis_call_store_live(ngx_http_orbis_call_t *st,
                       + NGX_HTTP_ORBIS_CALL_BEAT_MAX];
 
     if (st->beat_cmd != NULL) {
-        /* the last beat is still on its way: Redis is slow, not this */
+        /* the last beat is still on its way: Redis is slow, not this;
+         * the next beat takes this one's changes */
+        st->beat_resend |= (with_record != 0);
         return;
     }
 
