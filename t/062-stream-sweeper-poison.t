@@ -1,0 +1,138 @@
+# One record that can never be saved must not stop the sweeper for the
+# whole fleet (issue 10, item 4).  Two poison records wait first in the
+# sweeper's queue (parked, heartbeat 0): one too large to read (9 MB in
+# Redis), one whose save always times out (a trigger holds its insert).
+# Calls from a killed worker are saved in the same rounds all the same;
+# each poison record has its attempts counted, is moved back in the queue
+# and, from the third attempt on (at once for the one too large), the
+# error log says so at the alert level.  Once the cause is gone, the
+# record that timed out is saved when its turn comes again.
+use strict;
+use warnings;
+use lib 't/lib';
+use Test::More;
+use Orbis::Test;
+use Orbis::Stream qw(tone);
+
+my $ORIGIN = 'http://app.example';
+
+my $t = Orbis::Test->new(workers => 1, http => q{
+    orbis_stream_heartbeat 500ms;
+    orbis_stream_heartbeat_timeout 2s;
+    orbis_stream_sweep_interval 500ms;
+    orbis_postgres_query_timeout 1s;
+}, server => q{
+    location /stream { orbis_stream; }
+});
+
+my $acc = Orbis::Stream::account($t, origins => [$ORIGIN]);
+
+my $SLOW = '00000000-0000-4000-8000-00000000510e';
+my $HUGE = '00000000-0000-4000-8000-0000000b16b1';
+
+# the slow one: a valid, finished record whose insert never finishes in time
+$t->sql(qq{
+    CREATE FUNCTION test_slow_save() RETURNS trigger LANGUAGE plpgsql AS \$\$
+    BEGIN
+        IF NEW.id = '$SLOW' THEN PERFORM pg_sleep(30); END IF;
+        RETURN NEW;
+    END \$\$;
+    CREATE TRIGGER test_slow_save BEFORE INSERT ON conversations
+        FOR EACH ROW EXECUTE FUNCTION test_slow_save();
+});
+
+my $now = time * 1000;
+$t->redis('HSET', "session:$SLOW", 'key', $acc->{key_id}, 'record',
+    qq({"sessionId":"$SLOW","tenantId":"$acc->{tenant}",)
+  . qq("agentId":"$acc->{agent}","mode":"echo","startedMs":$now,)
+  . qq("endedMs":$now,"endReason":"client_closed","closeCode":1000,)
+  . q("turns":[{"role":"user","text":"slow","startedMs":1}],"toolCalls":[]}));
+
+# the huge one: 9 MB, written by Redis itself (too long for a command line)
+$t->redis('EVAL', "redis.call('HSET', KEYS[1], 'record',"
+                . " string.rep('x', 9 * 1024 * 1024)) return 1",
+          1, "session:$HUGE");
+is $t->redis('HSTRLEN', "session:$HUGE", 'record'), 9 * 1024 * 1024,
+    'a 9 MB record is planted';
+
+$t->redis('ZADD', 'sessions:live', 0, $SLOW, 0, $HUGE);
+
+# three ordinary calls on the worker, which is then killed
+my (@ws, @ids);
+for my $i (1 .. 3) {
+    my $ws = Orbis::Stream::Client->connect($t, $acc, origin => $ORIGIN);
+    push @ids, $ws->wait_type('ready')->{sessionId};
+    $ws->send_binary(tone(ms => 20)) for 1 .. 5;
+    $ws->send_json({ type => 'text', text => "call $i" });
+    $ws->wait_msg(sub { ($_[0]{text} // '') eq "call $i" }, "echo $i");
+    push @ws, $ws;
+}
+
+ok $t->wait_for(5, sub {
+    !grep { ($t->redis('HGET', "session:$ids[$_]", 'record') // '')
+                !~ /call @{[$_ + 1]}/ } 0 .. 2
+}), 'the three calls are in Redis';
+
+my $pid = $t->redis('HGET', "session:$ids[0]", 'worker');
+kill 'KILL', $pid;
+$_->wait_closed(10) for @ws;
+
+my $saved;
+ok $t->wait_for(20, sub {
+    $saved = $t->sql_value(q{SELECT count(*) FROM conversations
+                             WHERE tenant_id = :'p1' AND swept}, $acc->{tenant});
+    $saved == 3
+}), "the killed worker's three calls are saved past the poison ($saved)";
+is $t->sql_value(q{SELECT string_agg(t.text, '|' ORDER BY t.text)
+                   FROM conversation_turns t
+                   JOIN conversations c ON c.id = t.conversation_id
+                   WHERE c.tenant_id = :'p1' AND c.swept}, $acc->{tenant}),
+    'call 1|call 2|call 3', 'with their transcripts';
+
+ok $t->wait_for(20, sub {
+    $t->error_log_text =~ /\[alert\].*sweeper: session \Q$SLOW\E could not be saved \(its save timed out\), attempt 3/
+}), 'the record that always times out is alerted on its third attempt';
+like $t->error_log_text,
+    qr/\[alert\].*sweeper: session \Q$HUGE\E cannot be saved: its record \(9437184 bytes, 0 settled turns\) is over the limit/,
+    'the one too large is alerted at once, and not read';
+
+ok $t->redis('HGET', "session:$SLOW", 'sweep_attempts') >= 3,
+    'its attempts are counted';
+ok $t->redis('HGET', "session:$HUGE", 'sweep_attempts') >= 1,
+    'the huge one\'s too';
+ok $t->redis('ZSCORE', 'sessions:live', $HUGE) > 0,
+    'and it is moved back in the queue';
+is $t->sql_value(q{SELECT count(*) FROM conversations
+                   WHERE id IN (:'p1', :'p2')}, $SLOW, $HUGE), 0,
+    'neither poison record is in the table';
+
+# the cause goes: the slow record is saved when its turn comes again
+$t->sql('DROP TRIGGER test_slow_save ON conversations');
+
+my $row;
+ok $t->wait_for(30, sub {
+    ($row) = $t->sql(q{SELECT end_reason, swept, saved_by, save_attempts
+                       FROM conversations WHERE id = :'p1'}, $SLOW);
+    $row
+}), 'once the database takes it, the record is saved';
+is $row->[0], 'client_closed', 'as it ended';
+is $row->[1], 'f', 'not swept: it was a finished call';
+is $row->[2], 'sweeper', 'saved by the sweeper';
+ok $row->[3] >= 4, "after $row->[3] attempts";
+ok $t->wait_for(5, sub { $t->redis('EXISTS', "session:$SLOW") eq '0' }),
+    'its state is gone';
+
+is $t->sql_value(q{SELECT conversations FROM tenant_usage
+                   WHERE tenant_id = :'p1'}, $acc->{tenant}), 4,
+    'four calls counted';
+
+# the lines this test expects in the error log
+ok Orbis::Stream::forgive_log($t, qr/exited on signal 9/),
+    'the master noted the killed worker';
+ok Orbis::Stream::forgive_log($t, qr/\Q$SLOW\E: saving the call failed: database query timed out|sweeper: session \Q$SLOW\E could not be saved/) >= 3,
+    'each timed out attempt is logged';
+ok Orbis::Stream::forgive_log($t, qr/sweeper: session \Q$HUGE\E cannot be saved/),
+    'the huge record is logged';
+
+$t->done;
+done_testing;
