@@ -129,10 +129,12 @@ is $t->sql_value(q{SELECT conversations FROM tenant_usage
 # the lines this test expects in the error log
 ok Orbis::Stream::forgive_log($t, qr/exited on signal 9/),
     'the master noted the killed worker';
-ok Orbis::Stream::forgive_log($t, qr/\Q$SLOW\E: saving the call failed: database query timed out|sweeper: session \Q$SLOW\E could not be saved/) >= 3,
+ok Orbis::Stream::forgive_log($t, qr/saving a call failed: database query timed out \(session \Q$SLOW\E\)|sweeper: session \Q$SLOW\E could not be saved/) >= 3,
     'each timed out attempt is logged';
 ok Orbis::Stream::forgive_log($t, qr/sweeper: session \Q$HUGE\E cannot be saved/),
     'the huge record is logged';
+ok Orbis::Stream::forgive_log($t, qr/orbis postgres: query timed out after/) >= 3,
+    'and the driver\'s timeouts';
 
 $t->done;
 done_testing;

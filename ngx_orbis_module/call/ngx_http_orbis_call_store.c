@@ -130,8 +130,8 @@ ngx_http_orbis_call_save_result(PGresult *res, ngx_uint_t status,
 
     if (status != NGX_HTTP_ORBIS_PG_OK) {
         ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "orbis stream %s: saving the call failed: %s",
-                      id, ngx_http_orbis_pg_status_text(status));
+                      "orbis stream: saving a call failed: %s (session %s)",
+                      ngx_http_orbis_pg_status_text(status), id);
         return NGX_ERROR;
     }
 
@@ -150,8 +150,8 @@ ngx_http_orbis_call_save_result(PGresult *res, ngx_uint_t status,
     state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 
     ngx_log_error(NGX_LOG_ERR, log, 0,
-                  "orbis stream %s: saving the call failed (%s): %s",
-                  id, state ? state : "-", PQresultErrorMessage(res));
+                  "orbis stream: saving a call failed (%s): %s (session %s)",
+                  state ? state : "-", PQresultErrorMessage(res), id);
 
     /* data and integrity errors will not go away by trying again */
 
