@@ -15,6 +15,7 @@
 
 #include <orbiscore/alloc.h>
 #include <orbiscore/record.h>
+#include <orbiscore/session.h>
 
 
 #define SID  "11111111-2222-3333-4444-555555555555"
@@ -459,6 +460,93 @@ test_assemble(void **state)
 }
 
 
+/*
+ * The heartbeat's pieces make the whole: the settled turns as list items
+ * and the record's tail assemble to the record the session would give.
+ */
+
+static void
+test_session_pieces_make_the_whole(void **state)
+{
+    int                       i;
+    char                      msg[64], *item[8];
+    size_t                    settled, k;
+    json_t                   *whole, *tail, *a, *b;
+    orbis_err_t               err;
+    orbis_slice_t             items[8];
+    orbis_session_t          *s;
+    orbis_record_opts_t       o;
+    orbis_session_conf_t      c;
+    orbis_session_actions_t   acts;
+
+    (void) state;
+
+    memset(&c, 0, sizeof(c));
+    c.session_id = SID;
+    c.tenant_id = TID;
+    c.agent_id = AID;
+    c.echo = 1;
+
+    s = orbis_session_create(&c, &err);
+    assert_non_null(s);
+    orbis_session_actions_init(&acts);
+
+    assert_int_equal(orbis_session_start(s, 1000, &acts), ORBIS_OK);
+
+    for (i = 0; i < 5; i++) {
+        snprintf(msg, sizeof(msg), "{\"type\":\"text\",\"text\":\"t%d\"}",
+                 i);
+        assert_int_equal(orbis_session_on_client_text(s, msg, strlen(msg),
+                                                      2000 + i, &acts),
+                         ORBIS_OK);
+    }
+
+    settled = orbis_session_turns_settled(s);
+    assert_int_equal(settled, 5);
+
+    /* three turns went to the list; the tail holds the other two */
+    tail = orbis_session_record_tail_json(s, 3);
+    assert_non_null(tail);
+    assert_int_equal(num(tail, "turnsFrom"), 3);
+    assert_int_equal(json_array_size(json_object_get(tail, "turns")), 2);
+
+    whole = orbis_session_record_json(s);
+    assert_non_null(whole);
+    assert_null(json_object_get(whole, "turnsFrom"));
+
+    for (k = 0; k < 3; k++) {
+        item[k] = json_dumps(json_array_get(json_object_get(whole, "turns"),
+                                            k), JSON_COMPACT);
+        items[k].data = (const uint8_t *) item[k];
+        items[k].len = strlen(item[k]);
+    }
+
+    assert_int_equal(orbis_record_assemble(tail, items, 3, &err), ORBIS_OK);
+
+    o.key_id = NULL;
+    o.heartbeat_ms = 3000;
+    o.source = ORBIS_RECORD_BY_SWEEPER;
+    o.attempts = 1;
+
+    assert_int_equal(orbis_record_normalize(whole, &o, &a, &err), ORBIS_OK);
+    assert_int_equal(orbis_record_normalize(tail, &o, &b, &err), ORBIS_OK);
+    assert_true(json_equal(a, b));
+    assert_int_equal(num(a, "turnCount"), 5);
+    assert_true(json_is_true(json_object_get(a, "swept")));
+
+    for (k = 0; k < 3; k++) {
+        free(item[k]);
+    }
+
+    json_decref(a);
+    json_decref(b);
+    json_decref(whole);
+    json_decref(tail);
+    orbis_session_actions_free(&acts);
+    orbis_session_free(s);
+}
+
+
 int
 main(void)
 {
@@ -472,6 +560,7 @@ main(void)
         cmocka_unit_test(test_tool_payloads_bounded),
         cmocka_unit_test(test_nul_cuts_turn_text),
         cmocka_unit_test(test_assemble),
+        cmocka_unit_test(test_session_pieces_make_the_whole),
     };
 
     return cmocka_run_group_tests_name("record", tests, NULL, NULL);
