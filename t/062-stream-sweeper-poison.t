@@ -55,7 +55,31 @@ $t->redis('EVAL', "redis.call('HSET', KEYS[1], 'record',"
 is $t->redis('HSTRLEN', "session:$HUGE", 'record'), 9 * 1024 * 1024,
     'a 9 MB record is planted';
 
-$t->redis('ZADD', 'sessions:live', 0, $SLOW, 0, $HUGE);
+# and two that can never be read: a malformed record, and a key that is
+# not even a hash
+my $BAD = '00000000-0000-4000-8000-000000000bad';
+my $ODD = '00000000-0000-4000-8000-000000000dd0';
+$t->redis('HSET', "session:$BAD", 'record', '{"sessionId": nope');
+$t->redis('SET', "session:$ODD", 'a string');
+
+# a flooded call: more settled turns than a record keeps; saved truncated
+my $FLOOD = '00000000-0000-4000-8000-0000000f100d';
+$t->redis('EVAL', q{
+    for i = 1, 10005 do
+        redis.call('RPUSH', KEYS[2],
+                   '{"role":"user","text":"f' .. i .. '","startedMs":1}')
+    end
+    redis.call('HSET', KEYS[1], 'heartbeat', ARGV[2], 'record',
+        '{"sessionId":"' .. ARGV[1] .. '","tenantId":"' .. ARGV[3] ..
+        '","agentId":"' .. ARGV[4] .. '","mode":"echo","startedMs":' ..
+        ARGV[2] .. ',"endReason":null,"turnsFrom":10005,"turns":[],' ..
+        '"toolCalls":[]}')
+    return 1
+}, 2, "session:$FLOOD", "session:$FLOOD:turns", $FLOOD, $now,
+   $acc->{tenant}, $acc->{agent});
+
+$t->redis('ZADD', 'sessions:live', 0, $SLOW, 0, $HUGE, 0, $BAD, 0, $ODD,
+          1, $FLOOD);
 
 # three ordinary calls on the worker, which is then killed
 my (@ws, @ids);
@@ -80,21 +104,39 @@ $_->wait_closed(10) for @ws;
 my $saved;
 ok $t->wait_for(20, sub {
     $saved = $t->sql_value(q{SELECT count(*) FROM conversations
-                             WHERE tenant_id = :'p1' AND swept}, $acc->{tenant});
+                             WHERE tenant_id = :'p1' AND swept
+                               AND id <> :'p2'}, $acc->{tenant}, $FLOOD);
     $saved == 3
 }), "the killed worker's three calls are saved past the poison ($saved)";
 is $t->sql_value(q{SELECT string_agg(t.text, '|' ORDER BY t.text)
                    FROM conversation_turns t
                    JOIN conversations c ON c.id = t.conversation_id
-                   WHERE c.tenant_id = :'p1' AND c.swept}, $acc->{tenant}),
+                   WHERE c.tenant_id = :'p1' AND c.swept
+                     AND c.id <> :'p2'}, $acc->{tenant}, $FLOOD),
     'call 1|call 2|call 3', 'with their transcripts';
 
 ok $t->wait_for(20, sub {
     $t->error_log_text =~ /\[alert\].*sweeper: session \Q$SLOW\E could not be saved \(its save timed out\), attempt 3/
 }), 'the record that always times out is alerted on its third attempt';
 like $t->error_log_text,
-    qr/\[alert\].*sweeper: session \Q$HUGE\E cannot be saved: its record \(9437184 bytes, 0 settled turns\) is over the limit/,
+    qr/\[alert\].*sweeper: session \Q$HUGE\E cannot be saved: its record \(9437184 bytes\) is over the limit/,
     'the one too large is alerted at once, and not read';
+
+my $flood;
+ok $t->wait_for(10, sub {
+    ($flood) = $t->sql(q{SELECT turn_count, transcript_truncated, swept
+                         FROM conversations WHERE id = :'p1'}, $FLOOD);
+    $flood
+}), 'the flooded call is saved';
+is_deeply $flood, [10000, 't', 't'],
+    'with the first 10000 turns, marked truncated';
+
+ok $t->wait_for(5, sub {
+    $t->redis('ZSCORE', 'sessions:live', $BAD) eq ''
+        && $t->redis('EXISTS', "session:$BAD") eq '0'
+        && $t->redis('ZSCORE', 'sessions:live', $ODD) eq ''
+        && $t->redis('EXISTS', "session:$ODD") eq '0'
+}), 'the unreadable ones are dropped';
 
 ok $t->redis('HGET', "session:$SLOW", 'sweep_attempts') >= 3,
     'its attempts are counted';
@@ -123,8 +165,8 @@ ok $t->wait_for(5, sub { $t->redis('EXISTS', "session:$SLOW") eq '0' }),
     'its state is gone';
 
 is $t->sql_value(q{SELECT conversations FROM tenant_usage
-                   WHERE tenant_id = :'p1'}, $acc->{tenant}), 4,
-    'four calls counted';
+                   WHERE tenant_id = :'p1'}, $acc->{tenant}), 5,
+    'five calls counted';
 
 # the lines this test expects in the error log
 ok Orbis::Stream::forgive_log($t, qr/exited on signal 9/),
@@ -133,6 +175,8 @@ ok Orbis::Stream::forgive_log($t, qr/saving a call failed: database query timed 
     'each timed out attempt is logged';
 ok Orbis::Stream::forgive_log($t, qr/sweeper: session \Q$HUGE\E cannot be saved/),
     'the huge record is logged';
+ok Orbis::Stream::forgive_log($t, qr/sweeper: session \Q$BAD\E has a bad record, dropped/),
+    'the malformed record is logged';
 ok Orbis::Stream::forgive_log($t, qr/orbis postgres: query timed out after/) >= 3,
     'and the driver\'s timeouts';
 

@@ -20,7 +20,9 @@
  * a backoff that doubles up to NGX_HTTP_ORBIS_SWEEP_BACKOFF_MAX, the
  * round goes on with the next, and from NGX_HTTP_ORBIS_SWEEP_ALERT_AFTER
  * attempts on (at once for a record too large to read) the error log
- * says so at the alert level.  Only a database that cannot be reached at
+ * says so at the alert level.  Of a list of settled turns longer than a
+ * record can keep, only the first ORBIS_RECORD_MAX_TURNS are read, and
+ * the record is saved truncated.  Only a database that cannot be reached at
  * all ends the round early.
  */
 
@@ -100,21 +102,36 @@ static const char  ngx_http_orbis_sweeper_list_lua[] =
     "local out = {}\n"
     "for _, id in ipairs(due) do\n"
     "  local k = 'session:' .. id\n"
-    "  local e = redis.call('EXISTS', k)\n"
-    "  local a = tonumber(redis.call('HGET', k, 'sweep_attempts') or '0')\n"
-    "  out[#out + 1] = {id, a, redis.call('HSTRLEN', k, 'record'),\n"
-    "                   redis.call('LLEN', k .. ':turns'), e}\n"
+    "  local a, r, n, e = 0, 0, 0, 0\n"
+    "  if redis.call('TYPE', k).ok == 'hash' then\n"
+    "    e = 1\n"
+    "    a = tonumber(redis.call('HGET', k, 'sweep_attempts') or '0') or 0\n"
+    "    r = redis.call('HSTRLEN', k, 'record')\n"
+    "  end\n"
+    "  if redis.call('TYPE', k .. ':turns').ok == 'list' then\n"
+    "    n = redis.call('LLEN', k .. ':turns')\n"
+    "  end\n"
+    "  out[#out + 1] = {id, a, r, n, e}\n"
     "end\n"
     "return out\n";
 
 
-/* one call's state: {record, key, heartbeat, {settled turns}} */
+/*
+ * One call's state: {record, key, heartbeat, {settled turns}}, at most
+ * ARGV[1] turns (more could not be kept: the record is then truncated).
+ */
 
 static const char  ngx_http_orbis_sweeper_fetch_lua[] =
+    "if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then\n"
+    "  return {false, false, false, {}}\n"
+    "end\n"
+    "local l = {}\n"
+    "if redis.call('TYPE', KEYS[2]).ok == 'list' then\n"
+    "  l = redis.call('LRANGE', KEYS[2], 0, tonumber(ARGV[1]) - 1)\n"
+    "end\n"
     "return {redis.call('HGET', KEYS[1], 'record') or false,\n"
     "        redis.call('HGET', KEYS[1], 'key') or false,\n"
-    "        redis.call('HGET', KEYS[1], 'heartbeat') or false,\n"
-    "        redis.call('LRANGE', KEYS[2], 0, -1)}\n";
+    "        redis.call('HGET', KEYS[1], 'heartbeat') or false, l}\n";
 
 
 /*
@@ -124,7 +141,7 @@ static const char  ngx_http_orbis_sweeper_fetch_lua[] =
  */
 
 static const char  ngx_http_orbis_sweeper_failed_lua[] =
-    "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
+    "if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then return 0 end\n"
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "local a = redis.call('HINCRBY', KEYS[1], 'sweep_attempts', 1)\n"
@@ -353,9 +370,9 @@ ngx_http_orbis_sweeper_listed(void *data, redisReply *reply,
 static void
 ngx_http_orbis_sweeper_next(ngx_http_orbis_sweeper_t *sw)
 {
-    u_char                        key[64], list[80];
-    size_t                        lens[5];
-    const char                   *argv[5];
+    u_char                        key[64], list[80], max[NGX_INT_T_LEN];
+    size_t                        lens[6];
+    const char                   *argv[6];
     ngx_http_orbis_sweep_item_t  *it;
 
     for ( ;; ) {
@@ -377,15 +394,13 @@ ngx_http_orbis_sweeper_next(ngx_http_orbis_sweeper_t *sw)
             continue;
         }
 
-        if (it->record_len > ORBIS_RECORD_MAX_TEXT
-            || it->turns > ORBIS_RECORD_MAX_TURNS)
-        {
+        if (it->record_len > ORBIS_RECORD_MAX_TEXT) {
             /* reading it could only stall Redis for everyone */
             ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
                           "orbis sweeper: session %s cannot be saved: its "
-                          "record (%uz bytes, %uz settled turns) is over "
-                          "the limit; skipped after %ui attempts, next in "
-                          "%M s", it->id, it->record_len, it->turns,
+                          "record (%uz bytes) is over the limit; skipped "
+                          "after %ui attempts, next in %M s",
+                          it->id, it->record_len,
                           it->attempts + 1,
                           ngx_http_orbis_sweeper_backoff(sw,
                                                          it->attempts + 1)
@@ -409,8 +424,10 @@ ngx_http_orbis_sweeper_next(ngx_http_orbis_sweeper_t *sw)
     lens[4] = ngx_snprintf(list, sizeof(list), "session:%s"
                            NGX_HTTP_ORBIS_CALL_TURNS_SUFFIX, it->id)
               - list;
+    argv[5] = (const char *) max;
+    lens[5] = ngx_sprintf(max, "%d", ORBIS_RECORD_MAX_TURNS) - max;
 
-    if (ngx_http_orbis_sweeper_redis(5, argv, lens,
+    if (ngx_http_orbis_sweeper_redis(6, argv, lens,
                                      ngx_http_orbis_sweeper_fetched, sw,
                                      &sw->cmd)
         != NGX_OK)
