@@ -38,6 +38,13 @@
 #define NGX_HTTP_ORBIS_CALL_STATE_TTL  "86400"
 /* session:<id> + this: the call's settled turns, a list */
 #define NGX_HTTP_ORBIS_CALL_TURNS_SUFFIX  ":turns"
+/* room for either key */
+#define NGX_HTTP_ORBIS_CALL_KEY_LEN    80
+
+/* Lua: now, Redis's time in ms, the one clock heartbeats are judged on */
+#define NGX_HTTP_ORBIS_CALL_LUA_NOW                                           \
+    "local t = redis.call('TIME')\n"                                          \
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
 
 
 typedef struct {
@@ -198,6 +205,23 @@ void ngx_http_orbis_call_store_live(ngx_http_orbis_call_t *st,
     ngx_uint_t with_record);
 void ngx_http_orbis_call_store_stop(ngx_http_orbis_call_t *st);
 void ngx_http_orbis_call_store_forget(ngx_http_orbis_call_t *st);
+
+/* session:<id>, or with turns its list's key, into buf (KEY_LEN bytes) */
+size_t ngx_http_orbis_call_key(u_char *buf, const char *id,
+    ngx_uint_t turns);
+
+/*
+ * A command on the worker's Redis link: NGX_ERROR when it cannot be sent
+ * (the handler is then not called).  _eval fills argv[0..2] with EVAL,
+ * the script and nkeys: the caller's start at argv[3], keys first.
+ */
+ngx_int_t ngx_http_orbis_call_redis(ngx_uint_t argc, const char **argv,
+    const size_t *lens, ngx_http_orbis_redis_handler_pt handler, void *data,
+    ngx_http_orbis_redis_cmd_t **cmd);
+ngx_int_t ngx_http_orbis_call_eval(const char *script, size_t len,
+    ngx_uint_t nkeys, ngx_uint_t argc, const char **argv, size_t *lens,
+    ngx_http_orbis_redis_handler_pt handler, void *data,
+    ngx_http_orbis_redis_cmd_t **cmd);
 ngx_http_orbis_redis_cmd_t *ngx_http_orbis_call_store_forget_id(
     const char *id, ngx_http_orbis_redis_handler_pt handler, void *data);
 

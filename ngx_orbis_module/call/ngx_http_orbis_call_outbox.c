@@ -91,8 +91,7 @@ static const char  ngx_http_orbis_outbox_park_lua[] =
  */
 
 static const char  ngx_http_orbis_outbox_beat_lua[] =
-    "local t = redis.call('TIME')\n"
-    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    NGX_HTTP_ORBIS_CALL_LUA_NOW
     "local n = 0\n"
     "for i = 1, #ARGV do\n"
     "  local s = redis.call('ZSCORE', KEYS[1], ARGV[i])\n"
@@ -372,27 +371,20 @@ ngx_http_orbis_outbox_forgotten(void *data, redisReply *reply,
 static void
 ngx_http_orbis_outbox_park(ngx_http_orbis_outbox_item_t *it)
 {
-    u_char                           key[64], list[80];
+    u_char                           key[NGX_HTTP_ORBIS_CALL_KEY_LEN];
+    u_char                           list[NGX_HTTP_ORBIS_CALL_KEY_LEN];
     size_t                           lens[10];
-    ngx_uint_t                       status;
     const char                      *argv[10];
     ngx_http_orbis_call_worker_t  *w;
 
     w = ngx_http_orbis_call_worker;
 
-    argv[0] = "EVAL";
-    lens[0] = 4;
-    argv[1] = ngx_http_orbis_outbox_park_lua;
-    lens[1] = sizeof(ngx_http_orbis_outbox_park_lua) - 1;
-    argv[2] = "3";
-    lens[2] = 1;
     argv[3] = (const char *) key;
-    lens[3] = ngx_snprintf(key, sizeof(key), "session:%s", it->id) - key;
+    lens[3] = ngx_http_orbis_call_key(key, it->id, 0);
     argv[4] = NGX_HTTP_ORBIS_CALL_LIVE_KEY;
     lens[4] = sizeof(NGX_HTTP_ORBIS_CALL_LIVE_KEY) - 1;
     argv[5] = (const char *) list;
-    lens[5] = ngx_snprintf(list, sizeof(list), "session:%s"
-                           NGX_HTTP_ORBIS_CALL_TURNS_SUFFIX, it->id) - list;
+    lens[5] = ngx_http_orbis_call_key(list, it->id, 1);
     argv[6] = it->text;
     lens[6] = it->len;
     argv[7] = it->key_id;
@@ -404,13 +396,12 @@ ngx_http_orbis_outbox_park(ngx_http_orbis_outbox_item_t *it)
 
     it->cmd = NULL;
 
-    if (!ngx_terminate && ngx_http_orbis_worker != NULL) {
-        it->cmd = ngx_http_orbis_redis_command(ngx_http_orbis_worker->redis,
-                                               ngx_http_orbis_outbox_parked,
-                                               it, 10, argv, lens, &status);
-    }
-
-    if (it->cmd == NULL) {
+    if (ngx_http_orbis_call_eval(ngx_http_orbis_outbox_park_lua,
+                                 sizeof(ngx_http_orbis_outbox_park_lua) - 1,
+                                 3, 10, argv, lens,
+                                 ngx_http_orbis_outbox_parked, it, &it->cmd)
+        != NGX_OK)
+    {
         ngx_http_orbis_outbox_retry(w, it);
     }
 }
@@ -507,7 +498,7 @@ ngx_http_orbis_outbox_beat_handler(ngx_event_t *ev)
     ngx_http_orbis_call_worker_t  *w = ev->data;
 
     size_t                         lens[3 + NGX_HTTP_ORBIS_OUTBOX_BEAT_MAX];
-    ngx_uint_t                     n, status;
+    ngx_uint_t                     n;
     ngx_queue_t                   *q;
     const char                    *argv[3 + NGX_HTTP_ORBIS_OUTBOX_BEAT_MAX];
     ngx_http_orbis_outbox_item_t  *it;
@@ -524,12 +515,6 @@ ngx_http_orbis_outbox_beat_handler(ngx_event_t *ev)
         return;
     }
 
-    argv[0] = "EVAL";
-    lens[0] = 4;
-    argv[1] = ngx_http_orbis_outbox_beat_lua;
-    lens[1] = sizeof(ngx_http_orbis_outbox_beat_lua) - 1;
-    argv[2] = "1";
-    lens[2] = 1;
     argv[3] = NGX_HTTP_ORBIS_CALL_LIVE_KEY;
     lens[3] = sizeof(NGX_HTTP_ORBIS_CALL_LIVE_KEY) - 1;
     n = 4;
@@ -546,10 +531,11 @@ ngx_http_orbis_outbox_beat_handler(ngx_event_t *ev)
         lens[n++] = ngx_strlen(it->id);
     }
 
-    w->outbox_beat_cmd = ngx_http_orbis_redis_command(
-                             ngx_http_orbis_worker->redis,
-                             ngx_http_orbis_outbox_beaten, w, (int) n,
-                             argv, lens, &status);
+    (void) ngx_http_orbis_call_eval(ngx_http_orbis_outbox_beat_lua,
+                                    sizeof(ngx_http_orbis_outbox_beat_lua)
+                                    - 1, 1, n, argv, lens,
+                                    ngx_http_orbis_outbox_beaten, w,
+                                    &w->outbox_beat_cmd);
 }
 
 

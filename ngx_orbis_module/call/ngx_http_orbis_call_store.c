@@ -45,10 +45,6 @@
     (10 + 2 * NGX_HTTP_ORBIS_CALL_BEAT_FIELDS)
 
 
-static ngx_int_t ngx_http_orbis_call_redis(ngx_uint_t argc,
-    const char **argv, const size_t *lens,
-    ngx_http_orbis_redis_handler_pt handler, void *data,
-    ngx_http_orbis_redis_cmd_t **cmd);
 static void ngx_http_orbis_call_beaten(void *data, redisReply *reply,
     ngx_uint_t status);
 static ngx_int_t ngx_http_orbis_call_beat_split(json_t *tail,
@@ -66,8 +62,7 @@ static ngx_int_t ngx_http_orbis_call_beat_split(json_t *tail,
  */
 
 static const char  ngx_http_orbis_call_beat_lua[] =
-    "local t = redis.call('TIME')\n"
-    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    NGX_HTTP_ORBIS_CALL_LUA_NOW
     "local nf = tonumber(ARGV[4])\n"
     "local last = 4 + 2 * nf\n"
     "local base = tonumber(ARGV[3])\n"
@@ -198,7 +193,7 @@ ngx_http_orbis_call_record_text(json_t *record,
 
 /* fire and forget: a lost write only makes the state a little older */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_orbis_call_redis(ngx_uint_t argc, const char **argv,
     const size_t *lens, ngx_http_orbis_redis_handler_pt handler, void *data,
     ngx_http_orbis_redis_cmd_t **cmd)
@@ -221,11 +216,45 @@ ngx_http_orbis_call_redis(ngx_uint_t argc, const char **argv,
 }
 
 
+ngx_int_t
+ngx_http_orbis_call_eval(const char *script, size_t len, ngx_uint_t nkeys,
+    ngx_uint_t argc, const char **argv, size_t *lens,
+    ngx_http_orbis_redis_handler_pt handler, void *data,
+    ngx_http_orbis_redis_cmd_t **cmd)
+{
+    u_char  n[NGX_INT_T_LEN];
+
+    /* the command is formatted at once: n need not outlive the call */
+
+    argv[0] = "EVAL";
+    lens[0] = 4;
+    argv[1] = script;
+    lens[1] = len;
+    argv[2] = (const char *) n;
+    lens[2] = ngx_sprintf(n, "%ui", nkeys) - n;
+
+    return ngx_http_orbis_call_redis(argc, argv, lens, handler, data, cmd);
+}
+
+
+size_t
+ngx_http_orbis_call_key(u_char *buf, const char *id, ngx_uint_t turns)
+{
+    return (turns ? ngx_snprintf(buf, NGX_HTTP_ORBIS_CALL_KEY_LEN,
+                                 "session:%s" NGX_HTTP_ORBIS_CALL_TURNS_SUFFIX,
+                                 id)
+                  : ngx_snprintf(buf, NGX_HTTP_ORBIS_CALL_KEY_LEN,
+                                 "session:%s", id))
+           - buf;
+}
+
+
 void
 ngx_http_orbis_call_store_live(ngx_http_orbis_call_t *st,
     ngx_uint_t with_record)
 {
-    u_char       key[64], list[80], worker[NGX_INT_T_LEN + 1];
+    u_char       key[NGX_HTTP_ORBIS_CALL_KEY_LEN];
+    u_char       list[NGX_HTTP_ORBIS_CALL_KEY_LEN], worker[NGX_INT_T_LEN + 1];
     u_char       started[NGX_INT64_LEN + 1], last[NGX_INT64_LEN + 1];
     u_char       base[NGX_INT64_LEN + 1], nf[NGX_INT_T_LEN + 1];
     char        *hb, *rec, *items[NGX_HTTP_ORBIS_CALL_BEAT_MAX];
@@ -287,21 +316,13 @@ ngx_http_orbis_call_store_live(ngx_http_orbis_call_t *st,
         }
     }
 
-    n = 0;
+    n = 3;
     pairs = 0;
 
-    argv[n] = "EVAL";
-    lens[n++] = 4;
-    argv[n] = ngx_http_orbis_call_beat_lua;
-    lens[n++] = sizeof(ngx_http_orbis_call_beat_lua) - 1;
-    argv[n] = "3";
-    lens[n++] = 1;
     argv[n] = (const char *) key;
-    lens[n++] = ngx_snprintf(key, sizeof(key), "session:%s", st->id) - key;
+    lens[n++] = ngx_http_orbis_call_key(key, st->id, 0);
     argv[n] = (const char *) list;
-    lens[n++] = ngx_snprintf(list, sizeof(list), "session:%s"
-                             NGX_HTTP_ORBIS_CALL_TURNS_SUFFIX, st->id)
-                - list;
+    lens[n++] = ngx_http_orbis_call_key(list, st->id, 1);
     argv[n] = NGX_HTTP_ORBIS_CALL_LIVE_KEY;
     lens[n++] = sizeof(NGX_HTTP_ORBIS_CALL_LIVE_KEY) - 1;
     argv[n] = NGX_HTTP_ORBIS_CALL_STATE_TTL;
@@ -365,8 +386,11 @@ ngx_http_orbis_call_store_live(ngx_http_orbis_call_t *st,
     st->beat_sent = st->beat_turns + nitems;
     st->beat_resend = 0;
 
-    if (ngx_http_orbis_call_redis(n, argv, lens, ngx_http_orbis_call_beaten,
-                                  st, &st->beat_cmd)
+    if (ngx_http_orbis_call_eval(ngx_http_orbis_call_beat_lua,
+                                 sizeof(ngx_http_orbis_call_beat_lua) - 1,
+                                 3, n, argv, lens,
+                                 ngx_http_orbis_call_beaten, st,
+                                 &st->beat_cmd)
         != NGX_OK)
     {
         /* Redis is down: the next beat sends the record again */
@@ -525,7 +549,8 @@ ngx_http_orbis_redis_cmd_t *
 ngx_http_orbis_call_store_forget_id(const char *id,
     ngx_http_orbis_redis_handler_pt handler, void *data)
 {
-    u_char                       key[64], list[80];
+    u_char                       key[NGX_HTTP_ORBIS_CALL_KEY_LEN];
+    u_char                       list[NGX_HTTP_ORBIS_CALL_KEY_LEN];
     size_t                       lens[3];
     const char                  *argv[3];
     ngx_http_orbis_redis_cmd_t  *cmd;
@@ -544,10 +569,9 @@ ngx_http_orbis_call_store_forget_id(const char *id,
     argv[0] = "DEL";
     lens[0] = 3;
     argv[1] = (const char *) key;
-    lens[1] = ngx_snprintf(key, sizeof(key), "session:%s", id) - key;
+    lens[1] = ngx_http_orbis_call_key(key, id, 0);
     argv[2] = (const char *) list;
-    lens[2] = ngx_snprintf(list, sizeof(list), "session:%s"
-                           NGX_HTTP_ORBIS_CALL_TURNS_SUFFIX, id) - list;
+    lens[2] = ngx_http_orbis_call_key(list, id, 1);
 
     cmd = NULL;
 

@@ -79,10 +79,6 @@ static void ngx_http_orbis_sweeper_drop(ngx_http_orbis_sweeper_t *sw);
 static void ngx_http_orbis_sweeper_end(ngx_http_orbis_sweeper_t *sw);
 static ngx_msec_t ngx_http_orbis_sweeper_backoff(
     ngx_http_orbis_sweeper_t *sw, ngx_uint_t attempts);
-static ngx_int_t ngx_http_orbis_sweeper_redis(ngx_uint_t argc,
-    const char **argv, const size_t *lens,
-    ngx_http_orbis_redis_handler_pt handler, void *data,
-    ngx_http_orbis_redis_cmd_t **cmd);
 
 
 static ngx_http_orbis_sweeper_t  *ngx_http_orbis_sweeper;
@@ -95,8 +91,7 @@ static ngx_http_orbis_sweeper_t  *ngx_http_orbis_sweeper;
  */
 
 static const char  ngx_http_orbis_sweeper_list_lua[] =
-    "local t = redis.call('TIME')\n"
-    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    NGX_HTTP_ORBIS_CALL_LUA_NOW
     "local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf',\n"
     "                       now - tonumber(ARGV[1]), 'LIMIT', 0, ARGV[2])\n"
     "local out = {}\n"
@@ -142,8 +137,7 @@ static const char  ngx_http_orbis_sweeper_fetch_lua[] =
 
 static const char  ngx_http_orbis_sweeper_failed_lua[] =
     "if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then return 0 end\n"
-    "local t = redis.call('TIME')\n"
-    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    NGX_HTTP_ORBIS_CALL_LUA_NOW
     "local a = redis.call('HINCRBY', KEYS[1], 'sweep_attempts', 1)\n"
     "redis.call('ZADD', KEYS[2], 'XX',\n"
     "           now - tonumber(ARGV[2]) + tonumber(ARGV[3]), ARGV[1])\n"
@@ -240,9 +234,9 @@ ngx_http_orbis_sweeper_handler(ngx_event_t *ev)
     argv[5] = (const char *) px;
     lens[5] = ngx_sprintf(px, "%M", sw->smcf->sweep_interval) - px;
 
-    if (ngx_http_orbis_sweeper_redis(6, argv, lens,
-                                     ngx_http_orbis_sweeper_locked, sw,
-                                     &sw->cmd)
+    if (ngx_http_orbis_call_redis(6, argv, lens,
+                                  ngx_http_orbis_sweeper_locked, sw,
+                                  &sw->cmd)
         == NGX_OK)
     {
         sw->sweeping = 1;
@@ -270,12 +264,6 @@ ngx_http_orbis_sweeper_locked(void *data, redisReply *reply,
         return;
     }
 
-    argv[0] = "EVAL";
-    lens[0] = 4;
-    argv[1] = ngx_http_orbis_sweeper_list_lua;
-    lens[1] = sizeof(ngx_http_orbis_sweeper_list_lua) - 1;
-    argv[2] = "1";
-    lens[2] = 1;
     argv[3] = NGX_HTTP_ORBIS_CALL_LIVE_KEY;
     lens[3] = sizeof(NGX_HTTP_ORBIS_CALL_LIVE_KEY) - 1;
     argv[4] = (const char *) timeout;
@@ -284,9 +272,11 @@ ngx_http_orbis_sweeper_locked(void *data, redisReply *reply,
     argv[5] = NGX_HTTP_ORBIS_SWEEP_BATCH;
     lens[5] = sizeof(NGX_HTTP_ORBIS_SWEEP_BATCH) - 1;
 
-    if (ngx_http_orbis_sweeper_redis(6, argv, lens,
-                                     ngx_http_orbis_sweeper_listed, sw,
-                                     &sw->cmd)
+    if (ngx_http_orbis_call_eval(ngx_http_orbis_sweeper_list_lua,
+                                 sizeof(ngx_http_orbis_sweeper_list_lua) - 1,
+                                 1, 6, argv, lens,
+                                 ngx_http_orbis_sweeper_listed, sw,
+                                 &sw->cmd)
         != NGX_OK)
     {
         ngx_http_orbis_sweeper_end(sw);
@@ -370,7 +360,9 @@ ngx_http_orbis_sweeper_listed(void *data, redisReply *reply,
 static void
 ngx_http_orbis_sweeper_next(ngx_http_orbis_sweeper_t *sw)
 {
-    u_char                        key[64], list[80], max[NGX_INT_T_LEN];
+    u_char                        key[NGX_HTTP_ORBIS_CALL_KEY_LEN];
+    u_char                        list[NGX_HTTP_ORBIS_CALL_KEY_LEN];
+    u_char                        max[NGX_INT_T_LEN];
     size_t                        lens[6];
     const char                   *argv[6];
     ngx_http_orbis_sweep_item_t  *it;
@@ -412,24 +404,18 @@ ngx_http_orbis_sweeper_next(ngx_http_orbis_sweeper_t *sw)
         break;
     }
 
-    argv[0] = "EVAL";
-    lens[0] = 4;
-    argv[1] = ngx_http_orbis_sweeper_fetch_lua;
-    lens[1] = sizeof(ngx_http_orbis_sweeper_fetch_lua) - 1;
-    argv[2] = "2";
-    lens[2] = 1;
     argv[3] = (const char *) key;
-    lens[3] = ngx_snprintf(key, sizeof(key), "session:%s", it->id) - key;
+    lens[3] = ngx_http_orbis_call_key(key, it->id, 0);
     argv[4] = (const char *) list;
-    lens[4] = ngx_snprintf(list, sizeof(list), "session:%s"
-                           NGX_HTTP_ORBIS_CALL_TURNS_SUFFIX, it->id)
-              - list;
+    lens[4] = ngx_http_orbis_call_key(list, it->id, 1);
     argv[5] = (const char *) max;
     lens[5] = ngx_sprintf(max, "%d", ORBIS_RECORD_MAX_TURNS) - max;
 
-    if (ngx_http_orbis_sweeper_redis(6, argv, lens,
-                                     ngx_http_orbis_sweeper_fetched, sw,
-                                     &sw->cmd)
+    if (ngx_http_orbis_call_eval(ngx_http_orbis_sweeper_fetch_lua,
+                                 sizeof(ngx_http_orbis_sweeper_fetch_lua) - 1,
+                                 2, 6, argv, lens,
+                                 ngx_http_orbis_sweeper_fetched, sw,
+                                 &sw->cmd)
         != NGX_OK)
     {
         ngx_http_orbis_sweeper_end(sw);
@@ -627,7 +613,8 @@ ngx_http_orbis_sweeper_saved(void *data, PGresult *res, ngx_uint_t status)
 static void
 ngx_http_orbis_sweeper_failed(ngx_http_orbis_sweeper_t *sw, const char *why)
 {
-    u_char                        key[64], timeout[NGX_INT_T_LEN];
+    u_char                        key[NGX_HTTP_ORBIS_CALL_KEY_LEN];
+    u_char                        timeout[NGX_INT_T_LEN];
     u_char                        back[NGX_INT_T_LEN];
     size_t                        lens[8];
     ngx_msec_t                    b;
@@ -650,14 +637,8 @@ ngx_http_orbis_sweeper_failed(ngx_http_orbis_sweeper_t *sw, const char *why)
                       it->id, why, it->attempts + 1, b / 1000);
     }
 
-    argv[0] = "EVAL";
-    lens[0] = 4;
-    argv[1] = ngx_http_orbis_sweeper_failed_lua;
-    lens[1] = sizeof(ngx_http_orbis_sweeper_failed_lua) - 1;
-    argv[2] = "2";
-    lens[2] = 1;
     argv[3] = (const char *) key;
-    lens[3] = ngx_snprintf(key, sizeof(key), "session:%s", it->id) - key;
+    lens[3] = ngx_http_orbis_call_key(key, it->id, 0);
     argv[4] = NGX_HTTP_ORBIS_CALL_LIVE_KEY;
     lens[4] = sizeof(NGX_HTTP_ORBIS_CALL_LIVE_KEY) - 1;
     argv[5] = it->id;
@@ -668,7 +649,9 @@ ngx_http_orbis_sweeper_failed(ngx_http_orbis_sweeper_t *sw, const char *why)
     argv[7] = (const char *) back;
     lens[7] = ngx_sprintf(back, "%M", b) - back;
 
-    (void) ngx_http_orbis_sweeper_redis(8, argv, lens, NULL, NULL, NULL);
+    (void) ngx_http_orbis_call_eval(ngx_http_orbis_sweeper_failed_lua,
+                                    sizeof(ngx_http_orbis_sweeper_failed_lua)
+                                    - 1, 2, 8, argv, lens, NULL, NULL, NULL);
 }
 
 
@@ -713,27 +696,4 @@ ngx_http_orbis_sweeper_backoff(ngx_http_orbis_sweeper_t *sw,
     }
 
     return ngx_min(b, NGX_HTTP_ORBIS_SWEEP_BACKOFF_MAX);
-}
-
-
-static ngx_int_t
-ngx_http_orbis_sweeper_redis(ngx_uint_t argc, const char **argv,
-    const size_t *lens, ngx_http_orbis_redis_handler_pt handler, void *data,
-    ngx_http_orbis_redis_cmd_t **cmd)
-{
-    ngx_uint_t                   status;
-    ngx_http_orbis_redis_cmd_t  *c;
-
-    if (ngx_http_orbis_worker == NULL || ngx_terminate) {
-        return NGX_ERROR;
-    }
-
-    c = ngx_http_orbis_redis_command(ngx_http_orbis_worker->redis, handler,
-                                     data, (int) argc, argv, lens, &status);
-
-    if (cmd != NULL) {
-        *cmd = c;
-    }
-
-    return (c != NULL) ? NGX_OK : NGX_ERROR;
 }
