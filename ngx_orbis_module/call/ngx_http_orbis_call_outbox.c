@@ -185,8 +185,8 @@ ngx_http_orbis_outbox_add(const char *id, const char *key_id,
     w->outbox_len++;
 
     if (!w->outbox_beat.timer_set) {
-        ngx_add_timer(&w->outbox_beat,
-                      ngx_max(w->smcf->heartbeat / 2, 1));
+        /* at once: the call's last beat may be almost a heartbeat old */
+        ngx_add_timer(&w->outbox_beat, 1);
     }
 
     ngx_http_orbis_outbox_run(w);

@@ -287,6 +287,8 @@ test_usage_month_utc(void **state)
     assert_string_equal(m, "2027-01-01");
     orbis_record_usage_month(0, m);
     assert_string_equal(m, "1970-01-01");
+    orbis_record_usage_month(-1, m);
+    assert_string_equal(m, "1969-12-01");
     /* 2024-02-29T12:00:00Z, a leap day */
     orbis_record_usage_month(1709208000000LL, m);
     assert_string_equal(m, "2024-02-01");
