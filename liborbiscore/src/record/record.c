@@ -24,6 +24,7 @@ typedef struct {
 
 
 static int orbis_record_uuid(const json_t *v);
+static int orbis_record_uuid_text(const char *s, size_t len);
 static int64_t orbis_record_ms(const json_t *v, int64_t dflt);
 static int64_t orbis_record_count(const json_t *v);
 static double orbis_record_seconds(const json_t *v);
@@ -201,7 +202,7 @@ orbis_record_normalize(const json_t *record, const orbis_record_opts_t *opts,
                                started);
 
     key = (opts->key_id != NULL
-           && strlen(opts->key_id) == ORBIS_RECORD_UUID_LEN)
+           && orbis_record_uuid_text(opts->key_id, strlen(opts->key_id)))
           ? json_string(opts->key_id) : json_null();
 
     orbis_record_usage_month(started, month);
@@ -319,12 +320,20 @@ orbis_record_source_name(orbis_record_source_t s)
 static int
 orbis_record_uuid(const json_t *v)
 {
-    size_t       i;
     const char  *s;
 
     s = json_string_value(v);
 
-    if (s == NULL || json_string_length(v) != ORBIS_RECORD_UUID_LEN) {
+    return s != NULL && orbis_record_uuid_text(s, json_string_length(v));
+}
+
+
+static int
+orbis_record_uuid_text(const char *s, size_t len)
+{
+    size_t  i;
+
+    if (len != ORBIS_RECORD_UUID_LEN) {
         return 0;
     }
 

@@ -264,6 +264,15 @@ test_unusable_records_refused(void **state)
     assert_string_equal(err.msg, "the record has no start time");
     json_decref(in);
 
+    /* a key id that is not a UUID: null, not a failed save */
+    in = finished("[]", "[]");
+    o.key_id = "zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz";
+    assert_int_equal(orbis_record_normalize(in, &o, &out, &err), ORBIS_OK);
+    assert_true(json_is_null(json_object_get(out, "keyId")));
+    json_decref(out);
+    json_decref(in);
+    o.key_id = NULL;
+
     /* no key: null, not an error */
     in = finished("[]", "[]");
     assert_int_equal(orbis_record_normalize(in, &o, &out, &err), ORBIS_OK);
