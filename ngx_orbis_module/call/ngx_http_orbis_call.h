@@ -227,12 +227,13 @@ ngx_http_orbis_redis_cmd_t *ngx_http_orbis_call_store_forget_id(
 
 /*
  * A record normalised by liborbiscore (orbis_record_normalize()) as the
- * text orbis_save_conversation() takes, malloc'd (free()); NULL, logged,
- * when the record is unusable or memory ran out.
+ * text orbis_save_conversation() takes, malloc'd into *text (free()).
+ * NGX_DECLINED, logged, when the record is unusable; NGX_ERROR when
+ * memory ran out.
  */
-char *ngx_http_orbis_call_record_text(json_t *record,
+ngx_int_t ngx_http_orbis_call_record_text(json_t *record,
     const orbis_record_opts_t *opts, const char *id, ngx_log_t *log,
-    size_t *len);
+    char **text, size_t *len);
 
 /*
  * Writes a normalised record: SELECT orbis_save_conversation($1),

@@ -157,10 +157,10 @@ ngx_http_orbis_outbox_add(const char *id, const char *key_id,
     o.source = ORBIS_RECORD_BY_WORKER;
     o.attempts = 1;
 
-    it->norm = ngx_http_orbis_call_record_text(record, &o, id,
-                                               ngx_cycle->log,
-                                               &it->norm_len);
-    if (it->norm == NULL) {
+    if (ngx_http_orbis_call_record_text(record, &o, id, ngx_cycle->log,
+                                        &it->norm, &it->norm_len)
+        != NGX_OK)
+    {
         ngx_free(it);
         return NGX_ERROR;
     }

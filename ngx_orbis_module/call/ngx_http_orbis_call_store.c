@@ -160,34 +160,38 @@ ngx_http_orbis_call_save_result(PGresult *res, ngx_uint_t status,
 }
 
 
-char *
+ngx_int_t
 ngx_http_orbis_call_record_text(json_t *record,
     const orbis_record_opts_t *opts, const char *id, ngx_log_t *log,
-    size_t *len)
+    char **text, size_t *len)
 {
-    char         *text;
     json_t       *norm;
+    orbis_rc_t    rc;
     orbis_err_t   err;
 
-    if (orbis_record_normalize(record, opts, &norm, &err) != ORBIS_OK) {
+    *text = NULL;
+
+    rc = orbis_record_normalize(record, opts, &norm, &err);
+
+    if (rc != ORBIS_OK) {
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "orbis stream %s: the record cannot be saved: %s",
                       id, err.msg);
-        return NULL;
+        return (rc == ORBIS_ERR_NOMEM) ? NGX_ERROR : NGX_DECLINED;
     }
 
-    text = json_dumps(norm, JSON_COMPACT);
+    *text = json_dumps(norm, JSON_COMPACT);
     json_decref(norm);
 
-    if (text == NULL) {
+    if (*text == NULL) {
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "orbis stream %s: out of memory", id);
-        return NULL;
+        return NGX_ERROR;
     }
 
-    *len = ngx_strlen(text);
+    *len = ngx_strlen(*text);
 
-    return text;
+    return NGX_OK;
 }
 
 

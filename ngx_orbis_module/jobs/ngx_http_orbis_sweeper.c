@@ -433,6 +433,8 @@ ngx_http_orbis_sweeper_fetched(void *data, redisReply *reply,
     char                         *text;
     size_t                        i, len;
     json_t                       *head;
+    ngx_int_t                     trc;
+    orbis_rc_t                    rc;
     redisReply                   *rec, *key, *beat, *turns;
     orbis_err_t                   err;
     json_error_t                  jerr;
@@ -483,13 +485,20 @@ ngx_http_orbis_sweeper_fetched(void *data, redisReply *reply,
         }
     }
 
-    if (head == NULL
-        || orbis_record_assemble(head, settled, len, &err) != ORBIS_OK)
-    {
-        if (settled != NULL) {
-            ngx_free(settled);
-        }
+    rc = (head != NULL) ? orbis_record_assemble(head, settled, len, &err)
+                        : ORBIS_ERR_INVALID;
 
+    if (settled != NULL) {
+        ngx_free(settled);
+    }
+
+    if (rc == ORBIS_ERR_NOMEM) {
+        json_decref(head);
+        ngx_http_orbis_sweeper_end(sw);
+        return;
+    }
+
+    if (rc != ORBIS_OK) {
         json_decref(head);
 
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
@@ -498,10 +507,6 @@ ngx_http_orbis_sweeper_fetched(void *data, redisReply *reply,
         ngx_http_orbis_sweeper_drop(sw);
         ngx_http_orbis_sweeper_next(sw);
         return;
-    }
-
-    if (settled != NULL) {
-        ngx_free(settled);
     }
 
     key_id[0] = '\0';
@@ -519,11 +524,16 @@ ngx_http_orbis_sweeper_fetched(void *data, redisReply *reply,
     o.source = ORBIS_RECORD_BY_SWEEPER;
     o.attempts = (uint32_t) it->attempts + 1;
 
-    text = ngx_http_orbis_call_record_text(head, &o, it->id, ngx_cycle->log,
-                                           &len);
+    trc = ngx_http_orbis_call_record_text(head, &o, it->id, ngx_cycle->log,
+                                          &text, &len);
     json_decref(head);
 
-    if (text == NULL) {
+    if (trc == NGX_ERROR) {
+        ngx_http_orbis_sweeper_end(sw);
+        return;
+    }
+
+    if (trc != NGX_OK) {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "orbis sweeper: session %s has a bad record, dropped",
                       it->id);
