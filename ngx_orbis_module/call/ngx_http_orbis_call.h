@@ -12,6 +12,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include <orbiscore/alloc.h>
 #include <orbiscore/audio.h>
 #include <orbiscore/auth.h>
 #include <orbiscore/client.h>
@@ -227,7 +228,7 @@ ngx_http_orbis_redis_cmd_t *ngx_http_orbis_call_store_forget_id(
 
 /*
  * A record normalised by liborbiscore (orbis_record_normalize()) as the
- * text orbis_save_conversation() takes, malloc'd into *text (free()).
+ * text orbis_save_conversation() takes, into *text (orbis_free()).
  * NGX_DECLINED, logged, when the record is unusable; NGX_ERROR when
  * memory ran out.
  */

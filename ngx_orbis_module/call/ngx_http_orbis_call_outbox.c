@@ -42,9 +42,9 @@ typedef struct {
     ngx_queue_t                   all;
     ngx_http_orbis_pg_query_t    *query;
     ngx_http_orbis_redis_cmd_t   *cmd;
-    char                         *text;      /* the record, malloc'd */
+    char                         *text;      /* the record (orbis_free) */
     size_t                        len;
-    char                         *norm;      /* normalised, malloc'd */
+    char                         *norm;      /* normalised (orbis_free) */
     size_t                        norm_len;
     ngx_uint_t                    attempts;
     char                          id[NGX_HTTP_ORBIS_CALL_ID_LEN + 1];
@@ -167,7 +167,7 @@ ngx_http_orbis_outbox_add(const char *id, const char *key_id,
 
     it->text = json_dumps(record, JSON_COMPACT);
     if (it->text == NULL) {
-        free(it->norm);
+        orbis_free(it->norm);
         ngx_free(it);
         return NGX_ERROR;
     }
@@ -484,8 +484,8 @@ ngx_http_orbis_outbox_done(ngx_http_orbis_call_worker_t *w,
 
     ngx_queue_remove(&it->all);
 
-    free(it->text);
-    free(it->norm);
+    orbis_free(it->text);
+    orbis_free(it->norm);
     ngx_free(it);
 }
 

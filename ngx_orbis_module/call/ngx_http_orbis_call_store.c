@@ -313,7 +313,7 @@ ngx_http_orbis_call_store_live(ngx_http_orbis_call_t *st,
 
         if (rec == NULL) {
             for (i = 0; i < nitems; i++) {
-                free(items[i]);
+                orbis_free(items[i]);
             }
 
             nitems = 0;
@@ -401,11 +401,11 @@ ngx_http_orbis_call_store_live(ngx_http_orbis_call_t *st,
         st->beat_resend = (rec != NULL);
     }
 
-    free(hb);
-    free(rec);
+    orbis_free(hb);
+    orbis_free(rec);
 
     for (i = 0; i < nitems; i++) {
-        free(items[i]);
+        orbis_free(items[i]);
     }
 }
 
@@ -452,7 +452,7 @@ ngx_http_orbis_call_beat_split(json_t *tail, size_t settled, char **items,
     {
         /* not worth a push yet: they stay in the record field */
         for (i = 0; i < k; i++) {
-            free(items[i]);
+            orbis_free(items[i]);
         }
 
         return NGX_OK;
@@ -479,7 +479,7 @@ ngx_http_orbis_call_beat_split(json_t *tail, size_t settled, char **items,
 failed:
 
     while (i > 0) {
-        free(items[--i]);
+        orbis_free(items[--i]);
     }
 
     return NGX_ERROR;

@@ -549,7 +549,7 @@ ngx_http_orbis_sweeper_fetched(void *data, redisReply *reply,
 
     sw->query = ngx_http_orbis_call_save(text, len,
                                          ngx_http_orbis_sweeper_saved, sw);
-    free(text);
+    orbis_free(text);
 
     if (sw->query == NULL) {
         /* the database cannot be reached: the next round */
