@@ -44,8 +44,8 @@
 
 #define ORBIS_RECORD_MAX_TURNS        10000
 #define ORBIS_RECORD_MAX_TRANSCRIPT   (1024 * 1024)   /* bytes of text */
-#define ORBIS_RECORD_MAX_TOOL_CALLS   256
-#define ORBIS_RECORD_MAX_TOOL_JSON    (64 * 1024)     /* args or result */
+#define ORBIS_RECORD_MAX_TOOL_CALLS   128
+#define ORBIS_RECORD_MAX_TOOL_JSON    (16 * 1024)     /* args or result */
 
 /*
  * The largest record text (the Redis "record" field, or one list item) a
