@@ -784,7 +784,7 @@ ngx_http_orbis_init_process(ngx_cycle_t *cycle)
 
     ngx_http_orbis_tenants_init_process(cycle);
 
-    return NGX_OK;
+    return ngx_http_orbis_sweeper_init_process(cycle);
 }
 
 
@@ -798,6 +798,8 @@ ngx_http_orbis_exit_process(ngx_cycle_t *cycle)
     if (w == NULL) {
         return;
     }
+
+    ngx_http_orbis_sweeper_exit_process(cycle);
 
     ngx_http_orbis_worker = NULL;
 

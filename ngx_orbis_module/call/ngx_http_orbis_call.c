@@ -1594,6 +1594,7 @@ ngx_http_orbis_call_free(ngx_http_orbis_call_t *st)
     ngx_queue_remove(&st->queue);
     ngx_http_orbis_call_worker->nstreams--;
 
+    ngx_http_orbis_call_store_stop(st);
     if (!st->finalized) {
         /* no record goes to the outbox: the call's place goes back now */
         ngx_http_orbis_admission_release(st->tenant_id, st->id);

@@ -12,9 +12,11 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include <orbiscore/alloc.h>
 #include <orbiscore/audio.h>
 #include <orbiscore/auth.h>
 #include <orbiscore/client.h>
+#include <orbiscore/record.h>
 #include <orbiscore/session.h>
 #include <orbiscore/tools.h>
 #include <orbiscore/ws.h>
@@ -36,6 +38,15 @@
 #define NGX_HTTP_ORBIS_CALL_LIVE_KEY   "sessions:live"
 #define NGX_HTTP_ORBIS_CALL_LOCK_KEY   "sessions:sweeper"
 #define NGX_HTTP_ORBIS_CALL_STATE_TTL  "86400"
+/* session:<id> + this: the call's settled turns, a list */
+#define NGX_HTTP_ORBIS_CALL_TURNS_SUFFIX  ":turns"
+/* room for either key */
+#define NGX_HTTP_ORBIS_CALL_KEY_LEN    80
+
+/* Lua: now, Redis's time in ms, the one clock heartbeats are judged on */
+#define NGX_HTTP_ORBIS_CALL_LUA_NOW                                           \
+    "local t = redis.call('TIME')\n"                                          \
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
 
 
 typedef struct {
@@ -105,6 +116,12 @@ struct ngx_http_orbis_call_s {
 
     ngx_http_orbis_pg_query_t         *save;
     json_t                            *record;      /* the final one */
+
+    /* the heartbeat: ngx_http_orbis_call_store.c */
+    ngx_http_orbis_redis_cmd_t        *beat_cmd;    /* in flight */
+    size_t                             beat_turns;  /* in Redis's list */
+    size_t                             beat_sent;   /* ... once it answers */
+    unsigned                           beat_resend:1;
     ngx_pool_cleanup_t                *cln;
 
     char                               id[NGX_HTTP_ORBIS_CALL_ID_LEN + 1];
@@ -145,25 +162,18 @@ typedef struct {
 typedef struct {
     ngx_queue_t                        streams;
     ngx_uint_t                         nstreams;
-    ngx_event_t                        sweep;
     ngx_http_orbis_call_main_conf_t *smcf;
-
-    /* the sweeper's round in flight */
-    ngx_pool_t                        *sweep_pool;
-    ngx_array_t                       *sweep_ids;   /* of char * */
-    ngx_uint_t                         sweep_next;
-    ngx_http_orbis_redis_cmd_t        *sweep_cmd;
-    ngx_http_orbis_pg_query_t         *sweep_query;
-    json_t                            *sweep_record;
-    unsigned                           sweeping:1;
 
     /* finished calls not yet written: ngx_http_orbis_call_outbox.c */
     ngx_queue_t                        outbox;      /* waiting */
+    ngx_queue_t                        outbox_all;  /* waiting + busy */
     ngx_uint_t                         outbox_len;  /* waiting + busy */
     ngx_uint_t                         outbox_busy;
     ngx_uint_t                         outbox_limit;
     ngx_msec_t                         outbox_backoff;
     ngx_event_t                        outbox_ev;
+    ngx_event_t                        outbox_beat; /* their liveness */
+    ngx_http_orbis_redis_cmd_t        *outbox_beat_cmd;
     unsigned                           outbox_paused:1;
 } ngx_http_orbis_call_worker_t;
 
@@ -184,27 +194,56 @@ ngx_int_t ngx_http_orbis_call_upgrade(ngx_http_request_t *r,
 void ngx_http_orbis_call_terminate_all(void);
 void ngx_http_orbis_call_uuid(char *out);
 
-/* ngx_http_orbis_call_store.c: Redis live state, Postgres, sweeper */
+/*
+ * ngx_http_orbis_call_store.c: Redis live state and Postgres.  A beat
+ * with_record sends what changed in the record since the last one;
+ * store_stop cancels a beat in flight (before the call is freed).
+ */
 void ngx_http_orbis_call_store_live(ngx_http_orbis_call_t *st,
     ngx_uint_t with_record);
+void ngx_http_orbis_call_store_stop(ngx_http_orbis_call_t *st);
 void ngx_http_orbis_call_store_forget(ngx_http_orbis_call_t *st);
+
+/* session:<id>, or with turns its list's key, into buf (KEY_LEN bytes) */
+size_t ngx_http_orbis_call_key(u_char *buf, const char *id,
+    ngx_uint_t turns);
+
+/*
+ * A command on the worker's Redis link: NGX_ERROR when it cannot be sent
+ * (the handler is then not called).  _eval fills argv[0..2] with EVAL,
+ * the script and nkeys: the caller's start at argv[3], keys first.
+ */
+ngx_int_t ngx_http_orbis_call_redis(ngx_uint_t argc, const char **argv,
+    const size_t *lens, ngx_http_orbis_redis_handler_pt handler, void *data,
+    ngx_http_orbis_redis_cmd_t **cmd);
+ngx_int_t ngx_http_orbis_call_eval(const char *script, size_t len,
+    ngx_uint_t nkeys, ngx_uint_t argc, const char **argv, size_t *lens,
+    ngx_http_orbis_redis_handler_pt handler, void *data,
+    ngx_http_orbis_redis_cmd_t **cmd);
 ngx_http_orbis_redis_cmd_t *ngx_http_orbis_call_store_forget_id(
     const char *id, ngx_http_orbis_redis_handler_pt handler, void *data);
 
 /*
- * Writes a finished call: one statement, idempotent on the session id.
+ * A record normalised by liborbiscore (orbis_record_normalize()) as the
+ * text orbis_save_conversation() takes, into *text (orbis_free()).
+ * NGX_DECLINED, logged, when the record is unusable; NGX_ERROR when
+ * memory ran out.
+ */
+ngx_int_t ngx_http_orbis_call_record_text(json_t *record,
+    const orbis_record_opts_t *opts, const char *id, ngx_log_t *log,
+    char **text, size_t *len);
+
+/*
+ * Writes a normalised record: SELECT orbis_save_conversation($1),
+ * idempotent on the session id (a final record replaces a swept one).
  * NULL when it could not even be queued.  The handler learns the outcome
  * from ngx_http_orbis_call_save_result(): NGX_OK (written, or written
  * before), NGX_ERROR (try again later) or NGX_DECLINED (it never can be).
  */
 ngx_http_orbis_pg_query_t *ngx_http_orbis_call_save(const char *record,
-    size_t len, const char *key_id, ngx_http_orbis_pg_handler_pt handler,
-    void *data);
+    size_t len, ngx_http_orbis_pg_handler_pt handler, void *data);
 ngx_int_t ngx_http_orbis_call_save_result(PGresult *res,
-    ngx_uint_t status, ngx_log_t *log);
-
-void ngx_http_orbis_call_sweep_handler(ngx_event_t *ev);
-void ngx_http_orbis_call_sweep_stop(ngx_http_orbis_call_worker_t *w);
+    ngx_uint_t status, const char *id, ngx_log_t *log);
 
 /*
  * ngx_http_orbis_call_outbox.c: a finished call's record is copied in

@@ -3,8 +3,8 @@
  * Copyright (C) Orbis
  *
  * ngx_http_orbis_call_module: the voice gateway's directives,
- * configuration and per-worker state (the live streams and the sweeper
- * timer).  It lives in the same shared object as ngx_http_orbis_module and
+ * configuration and per-worker state (the live streams and the
+ * outbox).  It lives in the same shared object as ngx_http_orbis_module and
  * uses that module's Postgres pool, Redis link and tool registry.
  */
 
@@ -484,15 +484,7 @@ ngx_http_orbis_call_init_process(ngx_cycle_t *cycle)
 
     ngx_http_orbis_outbox_init(w, cycle->log);
 
-    w->sweep.handler = ngx_http_orbis_call_sweep_handler;
-    w->sweep.data = w;
-    w->sweep.log = cycle->log;
-    w->sweep.cancelable = 1;
-
-    /* spread the workers' first rounds over one interval */
-    ngx_add_timer(&w->sweep, smcf->sweep_interval / 2
-                             + (ngx_random() % (smcf->sweep_interval / 2
-                                                + 1)));
+    /* the sweeper is a job: jobs/ngx_http_orbis_sweeper.c */
 
     ngx_http_orbis_call_worker = w;
 
@@ -518,7 +510,6 @@ ngx_http_orbis_call_exit_process(ngx_cycle_t *cycle)
      */
 
     ngx_http_orbis_call_terminate_all();
-    ngx_http_orbis_call_sweep_stop(w);
     ngx_http_orbis_outbox_exit(w);
 
     ngx_http_orbis_call_worker = NULL;

@@ -14,6 +14,12 @@
  * timer is not cancelable, until worker_shutdown_timeout.  While the
  * outbox is long, new calls are refused (see the handshake), so its length
  * is bounded by the calls that were already running.
+ *
+ * While a record waits here its call is still alive for the sweeper: the
+ * outbox refreshes the heartbeats of the calls it holds (on Redis's
+ * clock), so the sweeper does not save the older copy Redis kept.  If it
+ * did anyway (the worker was stalled), the record saved from here
+ * replaces that swept copy (orbis_save_conversation()).
  */
 
 
@@ -33,10 +39,13 @@
 
 typedef struct {
     ngx_queue_t                   queue;
+    ngx_queue_t                   all;
     ngx_http_orbis_pg_query_t    *query;
     ngx_http_orbis_redis_cmd_t   *cmd;
-    char                         *text;      /* the record, malloc'd */
+    char                         *text;      /* the record (orbis_free) */
     size_t                        len;
+    char                         *norm;      /* normalised (orbis_free) */
+    size_t                        norm_len;
     ngx_uint_t                    attempts;
     char                          id[NGX_HTTP_ORBIS_CALL_ID_LEN + 1];
     char                          key_id[NGX_HTTP_ORBIS_CALL_ID_LEN + 1];
@@ -58,15 +67,44 @@ static void ngx_http_orbis_outbox_retry(ngx_http_orbis_call_worker_t *w,
 static void ngx_http_orbis_outbox_done(ngx_http_orbis_call_worker_t *w,
     ngx_http_orbis_outbox_item_t *it);
 static ngx_http_orbis_call_worker_t *ngx_http_orbis_outbox_worker(void);
+static void ngx_http_orbis_outbox_beat_handler(ngx_event_t *ev);
+static void ngx_http_orbis_outbox_beaten(void *data, redisReply *reply,
+    ngx_uint_t status);
 
 
-/* atomically: the record, its key, a TTL, and due at once for the sweeper */
+/*
+ * Atomically: the record (whole: its settled turns in the list are not
+ * needed any more), its key, a TTL, and due at once for the sweeper.
+ */
 
 static const char  ngx_http_orbis_outbox_park_lua[] =
     "redis.call('HSET', KEYS[1], 'record', ARGV[1], 'key', ARGV[2])\n"
     "redis.call('EXPIRE', KEYS[1], ARGV[3])\n"
+    "redis.call('DEL', KEYS[3])\n"
     "redis.call('ZADD', KEYS[2], 0, ARGV[4])\n"
     "return 1\n";
+
+
+/*
+ * The calls in the outbox are alive: each listed call that still has a
+ * heartbeat (not parked: score 0) gets Redis's time as its heartbeat.
+ */
+
+static const char  ngx_http_orbis_outbox_beat_lua[] =
+    NGX_HTTP_ORBIS_CALL_LUA_NOW
+    "local n = 0\n"
+    "for i = 1, #ARGV do\n"
+    "  local s = redis.call('ZSCORE', KEYS[1], ARGV[i])\n"
+    "  if s and tonumber(s) > 0 then\n"
+    "    redis.call('ZADD', KEYS[1], now, ARGV[i])\n"
+    "    n = n + 1\n"
+    "  end\n"
+    "end\n"
+    "return n\n";
+
+
+/* the most calls one refresh names */
+#define NGX_HTTP_ORBIS_OUTBOX_BEAT_MAX  512
 
 
 void
@@ -76,6 +114,7 @@ ngx_http_orbis_outbox_init(ngx_http_orbis_call_worker_t *w,
     ngx_http_orbis_main_conf_t  *omcf;
 
     ngx_queue_init(&w->outbox);
+    ngx_queue_init(&w->outbox_all);
 
     omcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
                                                ngx_http_orbis_module);
@@ -87,6 +126,11 @@ ngx_http_orbis_outbox_init(ngx_http_orbis_call_worker_t *w,
     w->outbox_ev.data = w;
     w->outbox_ev.log = log;
     w->outbox_ev.cancelable = 0;
+
+    w->outbox_beat.handler = ngx_http_orbis_outbox_beat_handler;
+    w->outbox_beat.data = w;
+    w->outbox_beat.log = log;
+    w->outbox_beat.cancelable = 1;
 }
 
 
@@ -94,7 +138,8 @@ ngx_int_t
 ngx_http_orbis_outbox_add(const char *id, const char *key_id,
     json_t *record)
 {
-    ngx_http_orbis_call_worker_t  *w;
+    orbis_record_opts_t              o;
+    ngx_http_orbis_call_worker_t    *w;
     ngx_http_orbis_outbox_item_t    *it;
 
     w = ngx_http_orbis_outbox_worker();
@@ -107,8 +152,22 @@ ngx_http_orbis_outbox_add(const char *id, const char *key_id,
         return NGX_ERROR;
     }
 
+    o.key_id = key_id;
+    o.heartbeat_ms = -1;
+    o.source = ORBIS_RECORD_BY_WORKER;
+    o.attempts = 1;
+
+    if (ngx_http_orbis_call_record_text(record, &o, id, ngx_cycle->log,
+                                        &it->norm, &it->norm_len)
+        != NGX_OK)
+    {
+        ngx_free(it);
+        return NGX_ERROR;
+    }
+
     it->text = json_dumps(record, JSON_COMPACT);
     if (it->text == NULL) {
+        orbis_free(it->norm);
         ngx_free(it);
         return NGX_ERROR;
     }
@@ -122,7 +181,13 @@ ngx_http_orbis_outbox_add(const char *id, const char *key_id,
     }
 
     ngx_queue_insert_tail(&w->outbox, &it->queue);
+    ngx_queue_insert_tail(&w->outbox_all, &it->all);
     w->outbox_len++;
+
+    if (!w->outbox_beat.timer_set) {
+        /* at once: the call's last beat may be almost a heartbeat old */
+        ngx_add_timer(&w->outbox_beat, 1);
+    }
 
     ngx_http_orbis_outbox_run(w);
 
@@ -157,6 +222,15 @@ ngx_http_orbis_outbox_handler(ngx_event_t *ev)
 void
 ngx_http_orbis_outbox_exit(ngx_http_orbis_call_worker_t *w)
 {
+    if (w->outbox_beat.timer_set) {
+        ngx_del_timer(&w->outbox_beat);
+    }
+
+    if (w->outbox_beat_cmd != NULL) {
+        ngx_http_orbis_redis_cancel(w->outbox_beat_cmd);
+        w->outbox_beat_cmd = NULL;
+    }
+
     if (w->outbox_len == 0) {
         return;
     }
@@ -181,10 +255,9 @@ ngx_http_orbis_outbox_run(ngx_http_orbis_call_worker_t *w)
         q = ngx_queue_head(&w->outbox);
         it = ngx_queue_data(q, ngx_http_orbis_outbox_item_t, queue);
 
-        it->query = ngx_http_orbis_call_save(it->text, it->len,
-                                               it->key_id,
-                                               ngx_http_orbis_outbox_saved,
-                                               it);
+        it->query = ngx_http_orbis_call_save(it->norm, it->norm_len,
+                                             ngx_http_orbis_outbox_saved,
+                                             it);
         if (it->query == NULL) {
             /* the pool could not even queue it: Redis, or later */
             ngx_queue_remove(q);
@@ -228,7 +301,8 @@ ngx_http_orbis_outbox_saved(void *data, PGresult *res, ngx_uint_t status)
         return;
     }
 
-    rc = ngx_http_orbis_call_save_result(res, status, ngx_cycle->log);
+    rc = ngx_http_orbis_call_save_result(res, status, it->id,
+                                         ngx_cycle->log);
 
     switch (rc) {
 
@@ -297,42 +371,37 @@ ngx_http_orbis_outbox_forgotten(void *data, redisReply *reply,
 static void
 ngx_http_orbis_outbox_park(ngx_http_orbis_outbox_item_t *it)
 {
-    u_char                           key[64];
-    size_t                           lens[9];
-    ngx_uint_t                       status;
-    const char                      *argv[9];
+    u_char                           key[NGX_HTTP_ORBIS_CALL_KEY_LEN];
+    u_char                           list[NGX_HTTP_ORBIS_CALL_KEY_LEN];
+    size_t                           lens[10];
+    const char                      *argv[10];
     ngx_http_orbis_call_worker_t  *w;
 
     w = ngx_http_orbis_call_worker;
 
-    argv[0] = "EVAL";
-    lens[0] = 4;
-    argv[1] = ngx_http_orbis_outbox_park_lua;
-    lens[1] = sizeof(ngx_http_orbis_outbox_park_lua) - 1;
-    argv[2] = "2";
-    lens[2] = 1;
     argv[3] = (const char *) key;
-    lens[3] = ngx_snprintf(key, sizeof(key), "session:%s", it->id) - key;
+    lens[3] = ngx_http_orbis_call_key(key, it->id, 0);
     argv[4] = NGX_HTTP_ORBIS_CALL_LIVE_KEY;
     lens[4] = sizeof(NGX_HTTP_ORBIS_CALL_LIVE_KEY) - 1;
-    argv[5] = it->text;
-    lens[5] = it->len;
-    argv[6] = it->key_id;
-    lens[6] = ngx_strlen(it->key_id);
-    argv[7] = NGX_HTTP_ORBIS_CALL_STATE_TTL;
-    lens[7] = sizeof(NGX_HTTP_ORBIS_CALL_STATE_TTL) - 1;
-    argv[8] = it->id;
-    lens[8] = ngx_strlen(it->id);
+    argv[5] = (const char *) list;
+    lens[5] = ngx_http_orbis_call_key(list, it->id, 1);
+    argv[6] = it->text;
+    lens[6] = it->len;
+    argv[7] = it->key_id;
+    lens[7] = ngx_strlen(it->key_id);
+    argv[8] = NGX_HTTP_ORBIS_CALL_STATE_TTL;
+    lens[8] = sizeof(NGX_HTTP_ORBIS_CALL_STATE_TTL) - 1;
+    argv[9] = it->id;
+    lens[9] = ngx_strlen(it->id);
 
     it->cmd = NULL;
 
-    if (!ngx_terminate && ngx_http_orbis_worker != NULL) {
-        it->cmd = ngx_http_orbis_redis_command(ngx_http_orbis_worker->redis,
-                                               ngx_http_orbis_outbox_parked,
-                                               it, 9, argv, lens, &status);
-    }
-
-    if (it->cmd == NULL) {
+    if (ngx_http_orbis_call_eval(ngx_http_orbis_outbox_park_lua,
+                                 sizeof(ngx_http_orbis_outbox_park_lua) - 1,
+                                 3, 10, argv, lens,
+                                 ngx_http_orbis_outbox_parked, it, &it->cmd)
+        != NGX_OK)
+    {
         ngx_http_orbis_outbox_retry(w, it);
     }
 }
@@ -413,8 +482,70 @@ ngx_http_orbis_outbox_done(ngx_http_orbis_call_worker_t *w,
     w->outbox_busy--;
     w->outbox_len--;
 
+    ngx_queue_remove(&it->all);
+
     orbis_free(it->text);
+    orbis_free(it->norm);
     ngx_free(it);
+}
+
+
+/* every half heartbeat while calls wait here */
+
+static void
+ngx_http_orbis_outbox_beat_handler(ngx_event_t *ev)
+{
+    ngx_http_orbis_call_worker_t  *w = ev->data;
+
+    size_t                         lens[3 + NGX_HTTP_ORBIS_OUTBOX_BEAT_MAX];
+    ngx_uint_t                     n;
+    ngx_queue_t                   *q;
+    const char                    *argv[3 + NGX_HTTP_ORBIS_OUTBOX_BEAT_MAX];
+    ngx_http_orbis_outbox_item_t  *it;
+
+    if (w->outbox_len == 0 || ngx_terminate
+        || ngx_http_orbis_worker == NULL)
+    {
+        return;
+    }
+
+    ngx_add_timer(&w->outbox_beat, ngx_max(w->smcf->heartbeat / 2, 1));
+
+    if (w->outbox_beat_cmd != NULL) {
+        return;
+    }
+
+    argv[3] = NGX_HTTP_ORBIS_CALL_LIVE_KEY;
+    lens[3] = sizeof(NGX_HTTP_ORBIS_CALL_LIVE_KEY) - 1;
+    n = 4;
+
+    /* the oldest first: they are the closest to being swept */
+
+    for (q = ngx_queue_head(&w->outbox_all);
+         q != ngx_queue_sentinel(&w->outbox_all)
+         && n < 3 + NGX_HTTP_ORBIS_OUTBOX_BEAT_MAX;
+         q = ngx_queue_next(q))
+    {
+        it = ngx_queue_data(q, ngx_http_orbis_outbox_item_t, all);
+        argv[n] = it->id;
+        lens[n++] = ngx_strlen(it->id);
+    }
+
+    (void) ngx_http_orbis_call_eval(ngx_http_orbis_outbox_beat_lua,
+                                    sizeof(ngx_http_orbis_outbox_beat_lua)
+                                    - 1, 1, n, argv, lens,
+                                    ngx_http_orbis_outbox_beaten, w,
+                                    &w->outbox_beat_cmd);
+}
+
+
+static void
+ngx_http_orbis_outbox_beaten(void *data, redisReply *reply,
+    ngx_uint_t status)
+{
+    ngx_http_orbis_call_worker_t  *w = data;
+
+    w->outbox_beat_cmd = NULL;
 }
 
 

@@ -2,17 +2,27 @@
 /*
  * Copyright (C) Orbis
  *
- * Where calls are kept.  While a call runs, Redis holds its live state:
- * the hash session:<id> (tenant, agent, key, worker, heartbeat, the
- * heartbeat JSON, and the call's record, refreshed within a second of
- * each transcript change) and its heartbeat as the score in the sorted
- * set sessions:live.  When it ends, one statement writes it to Postgres,
- * idempotent on the session id, and the Redis state goes.
+ * Where calls are kept.  While a call runs, Redis holds its live state
+ * (docs/stream.md, "The record's lifecycle"):
  *
- * If the worker dies, the heartbeat lapses; a sweeper that runs in every
- * worker, one round at a time fleet-wide under a Redis lock, writes such
- * calls from the record Redis kept, with the same statement.  A call
- * whose save failed is parked the same way (score 0) for the sweeper.
+ *   session:<id>        hash: tenant, agent, key, worker, heartbeat (Redis
+ *                       time), started, last, state (the heartbeat JSON)
+ *                       and record: the call's record without its settled
+ *                       turns ("turnsFrom" says how many came before);
+ *   session:<id>:turns  list: the settled turns, one JSON text each;
+ *   sessions:live       sorted set: each call's last heartbeat.
+ *
+ * A heartbeat is one script: it appends the turns that settled since the
+ * last one (a few at a time: at most NGX_HTTP_ORBIS_CALL_BEAT_TURNS or
+ * about NGX_HTTP_ORBIS_CALL_BEAT_BYTES), rewrites the record's small
+ * tail, and scores the call with Redis's clock, so what one beat writes
+ * does not grow with the call.
+ *
+ * When the call ends, its record goes to the outbox and from there to
+ * Postgres through orbis_save_conversation(), idempotent on the session
+ * id, after liborbiscore has normalised it (orbiscore/record.h).  The
+ * sweeper (jobs/ngx_http_orbis_sweeper.c) saves calls whose heartbeats
+ * lapsed the same way.
  */
 
 
@@ -23,121 +33,79 @@
 #include "ngx_http_orbis_call.h"
 
 
-#define NGX_HTTP_ORBIS_CALL_SWEEP_BATCH  "16"
+/* a beat appends settled turns once this many, or this many bytes, wait */
+#define NGX_HTTP_ORBIS_CALL_BEAT_TURNS  8
+#define NGX_HTTP_ORBIS_CALL_BEAT_BYTES  4096
+/* and never more than this many in one beat */
+#define NGX_HTTP_ORBIS_CALL_BEAT_MAX    64
+
+/* hash fields a beat sets (pairs), besides the turns it appends */
+#define NGX_HTTP_ORBIS_CALL_BEAT_FIELDS 8
+#define NGX_HTTP_ORBIS_CALL_BEAT_ARGS                                       \
+    (10 + 2 * NGX_HTTP_ORBIS_CALL_BEAT_FIELDS)
 
 
-static ngx_int_t ngx_http_orbis_call_redis(ngx_uint_t argc,
-    const char **argv, const size_t *lens,
-    ngx_http_orbis_redis_handler_pt handler, void *data,
-    ngx_http_orbis_redis_cmd_t **cmd);
-static int64_t ngx_http_orbis_call_store_now(void);
-static void ngx_http_orbis_call_sweep_locked(void *data,
-    redisReply *reply, ngx_uint_t status);
-static void ngx_http_orbis_call_sweep_listed(void *data,
-    redisReply *reply, ngx_uint_t status);
-static void ngx_http_orbis_call_sweep_next(
-    ngx_http_orbis_call_worker_t *w);
-static void ngx_http_orbis_call_sweep_fetched(void *data,
-    redisReply *reply, ngx_uint_t status);
-static void ngx_http_orbis_call_sweep_saved(void *data, PGresult *res,
+static void ngx_http_orbis_call_beaten(void *data, redisReply *reply,
     ngx_uint_t status);
-static void ngx_http_orbis_call_sweep_end(
-    ngx_http_orbis_call_worker_t *w);
-static json_t *ngx_http_orbis_call_sweep_record(const char *text,
-    size_t len, int64_t heartbeat);
+static ngx_int_t ngx_http_orbis_call_beat_split(json_t *tail,
+    size_t settled, char **items, size_t *lens, size_t *n);
 
 
 /*
- * Every turn and tool call of the record goes in with its conversation,
- * and the month's usage goes up, only when the conversation row was new.
+ * One heartbeat.  KEYS: the hash, the turns list, sessions:live.  ARGV:
+ * TTL, id, how many turns the list holds before this beat's, the number
+ * of hash field pairs, the pairs (the record last, if any), then the
+ * turns to append.  A list longer than expected (a beat whose answer was
+ * lost ran twice) is cut back first; a shorter one (Redis lost it) takes
+ * nothing and leaves the record alone: the reply {0, length} tells the
+ * worker to send the turns again from there.
  */
 
-static const char  ngx_http_orbis_call_save_sql[] =
-    "WITH r AS (SELECT $1::jsonb AS j),"
-    " c AS ("
-    "  INSERT INTO conversations AS cv (id, tenant_id, agent_id, agent_name,"
-    "   key_id, mode, model, started_at, ended_at, duration_ms, end_reason,"
-    "   close_code, audio_seconds_in, audio_seconds_out, resumptions,"
-    "   prompt_tokens, response_tokens, total_tokens, turn_count,"
-    "   transcript_truncated, swept)"
-    "  SELECT (j->>'sessionId')::uuid, (j->>'tenantId')::uuid,"
-    "   (j->>'agentId')::uuid,"
-    "   coalesce((SELECT a.name FROM agents a"
-    "             WHERE a.id = (j->>'agentId')::uuid), ''),"
-    "   (SELECT k.id FROM api_keys k WHERE k.id = $2::uuid),"
-    "   j->>'mode', j->>'model',"
-    "   to_timestamp((j->>'startedMs')::double precision / 1000),"
-    "   to_timestamp(coalesce((j->>'endedMs')::double precision,"
-    "                         (j->>'startedMs')::double precision) / 1000),"
-    "   greatest(coalesce((j->>'durationMs')::bigint, 0), 0),"
-    "   coalesce(j->>'endReason', 'error'), (j->>'closeCode')::integer,"
-    "   coalesce((j->>'audioSecondsIn')::double precision, 0),"
-    "   coalesce((j->>'audioSecondsOut')::double precision, 0),"
-    "   coalesce((j->>'resumptions')::integer, 0),"
-    "   coalesce((j#>>'{usage,promptTokens}')::bigint, 0),"
-    "   coalesce((j#>>'{usage,responseTokens}')::bigint, 0),"
-    "   coalesce((j#>>'{usage,totalTokens}')::bigint, 0),"
-    "   (SELECT count(*) FROM jsonb_array_elements("
-    "     coalesce(j->'turns', '[]')) x WHERE x->>'text' <> ''),"
-    "   coalesce((j->>'transcriptTruncated')::boolean, false),"
-    "   coalesce((j->>'swept')::boolean, false)"
-    "  FROM r"
-    "  ON CONFLICT (id) DO NOTHING"
-    "  RETURNING cv.id, cv.tenant_id, cv.started_at),"
-    " t AS ("
-    "  INSERT INTO conversation_turns (conversation_id, seq, role, text, at,"
-    "   typed, interrupted)"
-    "  SELECT c.id, e.n - 1, e.v->>'role', e.v->>'text',"
-    "   to_timestamp((e.v->>'startedMs')::double precision / 1000),"
-    "   coalesce((e.v->>'typed')::boolean, false),"
-    "   coalesce((e.v->>'interrupted')::boolean, false)"
-    "  FROM c, r, jsonb_array_elements(coalesce(r.j->'turns', '[]'))"
-    "   WITH ORDINALITY AS e(v, n)"
-    "  WHERE e.v->>'text' <> ''),"
-    " tc AS ("
-    "  INSERT INTO conversation_tool_calls (conversation_id, seq, call_id,"
-    "   name, status, args, result, started_at, finished_at)"
-    "  SELECT c.id, e.n - 1, coalesce(e.v->>'id', ''), e.v->>'name',"
-    "   CASE WHEN e.v->>'status' IN ('ok', 'error', 'timeout', 'cancelled')"
-    "        THEN e.v->>'status' ELSE 'cancelled' END,"
-    "   e.v->'args', nullif(e.v->'result', 'null'::jsonb),"
-    "   to_timestamp((e.v->>'startedMs')::double precision / 1000),"
-    "   to_timestamp((e.v->>'finishedMs')::double precision / 1000)"
-    "  FROM c, r, jsonb_array_elements(coalesce(r.j->'toolCalls', '[]'))"
-    "   WITH ORDINALITY AS e(v, n)),"
-    " u AS ("
-    "  INSERT INTO tenant_usage (tenant_id, month, conversations)"
-    "  SELECT c.tenant_id,"
-    "   date_trunc('month', c.started_at AT TIME ZONE 'UTC')::date, 1"
-    "  FROM c"
-    "  ON CONFLICT (tenant_id, month)"
-    "  DO UPDATE SET conversations = tenant_usage.conversations + 1)"
-    " SELECT count(*) FROM c";
+static const char  ngx_http_orbis_call_beat_lua[] =
+    NGX_HTTP_ORBIS_CALL_LUA_NOW
+    "local nf = tonumber(ARGV[4])\n"
+    "local last = 4 + 2 * nf\n"
+    "local base = tonumber(ARGV[3])\n"
+    "local len = redis.call('LLEN', KEYS[2])\n"
+    "local ok = 1\n"
+    "if len > base then\n"
+    "  if base == 0 then redis.call('DEL', KEYS[2])\n"
+    "  else redis.call('LTRIM', KEYS[2], 0, base - 1) end\n"
+    "  len = base\n"
+    "elseif len < base then ok = 0 end\n"
+    "if ok == 1 and #ARGV > last then\n"
+    "  len = redis.call('RPUSH', KEYS[2], unpack(ARGV, last + 1))\n"
+    "end\n"
+    "local h = {'heartbeat', now}\n"
+    "for i = 5, last, 2 do\n"
+    "  if ok == 1 or ARGV[i] ~= 'record' then\n"
+    "    h[#h + 1] = ARGV[i]\n"
+    "    h[#h + 1] = ARGV[i + 1]\n"
+    "  end\n"
+    "end\n"
+    "redis.call('HSET', KEYS[1], unpack(h))\n"
+    "redis.call('EXPIRE', KEYS[1], ARGV[1])\n"
+    "if len > 0 then redis.call('EXPIRE', KEYS[2], ARGV[1]) end\n"
+    "redis.call('ZADD', KEYS[3], now, ARGV[2])\n"
+    /* the policy layer's concurrent-call lease is refreshed here */
+    "return {ok, len}\n";
 
 
 ngx_http_orbis_pg_query_t *
 ngx_http_orbis_call_save(const char *record, size_t len,
-    const char *key_id, ngx_http_orbis_pg_handler_pt handler, void *data)
+    ngx_http_orbis_pg_handler_pt handler, void *data)
 {
-    ngx_str_t                   params[2];
+    ngx_str_t                   params[1];
     ngx_uint_t                  status;
     ngx_http_orbis_pg_query_t  *q;
 
     params[0].data = (u_char *) record;
     params[0].len = len;
 
-    if (key_id != NULL && key_id[0] != '\0') {
-        params[1].data = (u_char *) key_id;
-        params[1].len = ngx_strlen(key_id);
-
-    } else {
-        ngx_str_null(&params[1]);
-    }
-
     /* the pool copies the parameters */
     q = ngx_http_orbis_pg_query(ngx_http_orbis_worker->pg,
-                                ngx_http_orbis_call_save_sql, 2, params,
-                                handler, data, &status);
+                                "SELECT orbis_save_conversation($1::jsonb)",
+                                1, params, handler, data, &status);
 
     if (q == NULL) {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
@@ -151,26 +119,34 @@ ngx_http_orbis_call_save(const char *record, size_t len,
 
 ngx_int_t
 ngx_http_orbis_call_save_result(PGresult *res, ngx_uint_t status,
-    ngx_log_t *log)
+    const char *id, ngx_log_t *log)
 {
-    char  *state;
+    char  *state, *outcome;
 
     if (status != NGX_HTTP_ORBIS_PG_OK) {
         ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "orbis stream: saving a call failed: %s",
-                      ngx_http_orbis_pg_status_text(status));
+                      "orbis stream: saving a call failed: %s (session %s)",
+                      ngx_http_orbis_pg_status_text(status), id);
         return NGX_ERROR;
     }
 
     if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+        outcome = (PQntuples(res) == 1) ? PQgetvalue(res, 0, 0) : "";
+
+        if (ngx_strcmp(outcome, "replaced") == 0) {
+            ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                          "orbis stream %s: the final record replaced the "
+                          "one the sweeper had saved", id);
+        }
+
         return NGX_OK;
     }
 
     state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 
     ngx_log_error(NGX_LOG_ERR, log, 0,
-                  "orbis stream: saving a call failed (%s): %s",
-                  state ? state : "-", PQresultErrorMessage(res));
+                  "orbis stream: saving a call failed (%s): %s (session %s)",
+                  state ? state : "-", PQresultErrorMessage(res), id);
 
     /* data and integrity errors will not go away by trying again */
 
@@ -184,9 +160,44 @@ ngx_http_orbis_call_save_result(PGresult *res, ngx_uint_t status,
 }
 
 
+ngx_int_t
+ngx_http_orbis_call_record_text(json_t *record,
+    const orbis_record_opts_t *opts, const char *id, ngx_log_t *log,
+    char **text, size_t *len)
+{
+    json_t       *norm;
+    orbis_rc_t    rc;
+    orbis_err_t   err;
+
+    *text = NULL;
+
+    rc = orbis_record_normalize(record, opts, &norm, &err);
+
+    if (rc != ORBIS_OK) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "orbis stream %s: the record cannot be saved: %s",
+                      id, err.msg);
+        return (rc == ORBIS_ERR_NOMEM) ? NGX_ERROR : NGX_DECLINED;
+    }
+
+    *text = json_dumps(norm, JSON_COMPACT);
+    json_decref(norm);
+
+    if (*text == NULL) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "orbis stream %s: out of memory", id);
+        return NGX_ERROR;
+    }
+
+    *len = ngx_strlen(*text);
+
+    return NGX_OK;
+}
+
+
 /* fire and forget: a lost write only makes the state a little older */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_orbis_call_redis(ngx_uint_t argc, const char **argv,
     const size_t *lens, ngx_http_orbis_redis_handler_pt handler, void *data,
     ngx_http_orbis_redis_cmd_t **cmd)
@@ -209,14 +220,36 @@ ngx_http_orbis_call_redis(ngx_uint_t argc, const char **argv,
 }
 
 
-static int64_t
-ngx_http_orbis_call_store_now(void)
+ngx_int_t
+ngx_http_orbis_call_eval(const char *script, size_t len, ngx_uint_t nkeys,
+    ngx_uint_t argc, const char **argv, size_t *lens,
+    ngx_http_orbis_redis_handler_pt handler, void *data,
+    ngx_http_orbis_redis_cmd_t **cmd)
 {
-    ngx_time_t  *tp;
+    u_char  n[NGX_INT_T_LEN];
 
-    tp = ngx_timeofday();
+    /* the command is formatted at once: n need not outlive the call */
 
-    return (int64_t) tp->sec * 1000 + tp->msec;
+    argv[0] = "EVAL";
+    lens[0] = 4;
+    argv[1] = script;
+    lens[1] = len;
+    argv[2] = (const char *) n;
+    lens[2] = ngx_sprintf(n, "%ui", nkeys) - n;
+
+    return ngx_http_orbis_call_redis(argc, argv, lens, handler, data, cmd);
+}
+
+
+size_t
+ngx_http_orbis_call_key(u_char *buf, const char *id, ngx_uint_t turns)
+{
+    return (turns ? ngx_snprintf(buf, NGX_HTTP_ORBIS_CALL_KEY_LEN,
+                                 "session:%s" NGX_HTTP_ORBIS_CALL_TURNS_SUFFIX,
+                                 id)
+                  : ngx_snprintf(buf, NGX_HTTP_ORBIS_CALL_KEY_LEN,
+                                 "session:%s", id))
+           - buf;
 }
 
 
@@ -224,18 +257,32 @@ void
 ngx_http_orbis_call_store_live(ngx_http_orbis_call_t *st,
     ngx_uint_t with_record)
 {
-    u_char       key[64], now[NGX_INT64_LEN + 1], worker[NGX_INT_T_LEN + 1];
+    u_char       key[NGX_HTTP_ORBIS_CALL_KEY_LEN];
+    u_char       list[NGX_HTTP_ORBIS_CALL_KEY_LEN], worker[NGX_INT_T_LEN + 1];
     u_char       started[NGX_INT64_LEN + 1], last[NGX_INT64_LEN + 1];
-    char        *hb, *rec;
+    u_char       base[NGX_INT64_LEN + 1], nf[NGX_INT_T_LEN + 1];
+    char        *hb, *rec, *items[NGX_HTTP_ORBIS_CALL_BEAT_MAX];
     json_t      *j;
-    size_t       lens[21], nowlen;
-    int64_t      ms;
+    size_t       lens[NGX_HTTP_ORBIS_CALL_BEAT_ARGS
+                      + NGX_HTTP_ORBIS_CALL_BEAT_MAX];
+    size_t       ilens[NGX_HTTP_ORBIS_CALL_BEAT_MAX], nitems, i, pairs;
+    size_t       settled;
     ngx_uint_t   n;
-    const char  *argv[21];
+    ngx_time_t  *tp;
+    const char  *argv[NGX_HTTP_ORBIS_CALL_BEAT_ARGS
+                      + NGX_HTTP_ORBIS_CALL_BEAT_MAX];
 
-    ms = ngx_http_orbis_call_store_now();
+    if (st->beat_cmd != NULL) {
+        /* the last beat is still on its way: Redis is slow, not this;
+         * the next beat takes this one's changes */
+        st->beat_resend |= (with_record != 0);
+        return;
+    }
 
-    j = orbis_session_heartbeat_json(st->session, ms);
+    tp = ngx_timeofday();
+
+    j = orbis_session_heartbeat_json(st->session,
+                                     (int64_t) tp->sec * 1000 + tp->msec);
     hb = (j != NULL) ? json_dumps(j, JSON_COMPACT) : NULL;
 
     /* the times on their own too, for people looking at Redis */
@@ -247,19 +294,50 @@ ngx_http_orbis_call_store_live(ngx_http_orbis_call_t *st,
     json_decref(j);
 
     rec = NULL;
+    nitems = 0;
 
-    if (with_record) {
-        j = orbis_session_record_json(st->session);
-        rec = (j != NULL) ? json_dumps(j, JSON_COMPACT) : NULL;
+    if (with_record || st->beat_resend) {
+        j = orbis_session_record_tail_json(st->session, st->beat_turns);
+        settled = orbis_session_turns_settled(st->session);
+        settled = (settled > st->beat_turns) ? settled - st->beat_turns : 0;
+
+        if (j != NULL
+            && ngx_http_orbis_call_beat_split(j, settled, items, ilens,
+                                              &nitems)
+               == NGX_OK)
+        {
+            rec = json_dumps(j, JSON_COMPACT);
+        }
+
         json_decref(j);
+
+        if (rec == NULL) {
+            for (i = 0; i < nitems; i++) {
+                orbis_free(items[i]);
+            }
+
+            nitems = 0;
+        }
     }
 
-    n = 0;
+    n = 3;
+    pairs = 0;
 
-    argv[n] = "HSET";
-    lens[n++] = 4;
     argv[n] = (const char *) key;
-    lens[n++] = ngx_snprintf(key, sizeof(key), "session:%s", st->id) - key;
+    lens[n++] = ngx_http_orbis_call_key(key, st->id, 0);
+    argv[n] = (const char *) list;
+    lens[n++] = ngx_http_orbis_call_key(list, st->id, 1);
+    argv[n] = NGX_HTTP_ORBIS_CALL_LIVE_KEY;
+    lens[n++] = sizeof(NGX_HTTP_ORBIS_CALL_LIVE_KEY) - 1;
+    argv[n] = NGX_HTTP_ORBIS_CALL_STATE_TTL;
+    lens[n++] = sizeof(NGX_HTTP_ORBIS_CALL_STATE_TTL) - 1;
+    argv[n] = st->id;
+    lens[n++] = ngx_strlen(st->id);
+    argv[n] = (const char *) base;
+    lens[n++] = ngx_sprintf(base, "%uz", st->beat_turns) - base;
+    argv[n] = (const char *) nf;
+    n++;
+
     argv[n] = "tenant";
     lens[n++] = 6;
     argv[n] = st->tenant_id;
@@ -276,11 +354,6 @@ ngx_http_orbis_call_store_live(ngx_http_orbis_call_t *st,
     lens[n++] = 6;
     argv[n] = (const char *) worker;
     lens[n++] = ngx_sprintf(worker, "%P", ngx_pid) - worker;
-    argv[n] = "heartbeat";
-    lens[n++] = 9;
-    nowlen = ngx_sprintf(now, "%L", ms) - now;
-    argv[n] = (const char *) now;
-    lens[n++] = nowlen;
     argv[n] = "started";
     lens[n++] = 7;
     argv[n] = (const char *) started;
@@ -289,12 +362,14 @@ ngx_http_orbis_call_store_live(ngx_http_orbis_call_t *st,
     lens[n++] = 4;
     argv[n] = (const char *) last;
     lens[n++] = ngx_strlen(last);
+    pairs = 6;
 
     if (hb != NULL) {
         argv[n] = "state";
         lens[n++] = 5;
         argv[n] = hb;
         lens[n++] = ngx_strlen(hb);
+        pairs++;
     }
 
     if (rec != NULL) {
@@ -302,30 +377,161 @@ ngx_http_orbis_call_store_live(ngx_http_orbis_call_t *st,
         lens[n++] = 6;
         argv[n] = rec;
         lens[n++] = ngx_strlen(rec);
+        pairs++;
     }
 
-    (void) ngx_http_orbis_call_redis(n, argv, lens, NULL, NULL, NULL);
+    lens[9] = ngx_sprintf(nf, "%uz", pairs) - nf;
+
+    for (i = 0; i < nitems; i++) {
+        argv[n] = items[i];
+        lens[n++] = ilens[i];
+    }
+
+    st->beat_sent = st->beat_turns + nitems;
+    st->beat_resend = 0;
+
+    if (ngx_http_orbis_call_eval(ngx_http_orbis_call_beat_lua,
+                                 sizeof(ngx_http_orbis_call_beat_lua) - 1,
+                                 3, n, argv, lens,
+                                 ngx_http_orbis_call_beaten, st,
+                                 &st->beat_cmd)
+        != NGX_OK)
+    {
+        /* Redis is down: the next beat sends the record again */
+        st->beat_resend = (rec != NULL);
+    }
 
     orbis_free(hb);
     orbis_free(rec);
 
-    argv[0] = "EXPIRE";
-    lens[0] = 6;
-    argv[2] = NGX_HTTP_ORBIS_CALL_STATE_TTL;
-    lens[2] = sizeof(NGX_HTTP_ORBIS_CALL_STATE_TTL) - 1;
+    for (i = 0; i < nitems; i++) {
+        orbis_free(items[i]);
+    }
+}
 
-    (void) ngx_http_orbis_call_redis(3, argv, lens, NULL, NULL, NULL);
 
-    argv[0] = "ZADD";
-    lens[0] = 4;
-    argv[1] = NGX_HTTP_ORBIS_CALL_LIVE_KEY;
-    lens[1] = sizeof(NGX_HTTP_ORBIS_CALL_LIVE_KEY) - 1;
-    argv[2] = (const char *) now;
-    lens[2] = nowlen;
-    argv[3] = st->id;
-    lens[3] = NGX_HTTP_ORBIS_CALL_ID_LEN;
+/*
+ * The record's tail as a beat sends it: the settled turns at its front go
+ * to the list when enough of them wait (removed from tail, which then
+ * starts later), the rest stays in the record field.
+ */
 
-    (void) ngx_http_orbis_call_redis(4, argv, lens, NULL, NULL, NULL);
+static ngx_int_t
+ngx_http_orbis_call_beat_split(json_t *tail, size_t settled, char **items,
+    size_t *lens, size_t *n)
+{
+    size_t   i, k, bytes;
+    json_t  *turns, *from;
+
+    *n = 0;
+
+    turns = json_object_get(tail, "turns");
+    from = json_object_get(tail, "turnsFrom");
+
+    if (!json_is_array(turns) || !json_is_integer(from)) {
+        return NGX_ERROR;
+    }
+
+    k = ngx_min(settled, json_array_size(turns));
+    k = ngx_min(k, NGX_HTTP_ORBIS_CALL_BEAT_MAX);
+    bytes = 0;
+
+    for (i = 0; i < k; i++) {
+        items[i] = json_dumps(json_array_get(turns, i), JSON_COMPACT);
+
+        if (items[i] == NULL) {
+            goto failed;
+        }
+
+        lens[i] = ngx_strlen(items[i]);
+        bytes += lens[i];
+    }
+
+    if (k < NGX_HTTP_ORBIS_CALL_BEAT_TURNS
+        && bytes < NGX_HTTP_ORBIS_CALL_BEAT_BYTES)
+    {
+        /* not worth a push yet: they stay in the record field */
+        for (i = 0; i < k; i++) {
+            orbis_free(items[i]);
+        }
+
+        return NGX_OK;
+    }
+
+    for (i = 0; i < k; i++) {
+        if (json_array_remove(turns, 0) != 0) {
+            goto failed;
+        }
+    }
+
+    if (json_object_set_new(tail, "turnsFrom",
+                            json_integer(json_integer_value(from)
+                                         + (json_int_t) k))
+        != 0)
+    {
+        goto failed;
+    }
+
+    *n = k;
+
+    return NGX_OK;
+
+failed:
+
+    while (i > 0) {
+        orbis_free(items[--i]);
+    }
+
+    return NGX_ERROR;
+}
+
+
+static void
+ngx_http_orbis_call_beaten(void *data, redisReply *reply, ngx_uint_t status)
+{
+    ngx_http_orbis_call_t  *st = data;
+
+    st->beat_cmd = NULL;
+
+    if (status != NGX_HTTP_ORBIS_REDIS_OK
+        || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2
+        || reply->element[0]->type != REDIS_REPLY_INTEGER
+        || reply->element[1]->type != REDIS_REPLY_INTEGER)
+    {
+        /* not known to be there: the next beat sends it again */
+        st->beat_resend = 1;
+        return;
+    }
+
+    if (reply->element[0]->integer == 1) {
+        st->beat_turns = st->beat_sent;
+        return;
+    }
+
+    /* the list is shorter than it should be: send again from its end */
+
+    ngx_log_error(NGX_LOG_WARN, st->log, 0,
+                  "orbis stream %s: Redis had %L of the call's %uz settled "
+                  "turns; sending them again", st->id,
+                  (int64_t) reply->element[1]->integer, st->beat_turns);
+
+    if (reply->element[1]->integer >= 0
+        && (size_t) reply->element[1]->integer < st->beat_turns)
+    {
+        st->beat_turns = (size_t) reply->element[1]->integer;
+    }
+
+    st->beat_resend = 1;
+}
+
+
+void
+ngx_http_orbis_call_store_stop(ngx_http_orbis_call_t *st)
+{
+    if (st->beat_cmd != NULL) {
+        ngx_http_orbis_redis_cancel(st->beat_cmd);
+        st->beat_cmd = NULL;
+    }
 }
 
 
@@ -347,7 +553,8 @@ ngx_http_orbis_redis_cmd_t *
 ngx_http_orbis_call_store_forget_id(const char *id,
     ngx_http_orbis_redis_handler_pt handler, void *data)
 {
-    u_char                       key[64];
+    u_char                       key[NGX_HTTP_ORBIS_CALL_KEY_LEN];
+    u_char                       list[NGX_HTTP_ORBIS_CALL_KEY_LEN];
     size_t                       lens[3];
     const char                  *argv[3];
     ngx_http_orbis_redis_cmd_t  *cmd;
@@ -363,396 +570,18 @@ ngx_http_orbis_call_store_forget_id(const char *id,
 
     (void) ngx_http_orbis_call_redis(3, argv, lens, NULL, NULL, NULL);
 
+    /* the policy layer's concurrent-call lease is released here */
+
     argv[0] = "DEL";
     lens[0] = 3;
     argv[1] = (const char *) key;
-    lens[1] = ngx_snprintf(key, sizeof(key), "session:%s", id) - key;
+    lens[1] = ngx_http_orbis_call_key(key, id, 0);
+    argv[2] = (const char *) list;
+    lens[2] = ngx_http_orbis_call_key(list, id, 1);
 
     cmd = NULL;
 
-    (void) ngx_http_orbis_call_redis(2, argv, lens, handler, data, &cmd);
+    (void) ngx_http_orbis_call_redis(3, argv, lens, handler, data, &cmd);
 
     return cmd;
-}
-
-
-/* ---- the sweeper ---- */
-
-void
-ngx_http_orbis_call_sweep_handler(ngx_event_t *ev)
-{
-    u_char                           px[NGX_INT_T_LEN], pid[NGX_INT_T_LEN];
-    size_t                           lens[6];
-    const char                      *argv[6];
-    ngx_http_orbis_call_worker_t  *w;
-
-    w = ev->data;
-
-    if (ngx_exiting || ngx_quit || ngx_terminate) {
-        /* new workers sweep; this one only finishes its calls */
-        return;
-    }
-
-    ngx_add_timer(&w->sweep, w->smcf->sweep_interval);
-
-    if (w->sweeping) {
-        return;
-    }
-
-    /* one round per interval in the whole fleet */
-
-    argv[0] = "SET";
-    lens[0] = 3;
-    argv[1] = NGX_HTTP_ORBIS_CALL_LOCK_KEY;
-    lens[1] = sizeof(NGX_HTTP_ORBIS_CALL_LOCK_KEY) - 1;
-    argv[2] = (const char *) pid;
-    lens[2] = ngx_sprintf(pid, "%P", ngx_pid) - pid;
-    argv[3] = "NX";
-    lens[3] = 2;
-    argv[4] = "PX";
-    lens[4] = 2;
-    argv[5] = (const char *) px;
-    lens[5] = ngx_sprintf(px, "%M", w->smcf->sweep_interval) - px;
-
-    if (ngx_http_orbis_call_redis(6, argv, lens,
-                                    ngx_http_orbis_call_sweep_locked, w,
-                                    &w->sweep_cmd)
-        == NGX_OK)
-    {
-        w->sweeping = 1;
-    }
-}
-
-
-static void
-ngx_http_orbis_call_sweep_locked(void *data, redisReply *reply,
-    ngx_uint_t status)
-{
-    ngx_http_orbis_call_worker_t  *w = data;
-
-    u_char       max[NGX_INT64_LEN + 1];
-    size_t       lens[8];
-    const char  *argv[8];
-
-    w->sweep_cmd = NULL;
-
-    if (status != NGX_HTTP_ORBIS_REDIS_OK
-        || reply->type != REDIS_REPLY_STATUS)
-    {
-        /* another worker has the round */
-        ngx_http_orbis_call_sweep_end(w);
-        return;
-    }
-
-    argv[0] = "ZRANGEBYSCORE";
-    lens[0] = 13;
-    argv[1] = NGX_HTTP_ORBIS_CALL_LIVE_KEY;
-    lens[1] = sizeof(NGX_HTTP_ORBIS_CALL_LIVE_KEY) - 1;
-    argv[2] = "-inf";
-    lens[2] = 4;
-    argv[3] = (const char *) max;
-    lens[3] = ngx_sprintf(max, "%L", ngx_http_orbis_call_store_now()
-                                     - (int64_t) w->smcf->heartbeat_timeout)
-              - max;
-    argv[4] = "LIMIT";
-    lens[4] = 5;
-    argv[5] = "0";
-    lens[5] = 1;
-    argv[6] = NGX_HTTP_ORBIS_CALL_SWEEP_BATCH;
-    lens[6] = sizeof(NGX_HTTP_ORBIS_CALL_SWEEP_BATCH) - 1;
-
-    if (ngx_http_orbis_call_redis(7, argv, lens,
-                                    ngx_http_orbis_call_sweep_listed, w,
-                                    &w->sweep_cmd)
-        != NGX_OK)
-    {
-        ngx_http_orbis_call_sweep_end(w);
-    }
-}
-
-
-static void
-ngx_http_orbis_call_sweep_listed(void *data, redisReply *reply,
-    ngx_uint_t status)
-{
-    ngx_http_orbis_call_worker_t  *w = data;
-
-    char    **id;
-    size_t    i;
-
-    w->sweep_cmd = NULL;
-
-    if (status != NGX_HTTP_ORBIS_REDIS_OK || reply->type != REDIS_REPLY_ARRAY
-        || reply->elements == 0)
-    {
-        ngx_http_orbis_call_sweep_end(w);
-        return;
-    }
-
-    w->sweep_pool = ngx_create_pool(1024, ngx_cycle->log);
-    if (w->sweep_pool == NULL) {
-        ngx_http_orbis_call_sweep_end(w);
-        return;
-    }
-
-    w->sweep_ids = ngx_array_create(w->sweep_pool, reply->elements,
-                                    sizeof(char *));
-    if (w->sweep_ids == NULL) {
-        ngx_http_orbis_call_sweep_end(w);
-        return;
-    }
-
-    for (i = 0; i < reply->elements; i++) {
-        if (reply->element[i]->type != REDIS_REPLY_STRING
-            || reply->element[i]->len != NGX_HTTP_ORBIS_CALL_ID_LEN)
-        {
-            continue;
-        }
-
-        id = ngx_array_push(w->sweep_ids);
-        if (id == NULL) {
-            break;
-        }
-
-        *id = ngx_pnalloc(w->sweep_pool, NGX_HTTP_ORBIS_CALL_ID_LEN + 1);
-        if (*id == NULL) {
-            w->sweep_ids->nelts--;
-            break;
-        }
-
-        ngx_cpystrn((u_char *) *id, (u_char *) reply->element[i]->str,
-                    NGX_HTTP_ORBIS_CALL_ID_LEN + 1);
-    }
-
-    w->sweep_next = 0;
-
-    ngx_http_orbis_call_sweep_next(w);
-}
-
-
-static void
-ngx_http_orbis_call_sweep_next(ngx_http_orbis_call_worker_t *w)
-{
-    u_char       key[64];
-    size_t       lens[5];
-    const char  *argv[5], **ids;
-
-    if (w->sweep_ids == NULL || w->sweep_next >= w->sweep_ids->nelts) {
-        ngx_http_orbis_call_sweep_end(w);
-        return;
-    }
-
-    ids = w->sweep_ids->elts;
-
-    argv[0] = "HMGET";
-    lens[0] = 5;
-    argv[1] = (const char *) key;
-    lens[1] = ngx_snprintf(key, sizeof(key), "session:%s",
-                           ids[w->sweep_next]) - key;
-    argv[2] = "record";
-    lens[2] = 6;
-    argv[3] = "key";
-    lens[3] = 3;
-    argv[4] = "heartbeat";
-    lens[4] = 9;
-
-    if (ngx_http_orbis_call_redis(5, argv, lens,
-                                    ngx_http_orbis_call_sweep_fetched, w,
-                                    &w->sweep_cmd)
-        != NGX_OK)
-    {
-        ngx_http_orbis_call_sweep_end(w);
-    }
-}
-
-
-static void
-ngx_http_orbis_call_sweep_fetched(void *data, redisReply *reply,
-    ngx_uint_t status)
-{
-    ngx_http_orbis_call_worker_t  *w = data;
-
-    char         key_id[NGX_HTTP_ORBIS_CALL_ID_LEN + 1], *text;
-    int64_t      hb;
-    const char  *id, **ids;
-    redisReply  *rec, *key, *beat;
-
-    w->sweep_cmd = NULL;
-
-    if (status != NGX_HTTP_ORBIS_REDIS_OK || reply->type != REDIS_REPLY_ARRAY
-        || reply->elements != 3)
-    {
-        ngx_http_orbis_call_sweep_end(w);
-        return;
-    }
-
-    ids = w->sweep_ids->elts;
-    id = ids[w->sweep_next];
-
-    rec = reply->element[0];
-    key = reply->element[1];
-    beat = reply->element[2];
-
-    if (rec->type != REDIS_REPLY_STRING) {
-        /* the session never got a record in: nothing to save */
-        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
-                      "orbis sweeper: session %s has no record, dropped", id);
-        (void) ngx_http_orbis_call_store_forget_id(id, NULL, NULL);
-        w->sweep_next++;
-        ngx_http_orbis_call_sweep_next(w);
-        return;
-    }
-
-    hb = (beat->type == REDIS_REPLY_STRING)
-         ? (int64_t) ngx_atoof((u_char *) beat->str, beat->len) : -1;
-
-    w->sweep_record = ngx_http_orbis_call_sweep_record(rec->str, rec->len,
-                                                         hb);
-    if (w->sweep_record == NULL) {
-        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                      "orbis sweeper: session %s has a bad record, dropped",
-                      id);
-        (void) ngx_http_orbis_call_store_forget_id(id, NULL, NULL);
-        w->sweep_next++;
-        ngx_http_orbis_call_sweep_next(w);
-        return;
-    }
-
-    key_id[0] = '\0';
-
-    if (key->type == REDIS_REPLY_STRING
-        && key->len == NGX_HTTP_ORBIS_CALL_ID_LEN)
-    {
-        ngx_cpystrn((u_char *) key_id, (u_char *) key->str,
-                    sizeof(key_id));
-    }
-
-    ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
-                  "orbis sweeper: saving session %s, its worker stopped "
-                  "sending heartbeats", id);
-
-    text = json_dumps(w->sweep_record, JSON_COMPACT);
-
-    w->sweep_query = (text == NULL)
-                     ? NULL
-                     : ngx_http_orbis_call_save(text, ngx_strlen(text),
-                                            key_id,
-                                            ngx_http_orbis_call_sweep_saved,
-                                            w);
-    orbis_free(text);
-
-    if (w->sweep_query == NULL) {
-        ngx_http_orbis_call_sweep_end(w);
-    }
-}
-
-
-static void
-ngx_http_orbis_call_sweep_saved(void *data, PGresult *res,
-    ngx_uint_t status)
-{
-    ngx_http_orbis_call_worker_t  *w = data;
-
-    ngx_int_t    rc;
-    const char  **ids;
-
-    w->sweep_query = NULL;
-
-    if (ngx_terminate || ngx_http_orbis_worker == NULL) {
-        return;
-    }
-
-    rc = ngx_http_orbis_call_save_result(res, status, ngx_cycle->log);
-
-    json_decref(w->sweep_record);
-    w->sweep_record = NULL;
-
-    if (rc == NGX_ERROR) {
-        /* the database is in trouble: the next round tries again */
-        ngx_http_orbis_call_sweep_end(w);
-        return;
-    }
-
-    ids = w->sweep_ids->elts;
-
-    (void) ngx_http_orbis_call_store_forget_id(ids[w->sweep_next],
-                                                 NULL, NULL);
-
-    w->sweep_next++;
-    ngx_http_orbis_call_sweep_next(w);
-}
-
-
-static void
-ngx_http_orbis_call_sweep_end(ngx_http_orbis_call_worker_t *w)
-{
-    if (w->sweep_record != NULL) {
-        json_decref(w->sweep_record);
-        w->sweep_record = NULL;
-    }
-
-    if (w->sweep_pool != NULL) {
-        ngx_destroy_pool(w->sweep_pool);
-        w->sweep_pool = NULL;
-    }
-
-    w->sweep_ids = NULL;
-    w->sweep_next = 0;
-    w->sweeping = 0;
-}
-
-
-/*
- * A record from Redis made final: a call that had not ended ends at its
- * last heartbeat, as an error (the worker died: nothing else is known).
- */
-
-static json_t *
-ngx_http_orbis_call_sweep_record(const char *text, size_t len,
-    int64_t heartbeat)
-{
-    json_t        *r;
-    int64_t        started, ended;
-    json_error_t   jerr;
-
-    r = json_loadb(text, len, 0, &jerr);
-
-    if (r == NULL || !json_is_object(r)
-        || !json_is_string(json_object_get(r, "sessionId"))
-        || !json_is_integer(json_object_get(r, "startedMs")))
-    {
-        json_decref(r);
-        return NULL;
-    }
-
-    if (json_is_string(json_object_get(r, "endReason"))) {
-        /* a finished call whose save had failed */
-        return r;
-    }
-
-    started = json_integer_value(json_object_get(r, "startedMs"));
-    ended = (heartbeat > started) ? heartbeat : started;
-
-    if (json_object_set_new(r, "endedMs", json_integer(ended)) != 0
-        || json_object_set_new(r, "durationMs",
-                               json_integer(ended - started)) != 0
-        || json_object_set_new(r, "endReason", json_string("error")) != 0
-        || json_object_set_new(r, "closeCode",
-                               json_integer(ORBIS_CLOSE_ABNORMAL)) != 0
-        || json_object_set_new(r, "swept", json_true()) != 0)
-    {
-        json_decref(r);
-        return NULL;
-    }
-
-    return r;
-}
-
-
-void
-ngx_http_orbis_call_sweep_stop(ngx_http_orbis_call_worker_t *w)
-{
-    if (w->sweep.timer_set) {
-        ngx_del_timer(&w->sweep);
-    }
 }

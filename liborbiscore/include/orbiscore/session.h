@@ -257,6 +257,21 @@ uint16_t orbis_session_end_close_code(orbis_session_end_t r);
 json_t *orbis_session_record_json(const orbis_session_t *s);
 
 /*
+ * The same with only the turns from index from on, and "turnsFrom": from
+ * (at most the number of turns): what a heartbeat sends while the turns
+ * before it are already in Redis.  Its cost grows with the turns it
+ * holds, not with the call.
+ */
+json_t *orbis_session_record_tail_json(const orbis_session_t *s,
+    size_t from);
+
+/*
+ * How many turns, from the first, will not change any more (all but an
+ * open one, which is always the last).
+ */
+size_t orbis_session_turns_settled(const orbis_session_t *s);
+
+/*
  * The live state for Redis: {"sessionId","tenantId","agentId","mode",
  * "state","startedMs","lastActivityMs","durationMs","audioSecondsIn",
  * "audioSecondsOut","resumptions","turns","toolCalls","toolsRunning"}

@@ -6,7 +6,10 @@
 #include "session/session_int.h"
 
 
-static json_t *orbis_session_turns_json(const orbis_session_t *s);
+static json_t *orbis_session_record_build(const orbis_session_t *s,
+    size_t from, int tail);
+static json_t *orbis_session_turns_json(const orbis_session_t *s,
+    size_t from);
 static json_t *orbis_session_tools_json(const orbis_session_t *s);
 static json_t *orbis_session_opt_string(const char *v);
 static json_t *orbis_session_opt_ms(int64_t ms);
@@ -17,12 +20,33 @@ static size_t orbis_session_running_tools(const orbis_session_t *s);
 json_t *
 orbis_session_record_json(const orbis_session_t *s)
 {
+    return orbis_session_record_build(s, 0, 0);
+}
+
+
+json_t *
+orbis_session_record_tail_json(const orbis_session_t *s, size_t from)
+{
+    return orbis_session_record_build(s, from, 1);
+}
+
+
+size_t
+orbis_session_turns_settled(const orbis_session_t *s)
+{
+    return (s->open_turn >= 0) ? (size_t) s->open_turn : s->n_turns;
+}
+
+
+static json_t *
+orbis_session_record_build(const orbis_session_t *s, size_t from, int tail)
+{
     int          bad;
     json_t      *r, *turns, *tools, *code;
     int64_t      duration;
     const char  *reason;
 
-    turns = orbis_session_turns_json(s);
+    turns = orbis_session_turns_json(s, from);
     tools = orbis_session_tools_json(s);
 
     duration = (s->ended_ms >= 0) ? s->ended_ms - s->started_ms : -1;
@@ -74,6 +98,12 @@ orbis_session_record_json(const orbis_session_t *s)
     bad |= json_object_set_new(r, "turns", turns);
     bad |= json_object_set_new(r, "toolCalls", tools);
 
+    if (tail) {
+        bad |= json_object_set_new(r, "turnsFrom",
+                   json_integer((json_int_t) ((from < s->n_turns)
+                                              ? from : s->n_turns)));
+    }
+
     if (bad) {
         json_decref(r);
         return NULL;
@@ -114,7 +144,7 @@ orbis_session_heartbeat_json(const orbis_session_t *s, int64_t now_ms)
 
 
 static json_t *
-orbis_session_turns_json(const orbis_session_t *s)
+orbis_session_turns_json(const orbis_session_t *s, size_t from)
 {
     size_t                       i;
     json_t                      *list;
@@ -125,7 +155,7 @@ orbis_session_turns_json(const orbis_session_t *s)
         return NULL;
     }
 
-    for (i = 0; i < s->n_turns; i++) {
+    for (i = from; i < s->n_turns; i++) {
         t = &s->turns[i];
 
         if (json_array_append_new(list,
