@@ -43,7 +43,8 @@ void ngx_http_orbis_ratelimit_init_script(void);
  * returns NGX_DONE and later calls handler with NGX_OK (the answer is in
  * the struct) or NGX_DECLINED (Redis failed or said something else);
  * NGX_HTTP_SERVICE_UNAVAILABLE at once when Redis cannot be asked;
- * NGX_ERROR for bad arguments.  The owner cancels a pending check before freeing lim.
+ * NGX_ERROR for bad arguments.  The owner cancels a pending check before
+ * freeing lim.
  */
 typedef struct ngx_http_orbis_limit_s  ngx_http_orbis_limit_t;
 
