@@ -55,7 +55,8 @@ typedef enum {
     ORBIS_CLOSE_USAGE_LIMIT        = 4002,
     ORBIS_CLOSE_REFUSED            = 4003,  /* key or origin refused */
     ORBIS_CLOSE_MODEL_UNAVAILABLE  = 4004,
-    ORBIS_CLOSE_IDLE_TIMEOUT       = 4008
+    ORBIS_CLOSE_IDLE_TIMEOUT       = 4008,
+    ORBIS_CLOSE_MESSAGE_RATE       = 4029   /* over a message budget */
 } orbis_close_code_t;
 
 

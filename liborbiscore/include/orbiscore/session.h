@@ -62,6 +62,41 @@
 #define ORBIS_SESSION_MAX_TOOL_CALLS     256     /* per call */
 #define ORBIS_SESSION_MAX_TRANSCRIPT     (1024 * 1024)  /* bytes kept */
 
+/*
+ * Caps that bound what one caller can make a worker hold and serialise.
+ * A turn counts ORBIS_SESSION_TURN_COST bytes in the transcript cap on top
+ * of its text (counted as escaped JSON), and at most ORBIS_SESSION_MAX_TURNS
+ * are kept; empty turns are never stored.  Tool calls count their args and
+ * results (JSON) in ORBIS_SESSION_MAX_TOOL_BYTES; a result over the budget
+ * is stored as {"truncated":true}.  So orbis_session_record_json() never
+ * serialises to more than ORBIS_SESSION_MAX_RECORD bytes.
+ */
+#define ORBIS_SESSION_MAX_TURNS          4096
+#define ORBIS_SESSION_TURN_COST          128
+#define ORBIS_SESSION_MAX_TOOL_BYTES     (256 * 1024)
+#define ORBIS_SESSION_MAX_TTFA_SAMPLES   1024
+#define ORBIS_SESSION_MAX_RECORD         (ORBIS_SESSION_MAX_TRANSCRIPT     \
+                                          + ORBIS_SESSION_MAX_TOOL_BYTES   \
+                                          + ORBIS_SESSION_MAX_TOOL_CALLS   \
+                                            * 512                          \
+                                          + ORBIS_SESSION_MAX_TTFA_SAMPLES \
+                                            * 12                           \
+                                          + 4096)
+
+/*
+ * Per-call budgets for what a caller sends (a token bucket each, on the
+ * caller-supplied clock): messages (text frames of any kind: "text",
+ * "end", refused ones), audio frames, and audio bytes.  A caller over any
+ * of them is cut off with ORBIS_CLOSE_MESSAGE_RATE (4029).
+ */
+#define ORBIS_SESSION_MSG_RATE           5         /* a second */
+#define ORBIS_SESSION_MSG_BURST          30
+#define ORBIS_SESSION_FRAME_RATE         100       /* a second */
+#define ORBIS_SESSION_FRAME_BURST        500
+#define ORBIS_SESSION_AUDIO_RATE         160000    /* bytes a second: 5x
+                                                    * real time at 16 kHz */
+#define ORBIS_SESSION_AUDIO_BURST        (2 * 1024 * 1024)
+
 
 typedef struct orbis_session_s  orbis_session_t;
 
@@ -89,7 +124,8 @@ typedef enum {
     ORBIS_SESSION_END_SHUTDOWN,         /* 1001 */
     ORBIS_SESSION_END_USAGE_LIMIT,      /* 4002 */
     ORBIS_SESSION_END_ERROR,            /* 1011 */
-    ORBIS_SESSION_END_CLIENT_PROTOCOL   /* 1008, repeated bad messages */
+    ORBIS_SESSION_END_CLIENT_PROTOCOL,  /* 1008, repeated bad messages */
+    ORBIS_SESSION_END_CLIENT_FLOOD      /* 4029, over a message budget */
 } orbis_session_end_t;
 
 
@@ -242,12 +278,39 @@ uint16_t orbis_session_end_close_code(orbis_session_end_t r);
 
 
 /*
+ * Turns are append-only: only the last one may still change (grow, or be
+ * marked interrupted) until it is final.  orbis_session_turns_final() is
+ * how many leading turns are final and will never change again, so a
+ * publisher that sent turns [0, k) sends only [k, final) next time, with
+ * orbis_session_turns_json(s, k, final).  A new reference, NULL when out
+ * of memory or from > to.
+ */
+size_t orbis_session_turn_count(const orbis_session_t *s);
+size_t orbis_session_turns_final(const orbis_session_t *s);
+json_t *orbis_session_turns_json(const orbis_session_t *s, size_t from,
+    size_t to);
+
+/*
+ * Time to first audio, per agent turn: from the end of the caller's input
+ * (the last voiced audio frame, or a typed text) to the first byte of the
+ * agent's audio forwarded to the caller, on the caller-supplied clock.
+ * Percentiles are nearest-rank over the turns measured so far; -1 when
+ * there is none.
+ */
+size_t orbis_session_ttfa_count(const orbis_session_t *s);
+int64_t orbis_session_ttfa_ms(const orbis_session_t *s, size_t i);
+int64_t orbis_session_ttfa_percentile(const orbis_session_t *s,
+    unsigned pct);
+
+
+/*
  * The whole call, for the calls table (one jsonb parameter):
  * {"sessionId","tenantId","agentId","mode","model","startedMs","endedMs",
  *  "durationMs","endReason","closeCode","audioSecondsIn","audioSecondsOut",
  *  "audioSecondsDropped","resumptions","connectRetries",
  *  "usage":{"promptTokens","responseTokens","totalTokens"} (sums),
- *  "transcriptTruncated",
+ *  "transcriptTruncated", "ttfaMs":[per agent turn], "ttfaP50Ms",
+ *  "ttfaP95Ms" (null when no turn was measured),
  *  "turns":[{"role","text","startedMs","final","interrupted","typed"}],
  *  "toolCalls":[{"id","name","args","result","status","startedMs",
  *                "finishedMs"}]}
@@ -259,8 +322,9 @@ json_t *orbis_session_record_json(const orbis_session_t *s);
 /*
  * The live state for Redis: {"sessionId","tenantId","agentId","mode",
  * "state","startedMs","lastActivityMs","durationMs","audioSecondsIn",
- * "audioSecondsOut","resumptions","turns","toolCalls","toolsRunning"}
- * (turns and toolCalls are counts).  A new reference, NULL when out of
+ * "audioSecondsOut","resumptions","turns","turnsFinal","toolCalls",
+ * "toolsRunning","ttfaP50Ms","ttfaP95Ms"} (turns, turnsFinal and
+ * toolCalls are counts; see orbis_session_turns_final()).  A new reference, NULL when out of
  * memory.
  */
 json_t *orbis_session_heartbeat_json(const orbis_session_t *s,

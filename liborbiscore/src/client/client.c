@@ -61,6 +61,9 @@ orbis_close_reason_text(uint16_t code)
     case ORBIS_CLOSE_IDLE_TIMEOUT:
         return "idle timeout";
 
+    case ORBIS_CLOSE_MESSAGE_RATE:
+        return "too many messages";
+
     default:
         return "";
     }

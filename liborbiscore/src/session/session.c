@@ -78,12 +78,23 @@ static orbis_rc_t orbis_session_echo_turn(orbis_session_t *s,
     orbis_client_role_t role, const char *text, int64_t now,
     orbis_session_actions_t *a);
 
+static int orbis_session_budget(int64_t *tat_us, int64_t now,
+    uint32_t rate, uint32_t burst, uint32_t cost);
+static orbis_rc_t orbis_session_flood(orbis_session_t *s, int64_t now,
+    orbis_session_actions_t *a);
+static void orbis_session_caller_input(orbis_session_t *s, int64_t now);
+static orbis_rc_t orbis_session_agent_audio(orbis_session_t *s,
+    int64_t now);
+static size_t orbis_session_json_len(const char *text, size_t len);
+static int orbis_session_blank(const char *text, size_t len);
+
 static orbis_rc_t orbis_session_ring_push(orbis_session_t *s,
     const uint8_t *pcm, size_t len);
 static void orbis_session_drop_buffers(orbis_session_t *s);
 
 static orbis_rc_t orbis_session_new_turn(orbis_session_t *s,
-    orbis_client_role_t role, int64_t now, size_t *idx);
+    orbis_client_role_t role, int64_t now, const char *text, size_t len,
+    int *idx);
 static orbis_rc_t orbis_session_turn_append(orbis_session_t *s,
     orbis_session_turn_t *t, const char *text, size_t len);
 static orbis_rc_t orbis_session_fragment(orbis_session_t *s,
@@ -130,7 +141,8 @@ static const char  *orbis_session_end_names[] = {
     "shutdown",
     "usage_limit",
     "error",
-    "client_protocol"
+    "client_protocol",
+    "client_flood"
 };
 
 
@@ -144,7 +156,8 @@ static const uint16_t  orbis_session_end_codes[] = {
     ORBIS_CLOSE_GOING_AWAY,
     ORBIS_CLOSE_USAGE_LIMIT,
     ORBIS_CLOSE_INTERNAL,
-    ORBIS_CLOSE_POLICY
+    ORBIS_CLOSE_POLICY,
+    ORBIS_CLOSE_MESSAGE_RATE
 };
 
 
@@ -457,6 +470,7 @@ orbis_session_create(const orbis_session_conf_t *conf, orbis_err_t *err)
     s->go_away_deadline_ms = -1;
     s->open_turn = -1;
     s->client_open = 1;
+    s->caller_mark_ms = -1;
 
     return s;
 }
@@ -498,6 +512,7 @@ orbis_session_free(orbis_session_t *s)
     }
 
     orbis_free(s->tools);
+    orbis_free(s->ttfa);
     orbis_free(s);
 }
 
@@ -662,7 +677,7 @@ orbis_session_end(orbis_session_t *s, orbis_session_end_t reason,
     orbis_session_actions_reset(a);
 
     if (reason <= ORBIS_SESSION_END_NONE
-        || reason > ORBIS_SESSION_END_CLIENT_PROTOCOL)
+        || reason > ORBIS_SESSION_END_CLIENT_FLOOD)
     {
         return ORBIS_ERR_INVALID;
     }
@@ -852,6 +867,16 @@ orbis_session_do_client_audio(orbis_session_t *s, const uint8_t *pcm,
         break;
     }
 
+    if (!orbis_session_budget(&s->frame_tat_us, now,
+                              ORBIS_SESSION_FRAME_RATE,
+                              ORBIS_SESSION_FRAME_BURST, 1)
+        || !orbis_session_budget(&s->audio_tat_us, now,
+                                 ORBIS_SESSION_AUDIO_RATE,
+                                 ORBIS_SESSION_AUDIO_BURST, (uint32_t) len))
+    {
+        return orbis_session_flood(s, now, a);
+    }
+
     if (len == 0) {
         return ORBIS_OK;
     }
@@ -865,9 +890,18 @@ orbis_session_do_client_audio(orbis_session_t *s, const uint8_t *pcm,
     s->bytes_in += len;
     s->last_activity_ms = now;
 
+    if (orbis_pcm_rms(pcm, len) >= ORBIS_SESSION_VOICE_RMS) {
+        orbis_session_caller_input(s, now);
+    }
+
     switch (s->state) {
 
     case ORBIS_SESSION_ECHO:
+        rc = orbis_session_agent_audio(s, now);
+        if (rc != ORBIS_OK) {
+            return rc;
+        }
+
         mark = a->arena.len;
         rc = orbis_session_push_data(a, ORBIS_SESSION_ACT_SEND_CLIENT_BINARY,
                                      mark, orbis_strbuf_append(&a->arena, pcm,
@@ -895,8 +929,9 @@ static orbis_rc_t
 orbis_session_do_client_text(orbis_session_t *s, const char *msg, size_t len,
     int64_t now, orbis_session_actions_t *a)
 {
+    int                  idx;
     char                *copy;
-    size_t               idx, mark;
+    size_t               mark;
     orbis_rc_t           rc;
     orbis_err_t          err;
     orbis_client_msg_t   m;
@@ -912,6 +947,12 @@ orbis_session_do_client_text(orbis_session_t *s, const char *msg, size_t len,
 
     default:
         break;
+    }
+
+    if (!orbis_session_budget(&s->msg_tat_us, now, ORBIS_SESSION_MSG_RATE,
+                              ORBIS_SESSION_MSG_BURST, 1))
+    {
+        return orbis_session_flood(s, now, a);
     }
 
     rc = orbis_client_parse(msg, len, &m, &err);
@@ -931,6 +972,14 @@ orbis_session_do_client_text(orbis_session_t *s, const char *msg, size_t len,
     }
 
     s->last_activity_ms = now;
+
+    if (orbis_session_blank(m.text, m.text_len)) {
+        /* nothing to say: no turn, nothing for the model */
+        orbis_client_msg_free(&m);
+        return ORBIS_OK;
+    }
+
+    orbis_session_caller_input(s, now);
 
     copy = NULL;
 
@@ -958,17 +1007,15 @@ orbis_session_do_client_text(orbis_session_t *s, const char *msg, size_t len,
     rc = orbis_session_close_turn(s, 1, a);
 
     if (rc == ORBIS_OK) {
-        rc = orbis_session_new_turn(s, ORBIS_CLIENT_ROLE_USER, now, &idx);
+        rc = orbis_session_new_turn(s, ORBIS_CLIENT_ROLE_USER, now,
+                                    copy != NULL ? copy : m.text,
+                                    m.text_len, &idx);
     }
 
-    if (rc == ORBIS_OK) {
+    if (rc == ORBIS_OK && idx >= 0) {
         s->turns[idx].typed = 1;
         s->turns[idx].final = 1;
         s->open_turn = -1;
-
-        rc = orbis_session_turn_append(s, &s->turns[idx],
-                                       copy != NULL ? copy : m.text,
-                                       m.text_len);
     }
 
     if (rc != ORBIS_OK) {
@@ -1378,6 +1425,11 @@ orbis_session_content(orbis_session_t *s, const orbis_gemini_msg_t *m,
 
         s->bytes_out += m->audio_len;
         s->model_turn_active = 1;
+
+        rc = orbis_session_agent_audio(s, now);
+        if (rc != ORBIS_OK) {
+            return rc;
+        }
     }
 
     if (m->text_len > 0) {
@@ -1417,6 +1469,7 @@ orbis_session_content(orbis_session_t *s, const orbis_gemini_msg_t *m,
         }
 
         s->model_turn_active = 0;
+        s->agent_speaking = 0;
     }
 
     if (m->turn_complete) {
@@ -1433,6 +1486,7 @@ orbis_session_content(orbis_session_t *s, const orbis_gemini_msg_t *m,
         }
 
         s->model_turn_active = 0;
+        s->agent_speaking = 0;
     }
 
     for (i = 0; i < m->n_tool_calls; i++) {
@@ -1523,6 +1577,7 @@ orbis_session_resume(orbis_session_t *s, int64_t now,
 
     s->state = ORBIS_SESSION_RESUMING;
     s->model_turn_active = 0;
+    s->agent_speaking = 0;
     s->go_away_seen = 0;
     s->go_away_deadline_ms = -1;
 
@@ -1726,7 +1781,7 @@ orbis_session_echo_listen(orbis_session_t *s, const uint8_t *pcm,
 
     ms = (uint32_t) orbis_pcm_duration_ms(len, ORBIS_CLIENT_INPUT_RATE);
 
-    if (orbis_pcm_rms(pcm, len) >= ORBIS_SESSION_ECHO_VOICE_RMS) {
+    if (orbis_pcm_rms(pcm, len) >= ORBIS_SESSION_VOICE_RMS) {
         s->echo_voiced_ms += ms;
         s->echo_silent_ms = 0;
 
@@ -1767,6 +1822,7 @@ orbis_session_echo_listen(orbis_session_t *s, const uint8_t *pcm,
     s->echo_silent_ms = 0;
     s->echo_interim_ms = 0;
     s->echo_utterances++;
+    s->agent_speaking = 0;
 
     snprintf(text, sizeof(text),
              "(echo mode) utterance %u, %u.%u s of speech",
@@ -1799,26 +1855,153 @@ static orbis_rc_t
 orbis_session_echo_turn(orbis_session_t *s, orbis_client_role_t role,
     const char *text, int64_t now, orbis_session_actions_t *a)
 {
-    size_t      idx;
+    int         idx;
     orbis_rc_t  rc;
 
     rc = orbis_session_close_turn(s, 1, a);
 
     if (rc == ORBIS_OK) {
-        rc = orbis_session_new_turn(s, role, now, &idx);
-    }
-
-    if (rc == ORBIS_OK) {
-        rc = orbis_session_turn_append(s, &s->turns[idx], text,
-                                       strlen(text));
+        rc = orbis_session_new_turn(s, role, now, text, strlen(text), &idx);
     }
 
     if (rc != ORBIS_OK) {
         return rc;
     }
 
+    if (idx < 0) {
+        /* over the caps: shown, not kept */
+        return orbis_session_push_data(a, ORBIS_SESSION_ACT_SEND_CLIENT_TEXT,
+                   a->arena.len,
+                   orbis_client_build_transcript(&a->arena, role, text,
+                                                 strlen(text), 1, NULL));
+    }
+
     /* closing it sends the final transcript with the whole text */
     return orbis_session_close_turn(s, 1, a);
+}
+
+
+/*
+ * A GCRA token bucket: rate units a second, burst units at once, on the
+ * caller's clock.  1 when cost units may pass (and are taken), 0 when not.
+ */
+
+static int
+orbis_session_budget(int64_t *tat_us, int64_t now, uint32_t rate,
+    uint32_t burst, uint32_t cost)
+{
+    int64_t  t, e, tau, next;
+
+    t = now * 1000;
+    e = 1000000 / (int64_t) rate;
+    tau = e * (int64_t) burst;
+
+    next = ((*tat_us > t) ? *tat_us : t) + e * (int64_t) cost;
+
+    if (next - t > tau) {
+        return 0;
+    }
+
+    *tat_us = next;
+
+    return 1;
+}
+
+
+static orbis_rc_t
+orbis_session_flood(orbis_session_t *s, int64_t now,
+    orbis_session_actions_t *a)
+{
+    orbis_rc_t  rc;
+
+    rc = orbis_session_finish(s, ORBIS_SESSION_END_CLIENT_FLOOD, now, a);
+
+    return (rc == ORBIS_OK) ? ORBIS_ERR_RANGE : rc;
+}
+
+
+/* the caller said something (voiced audio, typed text): TTFA counts on */
+
+static void
+orbis_session_caller_input(orbis_session_t *s, int64_t now)
+{
+    s->caller_mark_ms = now;
+}
+
+
+/*
+ * The agent's audio goes to the caller: the first of an agent turn that
+ * answers caller input is a time-to-first-audio sample.
+ */
+
+static orbis_rc_t
+orbis_session_agent_audio(orbis_session_t *s, int64_t now)
+{
+    int64_t  *v;
+
+    if (s->agent_speaking) {
+        return ORBIS_OK;
+    }
+
+    s->agent_speaking = 1;
+
+    if (s->caller_mark_ms < 0) {
+        return ORBIS_OK;
+    }
+
+    if (s->n_ttfa < ORBIS_SESSION_MAX_TTFA_SAMPLES) {
+        if ((s->n_ttfa & (s->n_ttfa - 1)) == 0) {
+            /* 0, 1, 2, 4, 8...: grow to the next power of two */
+            v = orbis_realloc(s->ttfa, (s->n_ttfa ? s->n_ttfa * 2 : 1)
+                                       * sizeof(int64_t));
+            if (v == NULL) {
+                return ORBIS_ERR_NOMEM;
+            }
+
+            s->ttfa = v;
+        }
+
+        s->ttfa[s->n_ttfa++] = (now > s->caller_mark_ms)
+                               ? now - s->caller_mark_ms : 0;
+    }
+
+    s->caller_mark_ms = -1;
+
+    return ORBIS_OK;
+}
+
+
+/* the length of text[0..len) inside a JSON string, at most */
+
+static size_t
+orbis_session_json_len(const char *text, size_t len)
+{
+    size_t          i, n;
+    unsigned char   c;
+
+    for (i = 0, n = 0; i < len; i++) {
+        c = (unsigned char) text[i];
+        n += (c == '"' || c == '\\') ? 2 : (c < 0x20) ? 6 : 1;
+    }
+
+    return n;
+}
+
+
+static int
+orbis_session_blank(const char *text, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < len; i++) {
+        if (text[i] != ' ' && text[i] != '\t' && text[i] != '\n'
+            && text[i] != '\r')
+        {
+            return 0;
+        }
+    }
+
+    return 1;
 }
 
 
@@ -1891,12 +2074,33 @@ orbis_session_drop_buffers(orbis_session_t *s)
 
 /* transcript */
 
+/*
+ * Opens a turn holding text[0..len); *idx is -1 when nothing was stored:
+ * empty text, or over the caps (the transcript is then marked truncated).
+ */
+
 static orbis_rc_t
 orbis_session_new_turn(orbis_session_t *s, orbis_client_role_t role,
-    int64_t now, size_t *idx)
+    int64_t now, const char *text, size_t len, int *idx)
 {
-    size_t                 cap;
+    size_t                 cap, cost;
+    orbis_rc_t             rc;
     orbis_session_turn_t  *turns, *t;
+
+    *idx = -1;
+
+    if (len == 0) {
+        return ORBIS_OK;
+    }
+
+    cost = ORBIS_SESSION_TURN_COST + orbis_session_json_len(text, len);
+
+    if (s->n_turns >= ORBIS_SESSION_MAX_TURNS
+        || s->transcript_bytes + cost > ORBIS_SESSION_MAX_TRANSCRIPT)
+    {
+        s->transcript_truncated = 1;
+        return ORBIS_OK;
+    }
 
     if (s->n_turns == s->cap_turns) {
         cap = (s->cap_turns == 0) ? 16 : s->cap_turns * 2;
@@ -1916,8 +2120,15 @@ orbis_session_new_turn(orbis_session_t *s, orbis_client_role_t role,
     t->role = role;
     t->started_ms = now;
 
-    *idx = s->n_turns++;
-    s->open_turn = (int) *idx;
+    rc = orbis_strbuf_append(&t->text, text, len);
+    if (rc != ORBIS_OK) {
+        return rc;
+    }
+
+    s->transcript_bytes += cost;
+
+    *idx = (int) s->n_turns++;
+    s->open_turn = *idx;
 
     return ORBIS_OK;
 }
@@ -1929,16 +2140,19 @@ static orbis_rc_t
 orbis_session_turn_append(orbis_session_t *s, orbis_session_turn_t *t,
     const char *text, size_t len)
 {
+    size_t      cost;
     orbis_rc_t  rc;
 
-    if (s->transcript_bytes + len > ORBIS_SESSION_MAX_TRANSCRIPT) {
+    cost = orbis_session_json_len(text, len);
+
+    if (s->transcript_bytes + cost > ORBIS_SESSION_MAX_TRANSCRIPT) {
         s->transcript_truncated = 1;
         return ORBIS_OK;
     }
 
     rc = orbis_strbuf_append(&t->text, text, len);
     if (rc == ORBIS_OK) {
-        s->transcript_bytes += len;
+        s->transcript_bytes += cost;
     }
 
     return rc;
@@ -1949,7 +2163,8 @@ static orbis_rc_t
 orbis_session_fragment(orbis_session_t *s, orbis_client_role_t role,
     const char *text, int64_t now, orbis_session_actions_t *a)
 {
-    size_t      len, idx, mark;
+    int         idx;
+    size_t      len, mark;
     orbis_rc_t  rc;
 
     len = strlen(text);
@@ -1965,13 +2180,13 @@ orbis_session_fragment(orbis_session_t *s, orbis_client_role_t role,
     }
 
     if (s->open_turn < 0) {
-        rc = orbis_session_new_turn(s, role, now, &idx);
-        if (rc != ORBIS_OK) {
-            return rc;
-        }
+        rc = orbis_session_new_turn(s, role, now, text, len, &idx);
+
+    } else {
+        rc = orbis_session_turn_append(s, &s->turns[s->open_turn], text,
+                                       len);
     }
 
-    rc = orbis_session_turn_append(s, &s->turns[s->open_turn], text, len);
     if (rc != ORBIS_OK) {
         return rc;
     }
@@ -2021,7 +2236,7 @@ orbis_session_start_tool(orbis_session_t *s,
 {
     int                          failed;
     char                         id[32];
-    size_t                       cap, mark;
+    size_t                       cap, mark, cost;
     json_t                      *resp;
     orbis_rc_t                   rc;
     orbis_session_tool_t        *tools, *t;
@@ -2092,6 +2307,17 @@ orbis_session_start_tool(orbis_session_t *s,
         return ORBIS_ERR_NOMEM;
     }
 
+    /* the tool gets its args; the record keeps them within the budget */
+    cost = json_dumpb(t->args, NULL, 0, JSON_COMPACT) + strlen(t->id)
+           + (t->name != NULL ? strlen(t->name) : 0);
+
+    if (s->tool_bytes + cost > ORBIS_SESSION_MAX_TOOL_BYTES) {
+        t->args_dropped = 1;
+
+    } else {
+        s->tool_bytes += cost;
+    }
+
     t->status = ORBIS_CLIENT_TOOL_STARTED;
     t->started_ms = now;
     t->finished_ms = -1;
@@ -2117,7 +2343,7 @@ orbis_session_finish_tool(orbis_session_t *s, orbis_session_tool_t *t,
     orbis_client_tool_status_t status, json_t *response, int notify,
     int64_t now, orbis_session_actions_t *a)
 {
-    size_t                      mark;
+    size_t                      mark, cost;
     orbis_rc_t                  rc;
     orbis_gemini_fn_response_t  fr;
 
@@ -2129,6 +2355,18 @@ orbis_session_finish_tool(orbis_session_t *s, orbis_session_tool_t *t,
     t->status = status;
     t->finished_ms = now;
     t->result = response;
+
+    if (response != NULL) {
+        cost = json_dumpb(response, NULL, 0, JSON_COMPACT);
+
+        if (s->tool_bytes + cost > ORBIS_SESSION_MAX_TOOL_BYTES) {
+            /* the model still gets it whole, below */
+            t->result_dropped = 1;
+
+        } else {
+            s->tool_bytes += cost;
+        }
+    }
 
     rc = ORBIS_OK;
 

@@ -29,7 +29,7 @@
  * speech; a transcript of the utterance so far every ..._INTERIM_MS of
  * speech; an utterance ends after ..._SILENCE_MS of quieter frames.
  */
-#define ORBIS_SESSION_ECHO_VOICE_RMS   300
+#define ORBIS_SESSION_VOICE_RMS        300
 #define ORBIS_SESSION_ECHO_INTERIM_MS  400
 #define ORBIS_SESSION_ECHO_SILENCE_MS  500
 /* reconnects after failed attempts back off 250 ms, 500 ms ... 4 s */
@@ -56,6 +56,8 @@ typedef struct {
     int64_t                      started_ms;
     int64_t                      finished_ms;  /* -1 while running */
     unsigned                     id_given:1;   /* Gemini sent an id */
+    unsigned                     args_dropped:1;    /* over the tool */
+    unsigned                     result_dropped:1;  /* bytes budget */
 } orbis_session_tool_t;
 
 
@@ -114,7 +116,23 @@ struct orbis_session_s {
     size_t                   n_turns;
     size_t                   cap_turns;
     int                      open_turn;     /* index, -1: none */
-    size_t                   transcript_bytes;
+    size_t                   transcript_bytes;  /* text as JSON, and
+                                                 * ORBIS_SESSION_TURN_COST
+                                                 * a turn */
+    size_t                   tool_bytes;
+
+    /* message budgets: theoretical arrival times (GCRA), microseconds */
+    int64_t                  msg_tat_us;
+    int64_t                  frame_tat_us;
+    int64_t                  audio_tat_us;
+
+    /* time to first audio */
+    int64_t                  caller_mark_ms;    /* end of the caller's
+                                                 * latest input, -1: none */
+    unsigned                 agent_speaking:1;  /* this agent turn's audio
+                                                 * has started */
+    int64_t                 *ttfa;
+    size_t                   n_ttfa;
 
     orbis_session_tool_t    *tools;
     size_t                   n_tools;

@@ -1800,6 +1800,408 @@ test_create_refusals(void **state)
 }
 
 
+/* caps, budgets and time to first audio (issue 10 item 2, issue 9) */
+
+static fx_t *
+fx_echo(void)
+{
+    orbis_session_conf_t  c;
+
+    memset(&c, 0, sizeof(c));
+    c.session_id = "echo-cap";
+    c.echo = 1;
+
+    return fx_new(&c);
+}
+
+
+static orbis_rc_t
+say(fx_t *f, const char *text, int64_t now)
+{
+    char     msg[9000];
+    json_t  *j;
+    size_t   n;
+
+    j = json_pack("{s:s,s:s}", "type", "text", "text", text);
+    n = json_dumpb(j, msg, sizeof(msg), JSON_COMPACT);
+    json_decref(j);
+    assert_true(n < sizeof(msg));
+
+    return orbis_session_on_client_text(f->s, msg, n, now, &f->a);
+}
+
+
+static size_t
+record_size(fx_t *f)
+{
+    size_t   n;
+    json_t  *rec;
+
+    rec = orbis_session_record_json(f->s);
+    assert_non_null(rec);
+    n = json_dumpb(rec, NULL, 0, JSON_COMPACT);
+    json_decref(rec);
+
+    return n;
+}
+
+
+static void
+assert_flood_close(fx_t *f)
+{
+    const orbis_session_action_t  *act;
+
+    act = nth(&f->a, ORBIS_SESSION_ACT_CLOSE_CLIENT, 0);
+    assert_int_equal(act->code, 4029);
+    assert_string_equal(act->data, "too many messages");
+    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_FINALIZE), 1);
+    assert_int_equal(orbis_session_end_reason(f->s),
+                     ORBIS_SESSION_END_CLIENT_FLOOD);
+    assert_string_equal(orbis_session_end_reason_name(
+                            ORBIS_SESSION_END_CLIENT_FLOOD), "client_flood");
+}
+
+
+static void
+test_message_rate_limit(void **state)
+{
+    int      i;
+    fx_t    *f;
+    json_t  *rec;
+
+    (void) state;
+
+    /* a burst of 30 passes; the 31st at the same instant is a flood */
+    f = fx_echo();
+    assert_int_equal(orbis_session_start(f->s, 1000, &f->a), ORBIS_OK);
+
+    for (i = 0; i < ORBIS_SESSION_MSG_BURST; i++) {
+        assert_int_equal(say(f, "a", 1000), ORBIS_OK);
+    }
+
+    assert_int_equal(say(f, "a", 1000), ORBIS_ERR_RANGE);
+    assert_flood_close(f);
+
+    /* nothing more is taken, and the record says why */
+    assert_int_equal(say(f, "b", 1001), ORBIS_OK);
+    assert_int_equal(f->a.n, 0);
+    rec = orbis_session_record_json(f->s);
+    assert_string_equal(json_string_value(json_object_get(rec, "endReason")),
+                        "client_flood");
+    assert_int_equal(json_integer_value(json_object_get(rec, "closeCode")),
+                     4029);
+    assert_int_equal(json_array_size(json_object_get(rec, "turns")),
+                     ORBIS_SESSION_MSG_BURST);
+    json_decref(rec);
+    fx_free(f);
+
+    /* "end" and refused messages count too */
+    f = fx_echo();
+    assert_int_equal(orbis_session_start(f->s, 0, &f->a), ORBIS_OK);
+
+    for (i = 0; i < ORBIS_SESSION_MSG_BURST - 1; i++) {
+        assert_int_equal(say(f, "a", 0), ORBIS_OK);
+    }
+
+    assert_int_equal(orbis_session_on_client_text(f->s, "{\"type\":\"end\"}",
+                                                  14, 0, &f->a), ORBIS_OK);
+    assert_int_equal(orbis_session_end_reason(f->s),
+                     ORBIS_SESSION_END_CLIENT_CLOSED);
+    fx_free(f);
+
+    f = fx_echo();
+    assert_int_equal(orbis_session_start(f->s, 0, &f->a), ORBIS_OK);
+
+    for (i = 0; i < ORBIS_SESSION_MSG_BURST; i++) {
+        assert_int_equal(say(f, "a", 0), ORBIS_OK);
+    }
+
+    assert_int_equal(orbis_session_on_client_text(f->s, "{\"type\":\"end\"}",
+                                                  14, 0, &f->a),
+                     ORBIS_ERR_RANGE);
+    assert_flood_close(f);
+    fx_free(f);
+
+    /* at the sustained rate it never trips */
+    f = fx_echo();
+    assert_int_equal(orbis_session_start(f->s, 0, &f->a), ORBIS_OK);
+
+    for (i = 0; i < 2000; i++) {
+        assert_int_equal(say(f, "steady", (int64_t) i * 200), ORBIS_OK);
+    }
+
+    assert_int_equal(orbis_session_state(f->s), ORBIS_SESSION_ECHO);
+    fx_free(f);
+}
+
+
+static void
+test_audio_frame_rate_limit(void **state)
+{
+    int       i;
+    fx_t     *f;
+    uint8_t   pcm[640];
+
+    (void) state;
+
+    memset(pcm, 0, sizeof(pcm));
+
+    f = fx_echo();
+    assert_int_equal(orbis_session_start(f->s, 0, &f->a), ORBIS_OK);
+
+    for (i = 0; i < ORBIS_SESSION_FRAME_BURST; i++) {
+        client_audio(f, pcm, sizeof(pcm), 0);
+    }
+
+    assert_int_equal(orbis_session_on_client_audio(f->s, pcm, sizeof(pcm), 0,
+                                                   &f->a), ORBIS_ERR_RANGE);
+    assert_flood_close(f);
+    fx_free(f);
+
+    /* real time (a frame every 20 ms) for ten minutes is fine */
+    f = fx_echo();
+    assert_int_equal(orbis_session_start(f->s, 0, &f->a), ORBIS_OK);
+
+    for (i = 0; i < 30000; i++) {
+        client_audio(f, pcm, sizeof(pcm), (int64_t) i * 20);
+    }
+
+    assert_int_equal(orbis_session_state(f->s), ORBIS_SESSION_ECHO);
+    fx_free(f);
+
+    /* big frames run out of the byte budget first */
+    f = fx_echo();
+    assert_int_equal(orbis_session_start(f->s, 0, &f->a), ORBIS_OK);
+
+    {
+        static uint8_t  big[ORBIS_SESSION_MAX_AUDIO_FRAME];
+        orbis_rc_t      rc;
+
+        for (i = 0; i < 100; i++) {
+            rc = orbis_session_on_client_audio(f->s, big, sizeof(big), 0,
+                                               &f->a);
+            if (rc != ORBIS_OK) {
+                break;
+            }
+        }
+
+        assert_int_equal(rc, ORBIS_ERR_RANGE);
+        assert_int_equal(i, ORBIS_SESSION_AUDIO_BURST / sizeof(big));
+        assert_flood_close(f);
+    }
+
+    fx_free(f);
+}
+
+
+static void
+test_turn_caps(void **state)
+{
+    int       i;
+    fx_t     *f;
+    char      big[4001];
+    json_t   *rec;
+    size_t    n;
+
+    (void) state;
+
+    /* one-letter messages: the turn count is capped, the rest is shown */
+    f = fx_echo();
+    assert_int_equal(orbis_session_start(f->s, 0, &f->a), ORBIS_OK);
+
+    for (i = 0; i < ORBIS_SESSION_MAX_TURNS + 500; i++) {
+        assert_int_equal(say(f, "a", (int64_t) i * 250), ORBIS_OK);
+    }
+
+    /* past the cap the echo still answers, and nothing is stored */
+    assert_int_equal(count_events(&f->a, "transcript"), 1);
+    assert_int_equal(orbis_session_turn_count(f->s), ORBIS_SESSION_MAX_TURNS);
+
+    rec = orbis_session_record_json(f->s);
+    assert_true(json_is_true(json_object_get(rec, "transcriptTruncated")));
+    assert_int_equal(json_array_size(json_object_get(rec, "turns")),
+                     ORBIS_SESSION_MAX_TURNS);
+    json_decref(rec);
+    assert_true(record_size(f) <= ORBIS_SESSION_MAX_RECORD);
+    fx_free(f);
+
+    /* long texts full of quotes: the cap counts them as escaped JSON */
+    f = fx_echo();
+    assert_int_equal(orbis_session_start(f->s, 0, &f->a), ORBIS_OK);
+    memset(big, '"', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+
+    for (i = 0; i < 400; i++) {
+        assert_int_equal(say(f, big, (int64_t) i * 250), ORBIS_OK);
+    }
+
+    n = orbis_session_turn_count(f->s);
+    assert_true(n > 100 && n < 400);
+    assert_true(record_size(f) <= ORBIS_SESSION_MAX_RECORD);
+    fx_free(f);
+
+    /* blank and empty texts store no turn */
+    f = fx_echo();
+    assert_int_equal(orbis_session_start(f->s, 0, &f->a), ORBIS_OK);
+    assert_int_equal(say(f, "   \t\n ", 10), ORBIS_OK);
+    assert_int_equal(f->a.n, 0);
+    assert_int_equal(say(f, "", 20), ORBIS_ERR_INVALID);
+    assert_int_equal(count_events(&f->a, "error"), 1);
+    assert_int_equal(orbis_session_turn_count(f->s), 0);
+    assert_int_equal(say(f, "real", 30), ORBIS_OK);
+    assert_int_equal(orbis_session_turn_count(f->s), 1);
+    fx_free(f);
+}
+
+
+static void
+test_turns_final_for_publishers(void **state)
+{
+    fx_t    *f;
+    json_t  *j;
+
+    (void) state;
+
+    f = fx_default();
+    go_live(f, 0);
+
+    assert_int_equal(orbis_session_turns_final(f->s), 0);
+    up(f, "{\"serverContent\":{\"outputTranscription\":{\"text\":\"Hel\"}}}",
+       10);
+    /* open and growing: not final yet */
+    assert_int_equal(orbis_session_turn_count(f->s), 1);
+    assert_int_equal(orbis_session_turns_final(f->s), 0);
+    up(f, "{\"serverContent\":{\"turnComplete\":true}}", 20);
+    assert_int_equal(orbis_session_turns_final(f->s), 1);
+
+    assert_int_equal(orbis_session_on_client_text(f->s,
+                         "{\"type\":\"text\",\"text\":\"hi\"}", 27, 30,
+                         &f->a), ORBIS_OK);
+    assert_int_equal(orbis_session_turns_final(f->s), 2);
+
+    j = orbis_session_turns_json(f->s, 1, 2);
+    assert_int_equal(json_array_size(j), 1);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(j, 0), "text")), "hi");
+    json_decref(j);
+    assert_null(orbis_session_turns_json(f->s, 2, 1));
+    assert_null(orbis_session_turns_json(f->s, 0, 3));
+
+    j = orbis_session_heartbeat_json(f->s, 40);
+    assert_int_equal(json_integer_value(json_object_get(j, "turnsFinal")), 2);
+    json_decref(j);
+
+    fx_free(f);
+}
+
+
+static void
+voiced(fx_t *f, int64_t now)
+{
+    size_t   i;
+    uint8_t  pcm[640];
+
+    /* a square wave of amplitude 3000: RMS far above the voice level */
+    for (i = 0; i < sizeof(pcm); i += 2) {
+        pcm[i] = (uint8_t) ((i / 2) % 20 < 10 ? 0xb8 : 0x48);
+        pcm[i + 1] = (uint8_t) ((i / 2) % 20 < 10 ? 0x0b : 0xf4);
+    }
+
+    client_audio(f, pcm, sizeof(pcm), now);
+}
+
+
+static void
+quiet(fx_t *f, int64_t now)
+{
+    uint8_t  pcm[640];
+
+    memset(pcm, 0, sizeof(pcm));
+    client_audio(f, pcm, sizeof(pcm), now);
+}
+
+
+#define MODEL_AUDIO                                                          \
+    "{\"serverContent\":{\"modelTurn\":{\"parts\":[{\"inlineData\":"         \
+    "{\"mimeType\":\"audio/pcm;rate=24000\",\"data\":\"AAAA\"}}]}}}"
+
+static void
+test_time_to_first_audio(void **state)
+{
+    fx_t    *f;
+    json_t  *rec, *v;
+
+    (void) state;
+
+    f = fx_default();
+    go_live(f, 1000);
+
+    /* the greeting's answer: no caller input before it, no sample */
+    up(f, MODEL_AUDIO, 1200);
+    up(f, "{\"serverContent\":{\"turnComplete\":true}}", 1300);
+    assert_int_equal(orbis_session_ttfa_count(f->s), 0);
+    assert_int_equal(orbis_session_ttfa_percentile(f->s, 50), -1);
+
+    /* speech ends at 2100 (silence after it does not move the mark) */
+    voiced(f, 2000);
+    voiced(f, 2100);
+    quiet(f, 2120);
+    quiet(f, 2600);
+    up(f, MODEL_AUDIO, 3000);
+    assert_int_equal(orbis_session_ttfa_count(f->s), 1);
+    assert_int_equal(orbis_session_ttfa_ms(f->s, 0), 900);
+
+    /* more audio of the same turn, even after a cough: one sample a turn */
+    voiced(f, 3100);
+    up(f, MODEL_AUDIO, 3200);
+    assert_int_equal(orbis_session_ttfa_count(f->s), 1);
+    up(f, "{\"serverContent\":{\"turnComplete\":true}}", 3300);
+
+    /* typed text: from the message to the first audio */
+    assert_int_equal(orbis_session_on_client_text(f->s,
+                         "{\"type\":\"text\",\"text\":\"hi\"}", 27, 5000,
+                         &f->a), ORBIS_OK);
+    up(f, MODEL_AUDIO, 5400);
+    assert_int_equal(orbis_session_ttfa_ms(f->s, 1), 400);
+
+    /* barge-in: the interrupted turn ends, the next one is measured */
+    voiced(f, 5600);
+    up(f, "{\"serverContent\":{\"interrupted\":true}}", 5700);
+    up(f, MODEL_AUDIO, 6300);
+    assert_int_equal(orbis_session_ttfa_count(f->s), 3);
+    assert_int_equal(orbis_session_ttfa_ms(f->s, 2), 700);
+
+    /* nearest rank over 900, 400, 700 */
+    assert_int_equal(orbis_session_ttfa_percentile(f->s, 50), 700);
+    assert_int_equal(orbis_session_ttfa_percentile(f->s, 95), 900);
+    assert_int_equal(orbis_session_ttfa_percentile(f->s, 1), 400);
+
+    rec = orbis_session_record_json(f->s);
+    v = json_object_get(rec, "ttfaMs");
+    assert_int_equal(json_array_size(v), 3);
+    assert_int_equal(json_integer_value(json_array_get(v, 0)), 900);
+    assert_int_equal(json_integer_value(json_array_get(v, 1)), 400);
+    assert_int_equal(json_integer_value(json_array_get(v, 2)), 700);
+    assert_int_equal(json_integer_value(json_object_get(rec, "ttfaP50Ms")),
+                     700);
+    assert_int_equal(json_integer_value(json_object_get(rec, "ttfaP95Ms")),
+                     900);
+    json_decref(rec);
+
+    fx_free(f);
+
+    /* no sample: null percentiles in the record */
+    f = fx_default();
+    go_live(f, 0);
+    rec = orbis_session_record_json(f->s);
+    assert_true(json_is_null(json_object_get(rec, "ttfaP50Ms")));
+    assert_true(json_is_null(json_object_get(rec, "ttfaP95Ms")));
+    assert_int_equal(json_array_size(json_object_get(rec, "ttfaMs")), 0);
+    json_decref(rec);
+    fx_free(f);
+}
+
+
 int
 main(void)
 {
@@ -1831,6 +2233,11 @@ main(void)
         cmocka_unit_test(test_echo_greeting),
         cmocka_unit_test(test_bad_upstream_message_is_dropped),
         cmocka_unit_test(test_create_refusals),
+        cmocka_unit_test(test_message_rate_limit),
+        cmocka_unit_test(test_audio_frame_rate_limit),
+        cmocka_unit_test(test_turn_caps),
+        cmocka_unit_test(test_turns_final_for_publishers),
+        cmocka_unit_test(test_time_to_first_audio),
     };
 
     return cmocka_run_group_tests_name("session", tests, NULL, NULL);
