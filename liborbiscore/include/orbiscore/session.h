@@ -125,7 +125,10 @@ typedef enum {
     ORBIS_SESSION_END_USAGE_LIMIT,      /* 4002 */
     ORBIS_SESSION_END_ERROR,            /* 1011 */
     ORBIS_SESSION_END_CLIENT_PROTOCOL,  /* 1008, repeated bad messages */
-    ORBIS_SESSION_END_CLIENT_FLOOD      /* 4029, over a message budget */
+    ORBIS_SESSION_END_CLIENT_FLOOD      /* 4029, over a message budget;
+                                         * named "client_protocol" in
+                                         * records (the close code tells
+                                         * them apart) */
 } orbis_session_end_t;
 
 

@@ -142,7 +142,7 @@ static const char  *orbis_session_end_names[] = {
     "usage_limit",
     "error",
     "client_protocol",
-    "client_flood"
+    "client_protocol"   /* a flood is a protocol abuse; 4029 tells */
 };
 
 

@@ -1858,7 +1858,8 @@ assert_flood_close(fx_t *f)
     assert_int_equal(orbis_session_end_reason(f->s),
                      ORBIS_SESSION_END_CLIENT_FLOOD);
     assert_string_equal(orbis_session_end_reason_name(
-                            ORBIS_SESSION_END_CLIENT_FLOOD), "client_flood");
+                            ORBIS_SESSION_END_CLIENT_FLOOD),
+                        "client_protocol");
 }
 
 
@@ -1887,7 +1888,7 @@ test_message_rate_limit(void **state)
     assert_int_equal(f->a.n, 0);
     rec = orbis_session_record_json(f->s);
     assert_string_equal(json_string_value(json_object_get(rec, "endReason")),
-                        "client_flood");
+                        "client_protocol");
     assert_int_equal(json_integer_value(json_object_get(rec, "closeCode")),
                      4029);
     assert_int_equal(json_array_size(json_object_get(rec, "turns")),
