@@ -327,8 +327,8 @@ json_t *orbis_session_record_json(const orbis_session_t *s);
  * "state","startedMs","lastActivityMs","durationMs","audioSecondsIn",
  * "audioSecondsOut","resumptions","turns","turnsFinal","toolCalls",
  * "toolsRunning","ttfaP50Ms","ttfaP95Ms"} (turns, turnsFinal and
- * toolCalls are counts; see orbis_session_turns_final()).  A new reference, NULL when out of
- * memory.
+ * toolCalls are counts; see orbis_session_turns_final()).  A new
+ * reference, NULL when out of memory.
  */
 json_t *orbis_session_heartbeat_json(const orbis_session_t *s,
     int64_t now_ms);
