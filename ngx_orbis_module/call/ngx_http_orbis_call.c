@@ -298,6 +298,7 @@ ngx_http_orbis_call_start(ngx_http_orbis_call_t *st,
     orbis_err_t            err;
     orbis_strbuf_t         b;
     orbis_session_conf_t   sc;
+    orbis_gemini_setup_t   gs;
 
     ngx_http_orbis_call_uuid(st->id);
 
@@ -318,6 +319,7 @@ ngx_http_orbis_call_start(ngx_http_orbis_call_t *st,
     st->echo = (st->smcf->gemini.key.len == 0);
 
     ngx_memzero(&sc, sizeof(orbis_session_conf_t));
+    ngx_memzero(&gs, sizeof(orbis_gemini_setup_t));
 
     sc.session_id = st->id;
     sc.tenant_id = st->tenant_id;
@@ -327,22 +329,34 @@ ngx_http_orbis_call_start(ngx_http_orbis_call_t *st,
     decl = NULL;
 
     if (!st->echo) {
-        sc.setup.model = (const char *) st->smcf->gemini.model.data;
+        gs.model = (const char *) st->smcf->gemini.model.data;
 
         s = json_string_value(json_object_get(agent, "systemPrompt"));
-        sc.setup.system_prompt = (s != NULL && s[0] != '\0') ? s : NULL;
+        gs.system_prompt = (s != NULL && s[0] != '\0') ? s : NULL;
 
         s = json_string_value(json_object_get(agent, "voice"));
-        sc.setup.voice = (s != NULL && s[0] != '\0') ? s : NULL;
+        gs.voice = (s != NULL && s[0] != '\0') ? s : NULL;
 
         s = json_string_value(json_object_get(agent, "language"));
-        sc.setup.language = (s != NULL && s[0] != '\0') ? s : NULL;
+        gs.language = (s != NULL && s[0] != '\0') ? s : NULL;
 
         decl = ngx_http_orbis_call_declarations(st,
                                            json_object_get(agent, "tools"));
-        sc.setup.function_declarations = decl;
-        sc.setup.input_transcription = 1;
-        sc.setup.output_transcription = 1;
+        gs.function_declarations = decl;
+        gs.input_transcription = 1;
+        gs.output_transcription = 1;
+
+        sc.model = gs.model;
+
+        st->peer = orbis_gemini_peer_new(&gs, &err);
+
+        if (st->peer == NULL) {
+            json_decref(decl);
+            ngx_log_error(NGX_LOG_ERR, st->log, 0,
+                          "orbis stream: cannot start a session: %s",
+                          err.msg);
+            return NGX_ERROR;
+        }
     }
 
     /* spoken by the model, or shown as it is in echo mode */
@@ -360,6 +374,9 @@ ngx_http_orbis_call_start(ngx_http_orbis_call_t *st,
     sc.max_resumptions = (uint32_t) st->smcf->max_resumptions;
 
     st->session = orbis_session_create(&sc, &err);
+
+    orbis_session_actions_codecs(&st->actions, &orbis_client_codec, NULL,
+                                 &orbis_gemini_codec, st->peer);
 
     json_decref(decl);
 
@@ -670,7 +687,7 @@ ngx_http_orbis_call_client_lost(ngx_http_orbis_call_t *st)
         return;
     }
 
-    rc = orbis_session_on_client_close(st->session, ORBIS_CLOSE_ABNORMAL,
+    rc = orbis_session_on_caller_close(st->session, ORBIS_CLOSE_ABNORMAL,
                                        ngx_http_orbis_call_now(),
                                        &st->actions);
     ngx_http_orbis_call_checked(st, rc);
@@ -760,7 +777,7 @@ ngx_http_orbis_call_request_cleanup(void *data)
 
     if (st->session != NULL && !st->finalized) {
         st->client_eof = 1;
-        (void) orbis_session_on_client_close(st->session,
+        (void) orbis_session_on_caller_close(st->session,
                                              ORBIS_CLOSE_ABNORMAL,
                                              ngx_http_orbis_call_now(),
                                              &st->actions);
@@ -788,12 +805,12 @@ ngx_http_orbis_call_on_message(void *userdata, orbis_ws_opcode_t opcode,
     now = ngx_http_orbis_call_now();
 
     if (opcode == ORBIS_WS_BINARY) {
-        rc = orbis_session_on_client_audio(st->session, data, len, now,
-                                           &st->actions);
+        rc = orbis_client_on_audio(st->session, data, len, now,
+                                   &st->actions);
 
     } else {
-        rc = orbis_session_on_client_text(st->session, (const char *) data,
-                                          len, now, &st->actions);
+        rc = orbis_client_on_text(st->session, (const char *) data, len,
+                                  now, &st->actions);
     }
 
     ngx_http_orbis_call_checked(st, rc);
@@ -817,7 +834,7 @@ ngx_http_orbis_call_on_close(void *userdata, uint16_t code,
         return;
     }
 
-    rc = orbis_session_on_client_close(st->session, code,
+    rc = orbis_session_on_caller_close(st->session, code,
                                        ngx_http_orbis_call_now(),
                                        &st->actions);
     ngx_http_orbis_call_checked(st, rc);
@@ -869,7 +886,7 @@ ngx_http_orbis_call_act(ngx_http_orbis_call_t *st)
 
         switch (a->type) {
 
-        case ORBIS_SESSION_ACT_SEND_UPSTREAM:
+        case ORBIS_SESSION_ACT_PEER_SEND:
             if (st->upstream != NULL) {
                 (void) ngx_http_orbis_gemini_send(st->upstream,
                                                   (u_char *) a->data,
@@ -878,14 +895,14 @@ ngx_http_orbis_call_act(ngx_http_orbis_call_t *st)
 
             break;
 
-        case ORBIS_SESSION_ACT_SEND_CLIENT_TEXT:
+        case ORBIS_SESSION_ACT_CALLER_EVENT:
             ngx_http_orbis_call_client_send(st, ORBIS_WS_TEXT,
                                               (u_char *) a->data, a->len);
             st->dirty = 1;
             break;
 
-        case ORBIS_SESSION_ACT_SEND_CLIENT_BINARY:
-            if (st->echo) {
+        case ORBIS_SESSION_ACT_CALLER_AUDIO:
+            if (a->rate != ORBIS_CLIENT_OUTPUT_RATE) {
                 ngx_http_orbis_call_echo_audio(st, (u_char *) a->data,
                                                  a->len);
 
@@ -897,11 +914,11 @@ ngx_http_orbis_call_act(ngx_http_orbis_call_t *st)
 
             break;
 
-        case ORBIS_SESSION_ACT_CONNECT_UPSTREAM:
+        case ORBIS_SESSION_ACT_PEER_OPEN:
             ngx_http_orbis_call_connect(st);
             break;
 
-        case ORBIS_SESSION_ACT_CLOSE_UPSTREAM:
+        case ORBIS_SESSION_ACT_PEER_CLOSE:
             if (st->upstream != NULL) {
                 ngx_http_orbis_gemini_close(st->upstream);
                 st->upstream = NULL;
@@ -918,7 +935,7 @@ ngx_http_orbis_call_act(ngx_http_orbis_call_t *st)
             ngx_http_orbis_call_cancel_tool(st, a->tool_id);
             break;
 
-        case ORBIS_SESSION_ACT_CLOSE_CLIENT:
+        case ORBIS_SESSION_ACT_CALLER_CLOSE:
             if (!st->client_gone
                 && orbis_ws_state(st->ws) == ORBIS_WS_OPEN)
             {
@@ -966,11 +983,11 @@ ngx_http_orbis_call_after(ngx_http_orbis_call_t *st)
             st->upstream_failed = 0;
 
             if (st->session != NULL) {
-                orc = orbis_session_on_upstream_close(st->session,
-                                           ORBIS_CLOSE_ABNORMAL,
-                                           "cannot connect",
-                                           ngx_http_orbis_call_now(),
-                                           &st->actions);
+                orc = orbis_gemini_on_close(st->session,
+                                            ORBIS_CLOSE_ABNORMAL,
+                                            "cannot connect",
+                                            ngx_http_orbis_call_now(),
+                                            &st->actions);
                 ngx_http_orbis_call_checked(st, orc);
                 ngx_http_orbis_call_act(st);
             }
@@ -1500,7 +1517,7 @@ ngx_http_orbis_call_up_open(void *data)
 
     orbis_rc_t  rc;
 
-    rc = orbis_session_on_upstream_open(st->session,
+    rc = orbis_session_on_peer_open(st->session,
                                         ngx_http_orbis_call_now(),
                                         &st->actions);
     ngx_http_orbis_call_checked(st, rc);
@@ -1517,9 +1534,8 @@ ngx_http_orbis_call_up_message(void *data, u_char *msg, size_t len)
 
     orbis_rc_t  rc;
 
-    rc = orbis_session_on_upstream_message(st->session, (const char *) msg,
-                                           len, ngx_http_orbis_call_now(),
-                                           &st->actions);
+    rc = orbis_gemini_on_message(st->session, (const char *) msg, len,
+                                 ngx_http_orbis_call_now(), &st->actions);
     if (rc == ORBIS_ERR_PROTOCOL) {
         /* its text could be the caller's words: not logged */
         ngx_log_error(NGX_LOG_WARN, st->log, 0,
@@ -1561,10 +1577,9 @@ ngx_http_orbis_call_up_close(void *data, ngx_uint_t code, u_char *reason,
                   st->id, code, text);
 
     if (st->session != NULL) {
-        rc = orbis_session_on_upstream_close(st->session, (uint16_t) code,
-                                             (const char *) text,
-                                             ngx_http_orbis_call_now(),
-                                             &st->actions);
+        rc = orbis_gemini_on_close(st->session, (uint16_t) code,
+                                   (const char *) text,
+                                   ngx_http_orbis_call_now(), &st->actions);
         ngx_http_orbis_call_checked(st, rc);
         ngx_http_orbis_call_act(st);
     }
@@ -1627,6 +1642,7 @@ ngx_http_orbis_call_free(ngx_http_orbis_call_t *st)
 
     orbis_session_free(st->session);
     orbis_session_actions_free(&st->actions);
+    orbis_gemini_peer_free(st->peer);
     orbis_resampler_free(st->resampler);
     orbis_ws_free(st->ws);
 

@@ -15,6 +15,7 @@
 #include <orbiscore/audio.h>
 #include <orbiscore/auth.h>
 #include <orbiscore/client.h>
+#include <orbiscore/gemini.h>
 #include <orbiscore/session.h>
 #include <orbiscore/tools.h>
 #include <orbiscore/ws.h>
@@ -93,6 +94,7 @@ struct ngx_http_orbis_call_s {
     orbis_session_t                   *session;
     orbis_session_actions_t            actions;
     orbis_resampler_t                 *resampler;   /* echo mode */
+    orbis_gemini_peer_t               *peer;        /* live mode */
     ngx_http_orbis_gemini_t           *upstream;
 
     ngx_queue_t                        tools;       /* running, or done

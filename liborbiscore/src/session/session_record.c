@@ -43,7 +43,7 @@ orbis_session_record_json(const orbis_session_t *s)
                   "tenantId", orbis_session_opt_string(s->tenant_id),
                   "agentId", orbis_session_opt_string(s->agent_id),
                   "mode", s->echo ? "echo" : "live",
-                  "model", orbis_session_opt_string(s->setup.model),
+                  "model", orbis_session_opt_string(s->model),
                   "startedMs", (json_int_t) s->started_ms,
                   "endedMs", orbis_session_opt_ms(s->ended_ms),
                   "durationMs", orbis_session_opt_ms(duration),
@@ -58,13 +58,13 @@ orbis_session_record_json(const orbis_session_t *s)
 
     bad = json_object_set_new(r, "audioSecondsIn",
                               orbis_session_seconds(s->bytes_in,
-                                                    ORBIS_CLIENT_INPUT_RATE));
+                                                    s->in_rate));
     bad |= json_object_set_new(r, "audioSecondsOut",
                                orbis_session_seconds(s->bytes_out,
                                                      s->out_rate));
     bad |= json_object_set_new(r, "audioSecondsDropped",
                                orbis_session_seconds(s->bytes_dropped,
-                                                     ORBIS_CLIENT_INPUT_RATE));
+                                                     s->in_rate));
     bad |= json_object_set_new(r, "resumptions",
                                json_integer(s->resumptions));
     bad |= json_object_set_new(r, "connectRetries",
@@ -117,7 +117,7 @@ orbis_session_heartbeat_json(const orbis_session_t *s, int64_t now_ms)
                      "durationMs", (json_int_t) (end - s->started_ms),
                      "audioSecondsIn",
                      orbis_session_seconds(s->bytes_in,
-                                           ORBIS_CLIENT_INPUT_RATE),
+                                           s->in_rate),
                      "audioSecondsOut",
                      orbis_session_seconds(s->bytes_out, s->out_rate),
                      "resumptions", (json_int_t) s->resumptions,
