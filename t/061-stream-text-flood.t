@@ -9,6 +9,7 @@ use warnings;
 use lib 't/lib';
 use Test::More;
 use List::Util qw(max);
+use POSIX ();
 use Time::HiRes ();
 use Orbis::Test;
 use Orbis::Stream qw(tone settle wait_until);
@@ -63,40 +64,60 @@ my $base = round_trips(20);
 diag sprintf 'baseline round trip: p50 %.1f ms, max %.1f ms (%d)',
     $base->{p50}, $base->{max}, $base->{n};
 
-# ---- the flood, from another process, while the calls go on
+# ---- floods, from another process, while the calls go on
 
-# a script, not a browser: it sends the Origin the key allows
-my $raw = Orbis::Stream::Raw->connect($t, $acc, origin => $ORIGIN);
 my $F = \&Orbis::Stream::Raw::frame;
-my $msg = $F->(opcode => 1, payload => '{"type":"text","text":"a"}');
-my $chunk = $msg x 10000;
-my $flood_id;
 
-# the ready event names the call
-{
+# a raw client (a script, not a browser: it sends the Origin the key
+# allows) that writes $first, then $chunk up to $times times, from a child
+# process, for at most 8 s or until the server cuts it
+sub flood {
+    my ($chunk, $times, $first) = @_;
+    my $raw = Orbis::Stream::Raw->connect($t, $acc, origin => $ORIGIN);
     my $frames = $raw->read_until_close(1);
     my ($ready) = grep { $_->[0] == 1 && $_->[1] =~ /"ready"/ } @$frames;
-    ($flood_id) = ($ready->[1] // '') =~ /"sessionId":"([^"]+)"/;
-}
-ok $flood_id, 'the flooder has a call';
+    my ($id) = ($ready->[1] // '') =~ /"sessionId":"([^"]+)"/;
 
-my $pid = fork // die "fork: $!";
-if ($pid == 0) {
-    # up to two million messages (64 MB) or 8 s, until the server cuts it
-    local $SIG{PIPE} = 'IGNORE';
-    my $sock = $raw->{sock};
-    my $until = Time::HiRes::time() + 8;
-    for (1 .. 200) {
-        last if Time::HiRes::time() > $until;
-        my $off = 0;
-        while ($off < length $chunk) {
-            my $n = syswrite $sock, $chunk, length($chunk) - $off, $off;
-            POSIX::_exit(0) unless defined $n && $n > 0;
-            $off += $n;
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        local $SIG{PIPE} = 'IGNORE';
+        my $sock = $raw->{sock};
+        my $until = Time::HiRes::time() + 8;
+        syswrite $sock, $first if defined $first;
+        for (1 .. $times) {
+            last if Time::HiRes::time() > $until;
+            my $off = 0;
+            while ($off < length $chunk) {
+                my $n = syswrite $sock, $chunk, length($chunk) - $off, $off;
+                POSIX::_exit(0) unless defined $n && $n > 0;
+                $off += $n;
+            }
         }
+        POSIX::_exit(0);
     }
-    POSIX::_exit(0);
+
+    return { raw => $raw, id => $id, pid => $pid };
 }
+
+sub flood_closed {
+    my ($f, $name) = @_;
+    my $frames = $f->{raw}->read_until_close(10);
+    waitpid $f->{pid}, 0;
+    is Orbis::Stream::Raw::close_code($frames), 4029,
+        "$name: the flooder is closed with 4029";
+    my ($close) = grep { $_->[0] == 8 } @$frames;
+    is substr($close->[1] // '', 2), 'too many messages',
+        "$name: reason for people";
+    my ($reason, $code, $turns) = @{ saved($f->{id}) };
+    is $reason, 'client_protocol', "$name: recorded as client_protocol";
+    is $code, 4029, "$name: with 4029";
+    return $turns;
+}
+
+# two million one-letter texts (64 MB), the issue's flood
+my $text = flood($F->(opcode => 1, payload => '{"type":"text","text":"a"}')
+                 x 10000, 200);
+ok $text->{id}, 'the text flooder has a call';
 
 settle(0.2);
 my $flooded = round_trips(20);
@@ -112,28 +133,28 @@ ok $flooded->{max} <= $max_limit,
     "and their slowest too ($flooded->{max} <= $max_limit ms)";
 ok !$_->closed, 'a bystander call is still up' for @calls;
 
-my $frames = $raw->read_until_close(10);
-is Orbis::Stream::Raw::close_code($frames), 4029,
-    'the flooder is closed with 4029';
-my ($close) = grep { $_->[0] == 8 } @$frames;
-is substr($close->[1] // '', 2), 'too many messages', 'reason for people';
-
-waitpid $pid, 0;
-
-my ($reason, $code, $turns) = @{ saved($flood_id) };
-is $reason, 'client_protocol', 'recorded as client_protocol';
-is $code, 4029, 'with 4029';
+my $turns = flood_closed($text, 'text flood');
 ok defined $turns && $turns <= 30,
     "its saved record is bounded (" . ($turns // 'none') . " turns)";
 
 my ($bytes) = $t->sql(q{SELECT coalesce(sum(octet_length(text)), 0)
                         FROM conversation_turns
-                        WHERE conversation_id = :'p1'}, $flood_id);
+                        WHERE conversation_id = :'p1'}, $text->{id});
 ok $bytes->[0] <= 30, "and its transcript ($bytes->[0] bytes)";
+
+# a message that never ends: empty continuation frames (6 bytes each)
+# complete no message; every byte read counts all the same
+my $frag = flood($F->(opcode => 0, fin => 0, payload => '') x 100000, 20,
+                 $F->(opcode => 1, fin => 0, payload => '{'));
+settle(0.2);
+my $during = round_trips(10);
+ok $during->{max} <= $max_limit,
+    "a fragment flood leaves the others alone ($during->{max} ms)";
+is flood_closed($frag, 'fragment flood'), 0, 'no turn from it';
 
 # the worker still serves audio, and new calls
 my $after = round_trips(5);
-ok $after->{max} <= $max_limit, 'round trips after the flood are normal';
+ok $after->{max} <= $max_limit, 'round trips after the floods are normal';
 
 my $new = Orbis::Stream::Client->connect($t, $acc, origin => $ORIGIN);
 ok $new->wait_type('ready'), 'a new call starts on the same worker';

@@ -316,6 +316,14 @@ ngx_http_orbis_call_feed(ngx_http_orbis_call_t *st, u_char *data,
 {
     orbis_rc_t  rc;
 
+    if (st->session != NULL && !st->finalized) {
+        /* every byte counts, whatever it carries (pings, fragments...) */
+        rc = orbis_client_on_bytes(st->session, len,
+                                   ngx_http_orbis_call_now(), &st->actions);
+        ngx_http_orbis_call_checked(st, rc);
+        ngx_http_orbis_call_act(st);
+    }
+
     st->feeding = 1;
     rc = orbis_ws_feed(st->ws, data, len);
     st->feeding = 0;

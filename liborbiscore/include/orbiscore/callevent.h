@@ -88,8 +88,12 @@ typedef enum {
     ORBIS_CALLER_AUDIO = 1,    /* audio, audio_len, rate, codec */
     ORBIS_CALLER_TEXT,         /* text, text_len: a typed turn */
     ORBIS_CALLER_HANGUP,       /* the caller ends the call */
-    ORBIS_CALLER_BAD           /* a message the transport refused: text
+    ORBIS_CALLER_BAD,          /* a message the transport refused: text
                                 * says why (for the caller) */
+    ORBIS_CALLER_WIRE          /* audio_len bytes read from the caller,
+                                * whatever they carry (pings, fragments,
+                                * frames of messages not yet complete):
+                                * counted, nothing else */
 } orbis_caller_in_type_t;
 
 

@@ -124,5 +124,9 @@ orbis_rc_t orbis_client_on_text(orbis_session_t *s, const char *msg,
 orbis_rc_t orbis_client_on_audio(orbis_session_t *s, const uint8_t *pcm,
     size_t len, int64_t now_ms, orbis_session_actions_t *a);
 
+/* n bytes read from the browser's socket, before they are framed */
+orbis_rc_t orbis_client_on_bytes(orbis_session_t *s, size_t n,
+    int64_t now_ms, orbis_session_actions_t *a);
+
 
 #endif /* ORBISCORE_CLIENT_H */

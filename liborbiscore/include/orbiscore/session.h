@@ -95,7 +95,9 @@
 /*
  * Per-call budgets for what a caller sends (a token bucket each, on the
  * caller-supplied clock): messages (text frames of any kind: "text",
- * "end", refused ones), audio frames, and audio bytes.  A caller over any
+ * "end", refused ones), audio frames, audio bytes, and every byte read
+ * from the caller whatever it carries (ORBIS_CALLER_WIRE: pings, message
+ * fragments...).  A caller over any
  * of them is cut off with ORBIS_CLOSE_MESSAGE_RATE (4029).
  */
 #define ORBIS_SESSION_MSG_RATE           5         /* a second */
@@ -105,6 +107,9 @@
 #define ORBIS_SESSION_AUDIO_RATE         160000    /* bytes a second: 5x
                                                     * real time at 16 kHz */
 #define ORBIS_SESSION_AUDIO_BURST        (2 * 1024 * 1024)
+#define ORBIS_SESSION_WIRE_RATE          262144    /* bytes a second read
+                                                    * from the caller */
+#define ORBIS_SESSION_WIRE_BURST         (4 * 1024 * 1024)
 
 
 typedef struct orbis_session_s  orbis_session_t;
@@ -252,8 +257,10 @@ orbis_rc_t orbis_session_start(orbis_session_t *s, int64_t now_ms,
  * ORBIS_SESSION_MAX_AUDIO_FRAME frames are refused as bad messages.
  * TEXT: a typed turn (blank: ignored).  BAD: a message the transport
  * could not read; the caller is told why, and after
- * ORBIS_SESSION_MAX_BAD_MESSAGES the call ends with 1008.  Every event
- * counts in the call's budgets (ORBIS_SESSION_MSG_RATE...).
+ * ORBIS_SESSION_MAX_BAD_MESSAGES the call ends with 1008.  WIRE: bytes the
+ * transport read, whatever they are.  Every event counts in the call's
+ * budgets (ORBIS_SESSION_MSG_RATE...); over one, the call ends with
+ * 4029 and ORBIS_ERR_RANGE is returned.
  */
 orbis_rc_t orbis_session_on_caller(orbis_session_t *s,
     const orbis_caller_in_t *ev, int64_t now_ms, orbis_session_actions_t *a);

@@ -141,3 +141,17 @@ orbis_client_on_audio(orbis_session_t *s, const uint8_t *pcm, size_t len,
 
     return orbis_session_on_caller(s, &ev, now_ms, a);
 }
+
+
+orbis_rc_t
+orbis_client_on_bytes(orbis_session_t *s, size_t n, int64_t now_ms,
+    orbis_session_actions_t *a)
+{
+    orbis_caller_in_t  ev;
+
+    memset(&ev, 0, sizeof(orbis_caller_in_t));
+    ev.type = ORBIS_CALLER_WIRE;
+    ev.audio_len = n;
+
+    return orbis_session_on_caller(s, &ev, now_ms, a);
+}

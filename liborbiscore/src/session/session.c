@@ -53,7 +53,7 @@ static int64_t orbis_session_backoff(uint32_t failures);
 static orbis_rc_t orbis_session_bad_message(orbis_session_t *s,
     const char *why, int64_t now, orbis_session_actions_t *a);
 
-static int orbis_session_budget(int64_t *tat_us, int64_t now,
+static int orbis_session_budget(int64_t *tat_ns, int64_t now,
     uint32_t rate, uint32_t burst, uint32_t cost);
 static orbis_rc_t orbis_session_flood(orbis_session_t *s, int64_t now,
     orbis_session_actions_t *a);
@@ -577,16 +577,22 @@ orbis_session_do_caller(orbis_session_t *s, const orbis_caller_in_t *ev,
 
     /* every message counts in the call's budgets, before anything else */
 
-    if (ev->type == ORBIS_CALLER_AUDIO) {
-        ok = orbis_session_budget(&s->frame_tat_us, now,
+    if (ev->type == ORBIS_CALLER_WIRE) {
+        ok = orbis_session_budget(&s->wire_tat_ns, now,
+                                  ORBIS_SESSION_WIRE_RATE,
+                                  ORBIS_SESSION_WIRE_BURST,
+                                  (uint32_t) ev->audio_len);
+
+    } else if (ev->type == ORBIS_CALLER_AUDIO) {
+        ok = orbis_session_budget(&s->frame_tat_ns, now,
                                   ORBIS_SESSION_FRAME_RATE,
                                   ORBIS_SESSION_FRAME_BURST, 1)
-             && orbis_session_budget(&s->audio_tat_us, now,
+             && orbis_session_budget(&s->audio_tat_ns, now,
                                      ORBIS_SESSION_AUDIO_RATE,
                                      ORBIS_SESSION_AUDIO_BURST,
                                      (uint32_t) ev->audio_len);
     } else {
-        ok = orbis_session_budget(&s->msg_tat_us, now,
+        ok = orbis_session_budget(&s->msg_tat_ns, now,
                                   ORBIS_SESSION_MSG_RATE,
                                   ORBIS_SESSION_MSG_BURST, 1);
     }
@@ -618,6 +624,9 @@ orbis_session_do_caller(orbis_session_t *s, const orbis_caller_in_t *ev,
     case ORBIS_CALLER_BAD:
         return orbis_session_bad_message(s, ev->text != NULL ? ev->text
                                          : "message refused", now, a);
+
+    case ORBIS_CALLER_WIRE:
+        return ORBIS_OK;
 
     default:
         return ORBIS_ERR_INVALID;
@@ -1451,22 +1460,22 @@ orbis_session_bad_message(orbis_session_t *s, const char *why, int64_t now,
  */
 
 static int
-orbis_session_budget(int64_t *tat_us, int64_t now, uint32_t rate,
+orbis_session_budget(int64_t *tat_ns, int64_t now, uint32_t rate,
     uint32_t burst, uint32_t cost)
 {
     int64_t  t, e, tau, next;
 
-    t = now * 1000;
-    e = 1000000 / (int64_t) rate;
+    t = now * 1000000;
+    e = 1000000000 / (int64_t) rate;
     tau = e * (int64_t) burst;
 
-    next = ((*tat_us > t) ? *tat_us : t) + e * (int64_t) cost;
+    next = ((*tat_ns > t) ? *tat_ns : t) + e * (int64_t) cost;
 
     if (next - t > tau) {
         return 0;
     }
 
-    *tat_us = next;
+    *tat_ns = next;
 
     return 1;
 }

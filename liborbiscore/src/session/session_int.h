@@ -133,10 +133,11 @@ struct orbis_session_s {
                                                  * a turn */
     size_t                   tool_bytes;
 
-    /* message budgets: theoretical arrival times (GCRA), microseconds */
-    int64_t                  msg_tat_us;
-    int64_t                  frame_tat_us;
-    int64_t                  audio_tat_us;
+    /* message budgets: theoretical arrival times (GCRA), nanoseconds */
+    int64_t                  msg_tat_ns;
+    int64_t                  frame_tat_ns;
+    int64_t                  audio_tat_ns;
+    int64_t                  wire_tat_ns;
 
     /* time to first audio */
     int64_t                  caller_mark_ms;    /* end of the caller's

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -268,6 +269,75 @@ test_normalised_caller_events(void **state)
     assert_int_equal(act->code, 1000);
     assert_int_equal(orbis_session_end_reason(f->s),
                      ORBIS_SESSION_END_CLIENT_CLOSED);
+
+    fx_free(f);
+}
+
+
+/*
+ * The tool-call cap: the model is answered at once, with a response the
+ * action list itself keeps alive; the record holds the args within its
+ * byte budget.
+ */
+
+static void
+test_tool_caps(void **state)
+{
+    int                            i;
+    char                           id[32], blob[2048];
+    fx_t                          *f;
+    json_t                        *args, *rec, *tools, *first, *last;
+    orbis_peer_in_t                ev;
+    orbis_peer_tool_call_t         call;
+    const orbis_session_action_t  *act;
+
+    (void) state;
+
+    f = fx_new(0);
+    go_live(f);
+
+    /* 2 KiB of args a call: the record keeps the first hundred or so */
+    memset(blob, 'x', sizeof(blob) - 1);
+    blob[sizeof(blob) - 1] = '\0';
+    args = json_pack("{s:s}", "blob", blob);
+
+    for (i = 0; i < ORBIS_SESSION_MAX_TOOL_CALLS + 1; i++) {
+        snprintf(id, sizeof(id), "c%d", i);
+        call.id = id;
+        call.name = "f";
+        call.args = args;
+        memset(&ev, 0, sizeof(ev));
+        ev.tool_calls = &call;
+        ev.n_tool_calls = 1;
+        assert_int_equal(orbis_session_on_peer(f->s, &ev, 10 + i, &f->a),
+                         ORBIS_OK);
+    }
+
+    json_decref(args);
+
+    /* the last one was over the cap: answered, not run */
+    assert_null(find(&f->a, ORBIS_SESSION_ACT_RUN_TOOL, 0));
+    act = find(&f->a, ORBIS_SESSION_ACT_PEER_SEND, 0);
+    assert_non_null(act);
+    assert_int_equal(act->peer.type, ORBIS_PEER_OUT_TOOL_RESULT);
+    assert_string_equal(act->peer.tool_id, "c256");
+    assert_string_equal(json_string_value(json_object_get(act->peer.response,
+                                                          "error")),
+                        "too many tool calls in this call");
+
+    rec = orbis_session_record_json(f->s);
+    tools = json_object_get(rec, "toolCalls");
+    assert_int_equal(json_array_size(tools), ORBIS_SESSION_MAX_TOOL_CALLS);
+    first = json_object_get(json_array_get(tools, 0), "args");
+    last = json_object_get(json_array_get(tools,
+                                          ORBIS_SESSION_MAX_TOOL_CALLS - 1),
+                           "args");
+    assert_int_equal(json_string_length(json_object_get(first, "blob")),
+                     sizeof(blob) - 1);
+    assert_true(json_is_true(json_object_get(last, "truncated")));
+    assert_true(json_dumpb(rec, NULL, 0, JSON_COMPACT)
+                <= ORBIS_SESSION_MAX_RECORD);
+    json_decref(rec);
 
     fx_free(f);
 }
@@ -663,6 +733,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_normalised_live_call),
         cmocka_unit_test(test_normalised_caller_events),
+        cmocka_unit_test(test_tool_caps),
         cmocka_unit_test(test_client_adapter_in),
         cmocka_unit_test(test_client_adapter_out),
         cmocka_unit_test(test_gemini_adapter_in),

@@ -2019,6 +2019,47 @@ test_audio_frame_rate_limit(void **state)
 
 
 static void
+test_wire_budget(void **state)
+{
+    int                 i;
+    fx_t               *f;
+    orbis_rc_t          rc;
+
+    (void) state;
+
+    /* 4 MiB at once, in 16 KiB reads: the next read is a flood */
+    f = fx_echo();
+    assert_int_equal(orbis_session_start(f->s, 0, &f->a), ORBIS_OK);
+
+    for (i = 0; i < ORBIS_SESSION_WIRE_BURST / 16384; i++) {
+        assert_int_equal(orbis_client_on_bytes(f->s, 16384, 0, &f->a),
+                         ORBIS_OK);
+        assert_int_equal(f->a.n, 0);
+    }
+
+    assert_int_equal(orbis_client_on_bytes(f->s, 16384, 0, &f->a),
+                     ORBIS_ERR_RANGE);
+    assert_flood_close(f);
+    fx_free(f);
+
+    /* real-time audio with its framing, for an hour: never */
+    f = fx_echo();
+    assert_int_equal(orbis_session_start(f->s, 0, &f->a), ORBIS_OK);
+
+    for (i = 0; i < 180000; i++) {
+        rc = orbis_client_on_bytes(f->s, 640 + 14, (int64_t) i * 20, &f->a);
+        if (rc != ORBIS_OK) {
+            fail_msg("read %d refused", i);
+        }
+    }
+
+    /* the bytes alone keep nothing alive: no activity */
+    assert_int_equal(orbis_session_next_deadline(f->s), 60000);
+    fx_free(f);
+}
+
+
+static void
 test_turn_caps(void **state)
 {
     int       i;
@@ -2259,6 +2300,7 @@ main(void)
         cmocka_unit_test(test_create_refusals),
         cmocka_unit_test(test_message_rate_limit),
         cmocka_unit_test(test_audio_frame_rate_limit),
+        cmocka_unit_test(test_wire_budget),
         cmocka_unit_test(test_turn_caps),
         cmocka_unit_test(test_turns_final_for_publishers),
         cmocka_unit_test(test_time_to_first_audio),
