@@ -12,7 +12,9 @@
  *   caller  <--orbis_caller_out_t-- session  <--orbis_peer_in_t---  model
  *
  * Audio inside the session is PCM16LE mono at the rate the event says;
- * a transport converts its codec (mu-law at 8 kHz for telephony) to it.
+ * caller audio may also come as G.711 mu-law (telephony), which the
+ * session decodes.  Audio for the caller is PCM16LE at its rate: the
+ * transport converts it to what its caller hears.
  * Text is UTF-8.
  *
  * A codec (orbis_caller_codec_t, orbis_peer_codec_t) renders an outgoing

@@ -252,9 +252,10 @@ orbis_rc_t orbis_session_start(orbis_session_t *s, int64_t now_ms,
     orbis_session_actions_t *a);
 
 /*
- * What the caller did.  AUDIO: PCM16LE at the conf's input rate (another
- * rate or codec is refused as a bad message); odd-length or larger than
- * ORBIS_SESSION_MAX_AUDIO_FRAME frames are refused as bad messages.
+ * What the caller did.  AUDIO: PCM16LE, or G.711 mu-law (decoded here),
+ * at the conf's input rate (another rate or codec is refused as a bad
+ * message); odd-length or larger than ORBIS_SESSION_MAX_AUDIO_FRAME frames
+ * of PCM16LE are refused as bad messages.
  * TEXT: a typed turn (blank: ignored).  BAD: a message the transport
  * could not read; the caller is told why, and after
  * ORBIS_SESSION_MAX_BAD_MESSAGES the call ends with 1008.  WIRE: bytes the

@@ -213,6 +213,7 @@ orbis_session_free(orbis_session_t *s)
 
     orbis_session_drop_buffers(s);
     orbis_session_free_turns(s);
+    orbis_free(s->pcm);
     orbis_session_free_tools(s);
 
     orbis_free(s);
@@ -604,13 +605,38 @@ orbis_session_do_caller(orbis_session_t *s, const orbis_caller_in_t *ev,
     switch (ev->type) {
 
     case ORBIS_CALLER_AUDIO:
-        if (ev->codec != ORBIS_AUDIO_PCM16LE || ev->rate != s->in_rate) {
-            return orbis_session_bad_message(s, "audio must be PCM16LE at "
-                                             "the call's input rate", now,
+        if (ev->rate != s->in_rate
+            || (ev->codec != ORBIS_AUDIO_PCM16LE
+                && ev->codec != ORBIS_AUDIO_MULAW))
+        {
+            return orbis_session_bad_message(s, "audio must be PCM16LE or "
+                                             "mu-law at the call's input "
+                                             "rate", now, a);
+        }
+
+        if (ev->codec == ORBIS_AUDIO_PCM16LE) {
+            return orbis_session_do_caller_audio(s, ev->audio,
+                                                 ev->audio_len, now, a);
+        }
+
+        /* mu-law: one byte a sample, PCM16LE from here on */
+
+        if (ev->audio_len > ORBIS_SESSION_MAX_AUDIO_FRAME / 2) {
+            return orbis_session_bad_message(s, "audio frames must be at "
+                                             "most 32 KiB of mu-law", now,
                                              a);
         }
 
-        return orbis_session_do_caller_audio(s, ev->audio, ev->audio_len,
+        if (s->pcm == NULL) {
+            s->pcm = orbis_malloc(ORBIS_SESSION_MAX_AUDIO_FRAME);
+            if (s->pcm == NULL) {
+                return ORBIS_ERR_NOMEM;
+            }
+        }
+
+        orbis_mulaw_decode(ev->audio, ev->audio_len, s->pcm);
+
+        return orbis_session_do_caller_audio(s, s->pcm, ev->audio_len * 2,
                                              now, a);
 
     case ORBIS_CALLER_TEXT:

@@ -139,6 +139,9 @@ struct orbis_session_s {
     int64_t                  audio_tat_ns;
     int64_t                  wire_tat_ns;
 
+    uint8_t                 *pcm;          /* caller audio decoded to
+                                            * PCM16LE (mu-law callers) */
+
     /* time to first audio */
     int64_t                  caller_mark_ms;    /* end of the caller's
                                                  * latest input, -1: none */

@@ -343,6 +343,62 @@ test_tool_caps(void **state)
 }
 
 
+/* a telephony caller: mu-law at 8 kHz, decoded by the session */
+
+static void
+test_mulaw_caller(void **state)
+{
+    fx_t                          *f;
+    uint8_t                        ulaw[160];
+    orbis_err_t                    err;
+    orbis_caller_in_t              ev;
+    orbis_session_conf_t           c;
+    const orbis_session_action_t  *act;
+
+    (void) state;
+
+    memset(&c, 0, sizeof(c));
+    c.session_id = "tel-1";
+    c.echo = 1;
+    c.input_rate = 8000;
+    c.output_rate = 8000;
+
+    f = calloc(1, sizeof(fx_t));
+    assert_non_null(f);
+    f->s = orbis_session_create(&c, &err);
+    assert_non_null(f->s);
+    orbis_session_actions_init(&f->a);
+
+    assert_int_equal(orbis_session_start(f->s, 0, &f->a), ORBIS_OK);
+    act = find(&f->a, ORBIS_SESSION_ACT_CALLER_EVENT, 0);
+    assert_int_equal(act->caller.input_rate, 8000);
+
+    memset(ulaw, 0x80, sizeof(ulaw));   /* +32124, loud */
+    memset(&ev, 0, sizeof(ev));
+    ev.type = ORBIS_CALLER_AUDIO;
+    ev.audio = ulaw;
+    ev.audio_len = sizeof(ulaw);
+    ev.rate = 8000;
+    ev.codec = ORBIS_AUDIO_MULAW;
+    assert_int_equal(orbis_session_on_caller(f->s, &ev, 20, &f->a),
+                     ORBIS_OK);
+
+    /* 20 ms of 8 kHz mu-law echoes back as 20 ms of PCM16LE */
+    act = find(&f->a, ORBIS_SESSION_ACT_CALLER_AUDIO, 0);
+    assert_int_equal(act->rate, 8000);
+    assert_int_equal(act->len, 2 * sizeof(ulaw));
+    assert_int_equal((int16_t) ((uint8_t) act->data[0]
+                                | (uint8_t) act->data[1] << 8), 32124);
+
+    /* at another rate than the call's: refused */
+    ev.rate = 16000;
+    assert_int_equal(orbis_session_on_caller(f->s, &ev, 40, &f->a),
+                     ORBIS_ERR_INVALID);
+
+    fx_free(f);
+}
+
+
 /* the browser's adapter */
 
 static void
@@ -734,6 +790,7 @@ main(void)
         cmocka_unit_test(test_normalised_live_call),
         cmocka_unit_test(test_normalised_caller_events),
         cmocka_unit_test(test_tool_caps),
+        cmocka_unit_test(test_mulaw_caller),
         cmocka_unit_test(test_client_adapter_in),
         cmocka_unit_test(test_client_adapter_out),
         cmocka_unit_test(test_gemini_adapter_in),
