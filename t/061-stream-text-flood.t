@@ -114,6 +114,15 @@ sub flood_closed {
     return $turns;
 }
 
+# the worker's CPU time (user + system, seconds), from /proc
+my ($worker) = $t->worker_pids;
+sub cpu {
+    open my $fh, '<', "/proc/$worker/stat" or return 0;
+    my @f = split / /, (<$fh> =~ s/^.*\) //r);
+    return ($f[11] + $f[12]) / 100;
+}
+my $cpu0 = cpu();
+
 # two million one-letter texts (64 MB), the issue's flood
 my $text = flood($F->(opcode => 1, payload => '{"type":"text","text":"a"}')
                  x 10000, 200);
@@ -134,6 +143,9 @@ ok $flooded->{max} <= $max_limit,
 ok !$_->closed, 'a bystander call is still up' for @calls;
 
 my $turns = flood_closed($text, 'text flood');
+my $cpu = cpu() - $cpu0;
+diag sprintf 'the worker spent %.2f s of CPU on the text flood', $cpu;
+ok $cpu < 5, "the flood cost the worker little CPU ($cpu s)";
 ok defined $turns && $turns <= 30,
     "its saved record is bounded (" . ($turns // 'none') . " turns)";
 
