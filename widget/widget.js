@@ -193,7 +193,8 @@
         4002: ["This assistant is not available right now.", false],
         4003: ["This site is not allowed to use this assistant.", false],
         4004: ["The assistant's voice service is unavailable right now. Please try again later.", true],
-        4008: ["The conversation ended because it was quiet for a while.", true]
+        4008: ["The conversation ended because it was quiet for a while.", true],
+        4029: ["The conversation ended because too many messages were sent at once.", true]
     };
 
     var MSG = {

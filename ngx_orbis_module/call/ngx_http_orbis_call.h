@@ -16,6 +16,7 @@
 #include <orbiscore/audio.h>
 #include <orbiscore/auth.h>
 #include <orbiscore/client.h>
+#include <orbiscore/gemini.h>
 #include <orbiscore/record.h>
 #include <orbiscore/session.h>
 #include <orbiscore/tools.h>
@@ -74,6 +75,65 @@ typedef struct ngx_http_orbis_call_s       ngx_http_orbis_call_t;
 typedef struct ngx_http_orbis_call_tool_s  ngx_http_orbis_call_tool_t;
 
 
+/*
+ * The caller's side of a call: the browser WebSocket of /stream
+ * (ngx_http_orbis_call_browser.c) today, a telephony media stream next.
+ * Its codec renders the session's events (callevent.h) as its messages;
+ * the functions move them.  In the manner of nchan's subscriber_fn_t.
+ */
+typedef struct {
+    const char                  *name;
+    const orbis_caller_codec_t  *codec;
+
+    /* one rendered event; audio (PCM16LE at rate) in the caller's codec */
+    void        (*send_event)(ngx_http_orbis_call_t *st, const u_char *msg,
+                              size_t len);
+    void        (*send_audio)(ngx_http_orbis_call_t *st, const u_char *pcm,
+                              size_t len, uint32_t rate);
+    void        (*close)(ngx_http_orbis_call_t *st, uint16_t code,
+                         const u_char *reason, size_t len);
+
+    /* writes what is queued: NGX_ERROR when the caller is gone */
+    ngx_int_t   (*flush)(ngx_http_orbis_call_t *st);
+    size_t      (*backlog)(ngx_http_orbis_call_t *st);
+    /* reading was paused for backpressure and may go on */
+    void        (*resume)(ngx_http_orbis_call_t *st);
+    /* after every event: lets the connection go once it is done */
+    void        (*settle)(ngx_http_orbis_call_t *st);
+    /* the close code really sent when it is not the session's, or 0 */
+    uint16_t    (*sent_code)(ngx_http_orbis_call_t *st);
+    void        (*free)(ngx_http_orbis_call_t *st);
+} ngx_http_orbis_call_transport_t;
+
+
+/*
+ * The model's side: Gemini Live (ngx_http_orbis_call_gemini.c) or the
+ * echo stand-in (ngx_http_orbis_call_echo.c).  Its codec renders the
+ * session's events for the model; open() starts a connection that then
+ * reports to the session (open, messages, close).  In the manner of
+ * nchan's nchan_store_t.
+ */
+typedef struct {
+    const char                  *name;
+    const orbis_peer_codec_t    *codec;
+
+    /* prepares the call's model side (conf, setup): NGX_ERROR refuses */
+    ngx_int_t   (*init)(ngx_http_orbis_call_t *st, json_t *agent,
+                        orbis_session_conf_t *sc);
+    /* a new connection; a failure is reported to the session later */
+    void        (*open)(ngx_http_orbis_call_t *st, const char *handle);
+    void        (*send)(ngx_http_orbis_call_t *st, const u_char *msg,
+                        size_t len);
+    void        (*close)(ngx_http_orbis_call_t *st);
+    ngx_uint_t  (*active)(ngx_http_orbis_call_t *st);
+    size_t      (*backlog)(ngx_http_orbis_call_t *st);
+    void        (*pause)(ngx_http_orbis_call_t *st, ngx_uint_t on);
+    /* the first messages of a call, after "ready" (echo's notice) */
+    void        (*started)(ngx_http_orbis_call_t *st);
+    void        (*free)(ngx_http_orbis_call_t *st);
+} ngx_http_orbis_call_peer_t;
+
+
 /* a tool call that is still running */
 struct ngx_http_orbis_call_tool_s {
     ngx_queue_t                        queue;
@@ -100,10 +160,20 @@ struct ngx_http_orbis_call_s {
     ngx_http_orbis_call_loc_conf_t  *slcf;
     ngx_http_core_loc_conf_t          *clcf;
 
-    orbis_ws_t                        *ws;
+    const ngx_http_orbis_call_transport_t  *transport;
+    const ngx_http_orbis_call_peer_t       *peer;
+    void                                   *peer_ctx;   /* its codec's */
+
     orbis_session_t                   *session;
     orbis_session_actions_t            actions;
-    orbis_resampler_t                 *resampler;   /* echo mode */
+
+    /* the browser transport */
+    orbis_ws_t                        *ws;
+    orbis_resampler_t                 *resampler;   /* to 24 kHz */
+    uint32_t                           resampler_rate;
+
+    /* the Gemini peer */
+    orbis_gemini_peer_t               *gemini;
     ngx_http_orbis_gemini_t           *upstream;
 
     ngx_queue_t                        tools;       /* running, or done
@@ -186,13 +256,40 @@ extern ngx_http_orbis_call_worker_t  *ngx_http_orbis_call_worker;
 ngx_int_t ngx_http_orbis_call_handler(ngx_http_request_t *r);
 
 /*
- * ngx_http_orbis_call.c: takes the admitted connection over and starts
- * the call, or (refuse != 0) delivers that close code to a browser.
+ * ngx_http_orbis_call_browser.c: the browser transport.  Takes the
+ * admitted connection over and starts the call, or (refuse != 0) delivers
+ * that close code to a browser.
  */
+extern const ngx_http_orbis_call_transport_t  ngx_http_orbis_call_browser;
+
 ngx_int_t ngx_http_orbis_call_upgrade(ngx_http_request_t *r,
     ngx_http_orbis_call_hs_t *hs, uint16_t refuse, const char *reason);
 void ngx_http_orbis_call_terminate_all(void);
 void ngx_http_orbis_call_uuid(char *out);
+void ngx_http_orbis_call_client_lost(ngx_http_orbis_call_t *st);
+
+/* ngx_http_orbis_call.c: the call, whatever its transport and peer */
+ngx_int_t ngx_http_orbis_call_start(ngx_http_orbis_call_t *st,
+    ngx_http_orbis_call_hs_t *hs);
+void ngx_http_orbis_call_init(ngx_http_orbis_call_t *st);
+void ngx_http_orbis_call_checked(ngx_http_orbis_call_t *st, orbis_rc_t rc);
+void ngx_http_orbis_call_act(ngx_http_orbis_call_t *st);
+void ngx_http_orbis_call_after(ngx_http_orbis_call_t *st);
+int64_t ngx_http_orbis_call_now(void);
+
+/* the model peers */
+extern const ngx_http_orbis_call_peer_t  ngx_http_orbis_call_gemini_peer;
+extern const ngx_http_orbis_call_peer_t  ngx_http_orbis_call_echo_peer;
+
+/* ngx_http_orbis_call_tools.c */
+json_t *ngx_http_orbis_call_declarations(ngx_http_orbis_call_t *st,
+    json_t *names);
+void ngx_http_orbis_call_run_tool(ngx_http_orbis_call_t *st,
+    orbis_session_action_t *a);
+void ngx_http_orbis_call_cancel_tool(ngx_http_orbis_call_t *st,
+    const char *id);
+ngx_uint_t ngx_http_orbis_call_deliver_tools(ngx_http_orbis_call_t *st);
+void ngx_http_orbis_call_tools_free(ngx_http_orbis_call_t *st);
 
 /*
  * ngx_http_orbis_call_store.c: Redis live state and Postgres.  A beat

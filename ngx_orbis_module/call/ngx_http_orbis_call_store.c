@@ -298,7 +298,7 @@ ngx_http_orbis_call_store_live(ngx_http_orbis_call_t *st,
 
     if (with_record || st->beat_resend) {
         j = orbis_session_record_tail_json(st->session, st->beat_turns);
-        settled = orbis_session_turns_settled(st->session);
+        settled = orbis_session_turns_final(st->session);
         settled = (settled > st->beat_turns) ? settled - st->beat_turns : 0;
 
         if (j != NULL

@@ -37,6 +37,15 @@ void orbis_pcm_decode(const uint8_t *pcm16le, size_t samples, int16_t *out);
 void orbis_pcm_encode(const int16_t *samples, size_t n, uint8_t *pcm16le);
 
 
+/* ---- G.711 mu-law (telephony: 8 kHz, one byte a sample) ---- */
+
+/* n mu-law bytes to n samples of PCM16LE (2n bytes) */
+void orbis_mulaw_decode(const uint8_t *mulaw, size_t n, uint8_t *pcm16le);
+
+/* n samples of PCM16LE (2n bytes) to n mu-law bytes */
+void orbis_mulaw_encode(const uint8_t *pcm16le, size_t n, uint8_t *mulaw);
+
+
 /* ---- resampling ---- */
 
 typedef struct orbis_resampler_s  orbis_resampler_t;

@@ -27,12 +27,17 @@
  * with an "error" event (code "bad_message") and keeps the call; after
  * ORBIS_CLIENT_MAX_BAD_MESSAGES refusals in one call it closes with 1008.
  * Text frames that are not UTF-8 are the WebSocket layer's business (1007).
+ *
+ * This is the browser transport's adapter: it maps these messages to the
+ * session's normalised events (callevent.h) and renders the session's
+ * events for the caller as these JSON events (orbis_client_codec).
  */
 
 #ifndef ORBISCORE_CLIENT_H
 #define ORBISCORE_CLIENT_H
 
-#include <orbiscore/strbuf.h>
+#include <orbiscore/callevent.h>
+#include <orbiscore/session.h>
 
 
 #define ORBIS_CLIENT_INPUT_RATE        16000
@@ -41,54 +46,9 @@
 #define ORBIS_CLIENT_MAX_BAD_MESSAGES  5
 
 
-/* WebSocket close codes the gateway sends to browsers */
-typedef enum {
-    ORBIS_CLOSE_NORMAL             = 1000,  /* the call ended normally */
-    ORBIS_CLOSE_GOING_AWAY         = 1001,  /* server shutting down */
-    ORBIS_CLOSE_ABNORMAL           = 1006,  /* recorded only, never sent */
-    ORBIS_CLOSE_INVALID_PAYLOAD    = 1007,
-    ORBIS_CLOSE_POLICY             = 1008,  /* repeated bad messages */
-    ORBIS_CLOSE_INTERNAL           = 1011,
-    ORBIS_CLOSE_TRY_AGAIN_LATER    = 1013,  /* overloaded, call again */
-    ORBIS_CLOSE_UNKNOWN_AGENT      = 4000,
-    ORBIS_CLOSE_RATE_LIMITED       = 4001,
-    ORBIS_CLOSE_USAGE_LIMIT        = 4002,
-    ORBIS_CLOSE_REFUSED            = 4003,  /* key or origin refused */
-    ORBIS_CLOSE_MODEL_UNAVAILABLE  = 4004,
-    ORBIS_CLOSE_IDLE_TIMEOUT       = 4008
-} orbis_close_code_t;
-
-
 /*
- * The reason text sent with a close code (static, well under the 123 bytes
- * a close frame allows); "" for codes not listed above.
- */
-const char *orbis_close_reason_text(uint16_t code);
-
-
-typedef enum {
-    ORBIS_CLIENT_ROLE_USER = 1,
-    ORBIS_CLIENT_ROLE_AGENT
-} orbis_client_role_t;
-
-
-typedef enum {
-    ORBIS_CLIENT_TOOL_STARTED = 1,
-    ORBIS_CLIENT_TOOL_OK,
-    ORBIS_CLIENT_TOOL_ERROR,
-    ORBIS_CLIENT_TOOL_CANCELLED,
-    ORBIS_CLIENT_TOOL_TIMEOUT
-} orbis_client_tool_status_t;
-
-
-/* "user"/"agent", "started"/"ok"/...; "unknown" when out of range */
-const char *orbis_client_role_name(orbis_client_role_t role);
-const char *orbis_client_tool_status_name(orbis_client_tool_status_t st);
-
-
-/*
- * Builders: append one event's JSON text to out (see strbuf.h for
- * orbis_strbuf_t); on failure out is left as it was.  Strings must be
+ * Builders: append one event's JSON text to out (strbuf.h); on failure
+ * out is left as it was.  Strings must be
  * UTF-8 (ORBIS_ERR_INVALID otherwise).
  */
 
@@ -138,6 +98,35 @@ orbis_rc_t orbis_client_parse(const char *msg, size_t len,
     orbis_client_msg_t *out, orbis_err_t *err);
 
 void orbis_client_msg_free(orbis_client_msg_t *m);
+
+
+/* ---- the adapter ---- */
+
+/* renders the session's events as the JSON events above; ctx unused */
+orbis_rc_t orbis_client_render(void *ctx, orbis_strbuf_t *out,
+    const orbis_caller_out_t *ev, orbis_err_t *err);
+
+extern const orbis_caller_codec_t  orbis_client_codec;
+
+/*
+ * One text frame as a caller event: TEXT (pointing into m) or HANGUP, or
+ * BAD with the reason in err->msg (ev->text points there).  ORBIS_OK but
+ * for ORBIS_ERR_NOMEM.  Release m with orbis_client_msg_free().
+ */
+orbis_rc_t orbis_client_to_event(const char *msg, size_t len,
+    orbis_client_msg_t *m, orbis_caller_in_t *ev, orbis_err_t *err);
+
+/* a text frame, handed to the session as its caller event */
+orbis_rc_t orbis_client_on_text(orbis_session_t *s, const char *msg,
+    size_t len, int64_t now_ms, orbis_session_actions_t *a);
+
+/* a binary frame: PCM16LE at ORBIS_CLIENT_INPUT_RATE */
+orbis_rc_t orbis_client_on_audio(orbis_session_t *s, const uint8_t *pcm,
+    size_t len, int64_t now_ms, orbis_session_actions_t *a);
+
+/* n bytes read from the browser's socket, before they are framed */
+orbis_rc_t orbis_client_on_bytes(orbis_session_t *s, size_t n,
+    int64_t now_ms, orbis_session_actions_t *a);
 
 
 #endif /* ORBISCORE_CLIENT_H */

@@ -8,7 +8,9 @@
  * text or binary (Gemini sends its JSON in binary frames), to
  * orbis_gemini_parse().
  *
- * The builders append to an orbis_strbuf_t (orbiscore/strbuf.h).
+ * The builders append to an orbis_strbuf_t (strbuf.h).  The Gemini peer
+ * of a call (orbis_gemini_peer_t, below) maps the session's normalised
+ * events (callevent.h) to and from these messages.
  */
 
 #ifndef ORBISCORE_GEMINI_H
@@ -18,6 +20,7 @@
 
 #include <orbiscore/orbiscore.h>
 #include <orbiscore/strbuf.h>
+#include <orbiscore/session.h>
 
 
 /*
@@ -214,6 +217,53 @@ orbis_gemini_close_t orbis_gemini_close_class(uint16_t code,
  */
 orbis_rc_t orbis_gemini_path(const char *version, int constrained,
     const char *api_key_or_token, char *out, size_t sz);
+
+
+/* ---- the peer: Gemini Live for the session (callevent.h) ---- */
+
+typedef struct orbis_gemini_peer_s  orbis_gemini_peer_t;
+
+/*
+ * One call's Gemini side: a copy of its setup (declarations included),
+ * refused with ORBIS_ERR_INVALID when orbis_gemini_append_setup() would
+ * refuse it, so that a bad setup fails before the call starts.  Release
+ * with orbis_gemini_peer_free().
+ */
+orbis_gemini_peer_t *orbis_gemini_peer_new(const orbis_gemini_setup_t *setup,
+    orbis_err_t *err);
+void orbis_gemini_peer_free(orbis_gemini_peer_t *p);
+
+/* the model id as configured */
+const char *orbis_gemini_peer_model(const orbis_gemini_peer_t *p);
+
+/*
+ * Renders the session's events for the model (ctx: the peer): SETUP as
+ * the setup with its resume handle, AUDIO as realtimeInput, TEXT as a
+ * clientContent user turn, TOOL_RESULT as a toolResponse.
+ */
+orbis_rc_t orbis_gemini_render(void *ctx, orbis_strbuf_t *out,
+    const orbis_peer_out_t *ev, orbis_err_t *err);
+
+extern const orbis_peer_codec_t  orbis_gemini_codec;
+
+/*
+ * A parsed server message as the session's peer event.  calls must hold
+ * m->n_tool_calls entries (the event points into m and calls).
+ */
+void orbis_gemini_to_event(const orbis_gemini_msg_t *m,
+    orbis_peer_tool_call_t *calls, orbis_peer_in_t *ev);
+
+/*
+ * One Gemini frame, parsed and handed to the session.  ORBIS_ERR_PROTOCOL
+ * for a frame that does not parse (dropped, the call goes on), or what
+ * orbis_session_on_peer() returns.
+ */
+orbis_rc_t orbis_gemini_on_message(orbis_session_t *s, const char *msg,
+    size_t len, int64_t now_ms, orbis_session_actions_t *a);
+
+/* the Gemini socket closed by itself; 1006 when there was no close frame */
+orbis_rc_t orbis_gemini_on_close(orbis_session_t *s, uint16_t code,
+    const char *reason, int64_t now_ms, orbis_session_actions_t *a);
 
 
 #endif /* ORBISCORE_GEMINI_H */

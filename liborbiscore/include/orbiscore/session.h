@@ -1,10 +1,14 @@
 /*
  * Copyright (C) Orbis
  *
- * One voice call: the state machine between a browser on /stream and
- * Gemini Live, and the record of the call.  Pure logic: the nginx module
- * reports what happened (client frames, upstream frames and closes, tool
- * results, the time) and carries out the actions each call returns.
+ * One voice call: the state machine between a caller (a transport: the
+ * browser WebSocket of /stream today) and a model (a peer: Gemini Live, or
+ * the echo stand-in), and the record of the call.  Pure logic over the
+ * normalised events of callevent.h: it knows neither the browser protocol
+ * nor Gemini's JSON.  The module reports what happened (caller events, the
+ * peer's events and closes, tool results, the time), each mapped from its
+ * wire form by an adapter (client.h for the browser, gemini.h for Gemini),
+ * and carries out the actions each call returns.
  *
  *   NEW -> UPSTREAM_CONNECTING -> SETUP_SENT -> LIVE <-> RESUMING
  *                                                 \-> ENDING -> ENDED
@@ -24,43 +28,88 @@
  * 1011 and call orbis_session_end(..., ORBIS_SESSION_END_ERROR, ...).
  *
  * Rules the module relies on:
- *  - CONNECT_UPSTREAM: open a new Gemini WebSocket, then report
- *    orbis_session_on_upstream_open() or _on_upstream_close().
- *  - CLOSE_UPSTREAM: drop the current Gemini connection and report nothing
- *    more about it (no on_upstream_close for it).
- *  - CLOSE_CLIENT: send a close frame; the session is then ENDING until
- *    orbis_session_on_client_close() says the browser is gone.
+ *  - PEER_OPEN: open a new connection to the model, then report
+ *    orbis_session_on_peer_open() or _on_peer_close().
+ *  - PEER_CLOSE: drop the current connection and report nothing more
+ *    about it (no on_peer_close for it).
+ *  - CALLER_CLOSE: close the caller's side; the session is then ENDING
+ *    until orbis_session_on_caller_close() says the caller is gone.
  *  - FINALIZE comes once per call: persist orbis_session_record_json().
  *  - Call orbis_session_tick() at orbis_session_next_deadline() (absolute
  *    ms; the session never reads a clock).
  *
- * Client audio that arrives before setupComplete, at the start or while
- * RESUMING, is kept (up to audio_buffer_bytes, oldest dropped first) and
- * sent once Gemini is ready, so the start of what the user said is not
- * lost.  Typed text is queued the same way (ORBIS_SESSION_MAX_PENDING_TEXTS).
+ * Caller audio that arrives before the model is ready, at the start or
+ * while RESUMING, is kept (up to audio_buffer_bytes, oldest dropped first)
+ * and sent once the model is ready, so the start of what the user said is
+ * not lost.  Typed text is queued the same way
+ * (ORBIS_SESSION_MAX_PENDING_TEXTS).
  *
- * goAway: the session moves to a new connection resumed with the latest
- * resumable handle as soon as nothing is in flight (no agent turn, no
- * running tool), or when the next resumable handle arrives, or shortly
- * before timeLeft runs out, whichever comes first.  A retryable upstream
- * close (see orbis_gemini_close_class()) does the same at once.  Each new
- * connection after the call went live counts as a resumption; more than
- * max_resumptions, or a fatal close, ends the call with 4004.  A resumed
- * connection gets no greeting.  Tools still running when the connection
- * changes are cancelled (their answers could not be delivered).
+ * going_away: the session moves to a new connection resumed with the
+ * latest resumable handle as soon as nothing is in flight (no agent turn,
+ * no running tool), or when the next resumable handle arrives, or shortly
+ * before the time left runs out, whichever comes first.  A retryable peer
+ * close (the peer's adapter says which, e.g. orbis_gemini_close_class())
+ * does the same at once.  Each new connection after the call went live
+ * counts as a resumption; more than max_resumptions, or a fatal close,
+ * ends the call with 4004.  A resumed connection gets no greeting.  Tools
+ * still running when the connection changes are cancelled (their answers
+ * could not be delivered).
  */
 
 #ifndef ORBISCORE_SESSION_H
 #define ORBISCORE_SESSION_H
 
-#include <orbiscore/client.h>
-#include <orbiscore/gemini.h>
+#include <orbiscore/callevent.h>
 
 
 #define ORBIS_SESSION_MAX_PENDING_TEXTS  4
+#define ORBIS_SESSION_MAX_BAD_MESSAGES   5
+#define ORBIS_SESSION_MAX_TEXT           4000    /* bytes in a typed turn */
+#define ORBIS_SESSION_INPUT_RATE         16000   /* defaults of the conf */
+#define ORBIS_SESSION_OUTPUT_RATE        24000
 #define ORBIS_SESSION_MAX_AUDIO_FRAME    65536   /* bytes in one frame */
 #define ORBIS_SESSION_MAX_TOOL_CALLS     256     /* per call */
 #define ORBIS_SESSION_MAX_TRANSCRIPT     (1024 * 1024)  /* bytes kept */
+
+/*
+ * Caps that bound what one caller can make a worker hold and serialise.
+ * A turn counts ORBIS_SESSION_TURN_COST bytes in the transcript cap on top
+ * of its text (counted as escaped JSON), and at most ORBIS_SESSION_MAX_TURNS
+ * are kept; empty turns are never stored.  Tool calls count their args and
+ * results (JSON) in ORBIS_SESSION_MAX_TOOL_BYTES; a result over the budget
+ * is stored as {"truncated":true}.  So orbis_session_record_json() never
+ * serialises to more than ORBIS_SESSION_MAX_RECORD bytes.
+ */
+#define ORBIS_SESSION_MAX_TURNS          4096
+#define ORBIS_SESSION_TURN_COST          128
+#define ORBIS_SESSION_MAX_TOOL_BYTES     (256 * 1024)
+#define ORBIS_SESSION_MAX_TTFA_SAMPLES   1024
+#define ORBIS_SESSION_MAX_RECORD         (ORBIS_SESSION_MAX_TRANSCRIPT     \
+                                          + ORBIS_SESSION_MAX_TOOL_BYTES   \
+                                          + ORBIS_SESSION_MAX_TOOL_CALLS   \
+                                            * 512                          \
+                                          + ORBIS_SESSION_MAX_TTFA_SAMPLES \
+                                            * 12                           \
+                                          + 4096)
+
+/*
+ * Per-call budgets for what a caller sends (a token bucket each, on the
+ * caller-supplied clock): messages (text frames of any kind: "text",
+ * "end", refused ones), audio frames, audio bytes, and every byte read
+ * from the caller whatever it carries (ORBIS_CALLER_WIRE: pings, message
+ * fragments...).  A caller over any
+ * of them is cut off with ORBIS_CLOSE_MESSAGE_RATE (4029).
+ */
+#define ORBIS_SESSION_MSG_RATE           5         /* a second */
+#define ORBIS_SESSION_MSG_BURST          30
+#define ORBIS_SESSION_FRAME_RATE         100       /* a second */
+#define ORBIS_SESSION_FRAME_BURST        500
+#define ORBIS_SESSION_AUDIO_RATE         160000    /* bytes a second: 5x
+                                                    * real time at 16 kHz */
+#define ORBIS_SESSION_AUDIO_BURST        (2 * 1024 * 1024)
+#define ORBIS_SESSION_WIRE_RATE          262144    /* bytes a second read
+                                                    * from the caller */
+#define ORBIS_SESSION_WIRE_BURST         (4 * 1024 * 1024)
 
 
 typedef struct orbis_session_s  orbis_session_t;
@@ -89,50 +138,79 @@ typedef enum {
     ORBIS_SESSION_END_SHUTDOWN,         /* 1001 */
     ORBIS_SESSION_END_USAGE_LIMIT,      /* 4002 */
     ORBIS_SESSION_END_ERROR,            /* 1011 */
-    ORBIS_SESSION_END_CLIENT_PROTOCOL   /* 1008, repeated bad messages */
+    ORBIS_SESSION_END_CLIENT_PROTOCOL,  /* 1008, repeated bad messages */
+    ORBIS_SESSION_END_CLIENT_FLOOD      /* 4029, over a message budget;
+                                         * named "client_protocol" in
+                                         * records (the close code tells
+                                         * them apart) */
 } orbis_session_end_t;
 
 
 typedef enum {
-    ORBIS_SESSION_ACT_SEND_UPSTREAM = 1,  /* data: JSON, a text frame */
-    ORBIS_SESSION_ACT_SEND_CLIENT_TEXT,   /* data: JSON, a text frame */
-    ORBIS_SESSION_ACT_SEND_CLIENT_BINARY, /* data: PCM16LE, binary frame;
-                                           * in ECHO the caller's 16 kHz,
-                                           * which the module resamples
-                                           * to the 24 kHz of "ready" */
-    ORBIS_SESSION_ACT_CONNECT_UPSTREAM,   /* data: resume handle or NULL */
-    ORBIS_SESSION_ACT_CLOSE_UPSTREAM,
+    ORBIS_SESSION_ACT_PEER_SEND = 1,      /* peer: the event; data: it as
+                                           * the peer codec renders it */
+    ORBIS_SESSION_ACT_CALLER_EVENT,       /* caller: the event; data: it
+                                           * as the caller codec renders
+                                           * it */
+    ORBIS_SESSION_ACT_CALLER_AUDIO,       /* data: PCM16LE at rate; in
+                                           * ECHO the caller's own audio
+                                           * at the input rate, which the
+                                           * transport resamples */
+    ORBIS_SESSION_ACT_PEER_OPEN,          /* data: resume handle or NULL */
+    ORBIS_SESSION_ACT_PEER_CLOSE,
     ORBIS_SESSION_ACT_RUN_TOOL,           /* tool_id, tool_name, tool_args */
     ORBIS_SESSION_ACT_CANCEL_TOOL,        /* tool_id, tool_name */
-    ORBIS_SESSION_ACT_CLOSE_CLIENT,       /* code, data: reason text */
+    ORBIS_SESSION_ACT_CALLER_CLOSE,       /* code, data: reason text */
     ORBIS_SESSION_ACT_FINALIZE            /* end_reason, code */
 } orbis_session_act_type_t;
 
 
 typedef struct {
     orbis_session_act_type_t   type;
-    const char                *data;       /* NUL follows data[len] */
+    const char                *data;       /* NUL follows data[len]; NULL
+                                            * for an event when no codec
+                                            * is set */
     size_t                     len;
     uint16_t                   code;
+    uint32_t                   rate;       /* CALLER_AUDIO */
     orbis_session_end_t        end_reason;
     const char                *tool_id;    /* owned by the session */
     const char                *tool_name;
     const json_t              *tool_args;  /* an object, never NULL */
+    orbis_caller_out_t         caller;     /* CALLER_EVENT */
+    orbis_peer_out_t           peer;       /* PEER_SEND */
     size_t                     data_off;   /* internal */
+    size_t                     payload_off;
 } orbis_session_action_t;
 
 
-/* reused from call to call: once grown, it allocates nothing */
+/*
+ * Reused from call to call: once grown, it allocates nothing.  With a
+ * codec set, each event action also carries its wire message in data.
+ */
 typedef struct {
-    orbis_session_action_t  *items;
-    size_t                   n;
-    size_t                   cap;
-    orbis_strbuf_t           arena;        /* holds every item's data */
+    orbis_session_action_t      *items;
+    size_t                       n;
+    size_t                       cap;
+    orbis_strbuf_t               arena;    /* holds every item's data */
+    orbis_strbuf_t               scratch;
+    json_t                     **held;     /* references the events use */
+    size_t                       n_held;
+    size_t                       cap_held;
+    const orbis_caller_codec_t  *caller_codec;
+    void                        *caller_ctx;
+    const orbis_peer_codec_t    *peer_codec;
+    void                        *peer_ctx;
 } orbis_session_actions_t;
 
 
 void orbis_session_actions_init(orbis_session_actions_t *a);
 void orbis_session_actions_free(orbis_session_actions_t *a);
+
+/* the codecs that render events as wire messages; NULL: none */
+void orbis_session_actions_codecs(orbis_session_actions_t *a,
+    const orbis_caller_codec_t *caller, void *caller_ctx,
+    const orbis_peer_codec_t *peer, void *peer_ctx);
 
 
 /* 0 in a numeric field means the default in brackets */
@@ -140,12 +218,14 @@ typedef struct {
     const char            *session_id;     /* required */
     const char            *tenant_id;      /* NULL: none */
     const char            *agent_id;       /* NULL: none */
-    int                    echo;           /* no Gemini: echo mode */
-    orbis_gemini_setup_t   setup;          /* copied; resume_handle unused */
+    int                    echo;           /* no model: echo mode */
+    const char            *model;          /* for the record; NULL: none */
     const char            *greeting;       /* text turn sent once when the
                                             * call first goes live, to make
                                             * the agent speak first; NULL:
                                             * wait for the user */
+    uint32_t               input_rate;           /* [16000] caller audio */
+    uint32_t               output_rate;          /* [24000] to the caller */
     uint32_t               idle_timeout_ms;      /* [60000] */
     uint32_t               max_duration_ms;      /* [1800000] */
     uint32_t               setup_timeout_ms;     /* [10000] */
@@ -157,10 +237,9 @@ typedef struct {
 
 
 /*
- * Copies everything conf points to (function declarations included).
- * NULL on failure with err set: ORBIS_ERR_INVALID for a missing session id
- * or, unless echo, a setup orbis_gemini_append_setup() refuses.
- * Release with orbis_session_free().
+ * Copies everything conf points to.  NULL on failure with err set:
+ * ORBIS_ERR_INVALID for a missing session id or strings that are not
+ * UTF-8.  Release with orbis_session_free().
  */
 orbis_session_t *orbis_session_create(const orbis_session_conf_t *conf,
     orbis_err_t *err);
@@ -168,41 +247,47 @@ orbis_session_t *orbis_session_create(const orbis_session_conf_t *conf,
 void orbis_session_free(orbis_session_t *s);
 
 
-/* sends "ready" and opens the upstream (or enters ECHO) */
+/* sends "ready" and opens the peer (or enters ECHO) */
 orbis_rc_t orbis_session_start(orbis_session_t *s, int64_t now_ms,
     orbis_session_actions_t *a);
 
 /*
- * A binary frame: PCM16LE at 16 kHz.  Odd-length or larger than
- * ORBIS_SESSION_MAX_AUDIO_FRAME frames are refused as bad messages.
+ * What the caller did.  AUDIO: PCM16LE, or G.711 mu-law (decoded here),
+ * at the conf's input rate (another rate or codec is refused as a bad
+ * message); odd-length or larger than ORBIS_SESSION_MAX_AUDIO_FRAME frames
+ * of PCM16LE are refused as bad messages.
+ * TEXT: a typed turn (blank: ignored).  BAD: a message the transport
+ * could not read; the caller is told why, and after
+ * ORBIS_SESSION_MAX_BAD_MESSAGES the call ends with 1008.  WIRE: bytes the
+ * transport read, whatever they are.  Every event counts in the call's
+ * budgets (ORBIS_SESSION_MSG_RATE...); over one, the call ends with
+ * 4029 and ORBIS_ERR_RANGE is returned.
  */
-orbis_rc_t orbis_session_on_client_audio(orbis_session_t *s,
-    const uint8_t *pcm, size_t len, int64_t now_ms,
-    orbis_session_actions_t *a);
+orbis_rc_t orbis_session_on_caller(orbis_session_t *s,
+    const orbis_caller_in_t *ev, int64_t now_ms, orbis_session_actions_t *a);
 
-/* a text frame, parsed with orbis_client_parse() */
-orbis_rc_t orbis_session_on_client_text(orbis_session_t *s, const char *msg,
-    size_t len, int64_t now_ms, orbis_session_actions_t *a);
-
-/* the browser's socket closed: code 1006 (or 0) for no close frame */
-orbis_rc_t orbis_session_on_client_close(orbis_session_t *s, uint16_t code,
+/* the caller's side closed: code 1006 (or 0) when it simply vanished */
+orbis_rc_t orbis_session_on_caller_close(orbis_session_t *s, uint16_t code,
     int64_t now_ms, orbis_session_actions_t *a);
 
-orbis_rc_t orbis_session_on_upstream_open(orbis_session_t *s,
+/* the connection a PEER_OPEN asked for is open: the setup goes out */
+orbis_rc_t orbis_session_on_peer_open(orbis_session_t *s,
     int64_t now_ms, orbis_session_actions_t *a);
 
 /*
- * One Gemini frame (text or binary).  ORBIS_ERR_PROTOCOL for a frame that
- * does not parse, or content before setupComplete; it is dropped and the
- * call goes on.
+ * One message from the model, as its adapter mapped it.  ORBIS_ERR_PROTOCOL
+ * for content before the model is ready; it is dropped and the call goes
+ * on.
  */
-orbis_rc_t orbis_session_on_upstream_message(orbis_session_t *s,
-    const char *msg, size_t len, int64_t now_ms,
-    orbis_session_actions_t *a);
+orbis_rc_t orbis_session_on_peer(orbis_session_t *s,
+    const orbis_peer_in_t *ev, int64_t now_ms, orbis_session_actions_t *a);
 
-/* the Gemini socket closed by itself; 1006 when there was no close frame */
-orbis_rc_t orbis_session_on_upstream_close(orbis_session_t *s, uint16_t code,
-    const char *reason, int64_t now_ms, orbis_session_actions_t *a);
+/*
+ * The peer's connection closed by itself; retryable as its adapter
+ * classified the close (a close after going_away always is).
+ */
+orbis_rc_t orbis_session_on_peer_close(orbis_session_t *s, int retryable,
+    int64_t now_ms, orbis_session_actions_t *a);
 
 /*
  * The answer to a RUN_TOOL.  ok: result (borrowed; any JSON, NULL = {}) is
@@ -242,12 +327,39 @@ uint16_t orbis_session_end_close_code(orbis_session_end_t r);
 
 
 /*
+ * Turns are append-only: only the last one may still change (grow, or be
+ * marked interrupted) until it is final.  orbis_session_turns_final() is
+ * how many leading turns are final and will never change again, so a
+ * publisher that sent turns [0, k) sends only [k, final) next time, with
+ * orbis_session_turns_json(s, k, final).  A new reference, NULL when out
+ * of memory or from > to.
+ */
+size_t orbis_session_turn_count(const orbis_session_t *s);
+size_t orbis_session_turns_final(const orbis_session_t *s);
+json_t *orbis_session_turns_json(const orbis_session_t *s, size_t from,
+    size_t to);
+
+/*
+ * Time to first audio, per agent turn: from the end of the caller's input
+ * (the last voiced audio frame, or a typed text) to the first byte of the
+ * agent's audio forwarded to the caller, on the caller-supplied clock.
+ * Percentiles are nearest-rank over the turns measured so far; -1 when
+ * there is none.
+ */
+size_t orbis_session_ttfa_count(const orbis_session_t *s);
+int64_t orbis_session_ttfa_ms(const orbis_session_t *s, size_t i);
+int64_t orbis_session_ttfa_percentile(const orbis_session_t *s,
+    unsigned pct);
+
+
+/*
  * The whole call, for the calls table (one jsonb parameter):
  * {"sessionId","tenantId","agentId","mode","model","startedMs","endedMs",
  *  "durationMs","endReason","closeCode","audioSecondsIn","audioSecondsOut",
  *  "audioSecondsDropped","resumptions","connectRetries",
  *  "usage":{"promptTokens","responseTokens","totalTokens"} (sums),
- *  "transcriptTruncated",
+ *  "transcriptTruncated", "ttfaMs":[per agent turn], "ttfaP50Ms",
+ *  "ttfaP95Ms" (null when no turn was measured),
  *  "turns":[{"role","text","startedMs","final","interrupted","typed"}],
  *  "toolCalls":[{"id","name","args","result","status","startedMs",
  *                "finishedMs"}]}
@@ -266,17 +378,12 @@ json_t *orbis_session_record_tail_json(const orbis_session_t *s,
     size_t from);
 
 /*
- * How many turns, from the first, will not change any more (all but an
- * open one, which is always the last).
- */
-size_t orbis_session_turns_settled(const orbis_session_t *s);
-
-/*
  * The live state for Redis: {"sessionId","tenantId","agentId","mode",
  * "state","startedMs","lastActivityMs","durationMs","audioSecondsIn",
- * "audioSecondsOut","resumptions","turns","toolCalls","toolsRunning"}
- * (turns and toolCalls are counts).  A new reference, NULL when out of
- * memory.
+ * "audioSecondsOut","resumptions","turns","turnsFinal","toolCalls",
+ * "toolsRunning","ttfaP50Ms","ttfaP95Ms"} (turns, turnsFinal and
+ * toolCalls are counts; see orbis_session_turns_final()).  A new
+ * reference, NULL when out of memory.
  */
 json_t *orbis_session_heartbeat_json(const orbis_session_t *s,
     int64_t now_ms);

@@ -11,45 +11,26 @@
 #include <orbiscore/audio.h>
 #include <orbiscore/utf8.h>
 
-#include "gemini/gemini_int.h"
 #include "session/session_int.h"
 
 
-#define ORBIS_SESSION_NO_DATA  SIZE_MAX
-
-
-static void orbis_session_actions_reset(orbis_session_actions_t *a);
-static void orbis_session_actions_fix(orbis_session_actions_t *a);
-static orbis_rc_t orbis_session_push(orbis_session_actions_t *a,
-    orbis_session_act_type_t type, orbis_session_action_t **act);
-static orbis_rc_t orbis_session_push_data(orbis_session_actions_t *a,
-    orbis_session_act_type_t type, size_t mark, orbis_rc_t rc);
-static orbis_rc_t orbis_session_push_tool(orbis_session_actions_t *a,
-    orbis_session_act_type_t type, const orbis_session_tool_t *t);
 static orbis_rc_t orbis_session_push_close_upstream(orbis_session_t *s,
     orbis_session_actions_t *a);
-static orbis_rc_t orbis_session_client_error(orbis_session_actions_t *a,
-    const char *code, const char *message);
-static orbis_rc_t orbis_session_client_tool(orbis_session_actions_t *a,
-    const orbis_session_tool_t *t);
-static orbis_rc_t orbis_session_upstream_audio(orbis_session_actions_t *a,
-    const uint8_t *pcm, size_t len);
-static orbis_rc_t orbis_session_upstream_text(orbis_session_actions_t *a,
-    const char *text, size_t len);
 
 static orbis_rc_t orbis_session_do_start(orbis_session_t *s, int64_t now,
     orbis_session_actions_t *a);
-static orbis_rc_t orbis_session_do_client_audio(orbis_session_t *s,
+static orbis_rc_t orbis_session_do_caller(orbis_session_t *s,
+    const orbis_caller_in_t *ev, int64_t now, orbis_session_actions_t *a);
+static orbis_rc_t orbis_session_do_caller_audio(orbis_session_t *s,
     const uint8_t *pcm, size_t len, int64_t now, orbis_session_actions_t *a);
-static orbis_rc_t orbis_session_do_client_text(orbis_session_t *s,
-    const char *msg, size_t len, int64_t now, orbis_session_actions_t *a);
-static orbis_rc_t orbis_session_do_upstream_open(orbis_session_t *s,
+static orbis_rc_t orbis_session_do_caller_text(orbis_session_t *s,
+    const char *text, size_t len, int64_t now, orbis_session_actions_t *a);
+static orbis_rc_t orbis_session_do_peer_open(orbis_session_t *s,
     orbis_session_actions_t *a);
-static orbis_rc_t orbis_session_do_upstream_message(orbis_session_t *s,
-    const char *msg, size_t len, int64_t now, orbis_session_actions_t *a);
-static orbis_rc_t orbis_session_do_upstream_close(orbis_session_t *s,
-    uint16_t code, const char *reason, int64_t now,
-    orbis_session_actions_t *a);
+static orbis_rc_t orbis_session_do_peer(orbis_session_t *s,
+    const orbis_peer_in_t *ev, int64_t now, orbis_session_actions_t *a);
+static orbis_rc_t orbis_session_do_peer_close(orbis_session_t *s,
+    int retryable, int64_t now, orbis_session_actions_t *a);
 static orbis_rc_t orbis_session_do_tool_result(orbis_session_t *s,
     const char *id, int ok, const json_t *result, int64_t now,
     orbis_session_actions_t *a);
@@ -61,7 +42,7 @@ static orbis_rc_t orbis_session_connect(orbis_session_t *s, int64_t now,
 static orbis_rc_t orbis_session_go_live(orbis_session_t *s,
     orbis_session_actions_t *a);
 static orbis_rc_t orbis_session_content(orbis_session_t *s,
-    const orbis_gemini_msg_t *m, int64_t now, orbis_session_actions_t *a);
+    const orbis_peer_in_t *m, int64_t now, orbis_session_actions_t *a);
 static orbis_rc_t orbis_session_resume(orbis_session_t *s, int64_t now,
     orbis_session_actions_t *a);
 static orbis_rc_t orbis_session_upstream_lost(orbis_session_t *s,
@@ -72,39 +53,16 @@ static int orbis_session_busy(const orbis_session_t *s);
 static int64_t orbis_session_backoff(uint32_t failures);
 static orbis_rc_t orbis_session_bad_message(orbis_session_t *s,
     const char *why, int64_t now, orbis_session_actions_t *a);
-static orbis_rc_t orbis_session_echo_listen(orbis_session_t *s,
-    const uint8_t *pcm, size_t len, int64_t now,
-    orbis_session_actions_t *a);
-static orbis_rc_t orbis_session_echo_turn(orbis_session_t *s,
-    orbis_client_role_t role, const char *text, int64_t now,
+
+static int orbis_session_budget(int64_t *tat_ns, int64_t now,
+    uint32_t rate, uint32_t burst, uint32_t cost);
+static orbis_rc_t orbis_session_flood(orbis_session_t *s, int64_t now,
     orbis_session_actions_t *a);
 
 static orbis_rc_t orbis_session_ring_push(orbis_session_t *s,
     const uint8_t *pcm, size_t len);
 static void orbis_session_drop_buffers(orbis_session_t *s);
 
-static orbis_rc_t orbis_session_new_turn(orbis_session_t *s,
-    orbis_client_role_t role, int64_t now, size_t *idx);
-static orbis_rc_t orbis_session_turn_append(orbis_session_t *s,
-    orbis_session_turn_t *t, const char *text, size_t len);
-static orbis_rc_t orbis_session_fragment(orbis_session_t *s,
-    orbis_client_role_t role, const char *text, int64_t now,
-    orbis_session_actions_t *a);
-static orbis_rc_t orbis_session_close_turn(orbis_session_t *s,
-    int notify, orbis_session_actions_t *a);
-
-static orbis_rc_t orbis_session_start_tool(orbis_session_t *s,
-    const orbis_gemini_tool_call_t *call, int64_t now,
-    orbis_session_actions_t *a);
-static orbis_rc_t orbis_session_finish_tool(orbis_session_t *s,
-    orbis_session_tool_t *t, orbis_client_tool_status_t status,
-    json_t *response, int notify, int64_t now, orbis_session_actions_t *a);
-static orbis_rc_t orbis_session_cancel_tools(orbis_session_t *s,
-    int notify, int64_t now, orbis_session_actions_t *a);
-static orbis_session_tool_t *orbis_session_find_tool(orbis_session_t *s,
-    const char *id);
-
-static char *orbis_session_strdup(const char *p, int *failed);
 static uint32_t orbis_session_or(uint32_t v, uint32_t dflt);
 static int orbis_session_utf8_or_null(const char *p);
 
@@ -131,7 +89,8 @@ static const char  *orbis_session_end_names[] = {
     "shutdown",
     "usage_limit",
     "error",
-    "client_protocol"
+    "client_protocol",
+    "client_protocol"   /* a flood is a protocol abuse; 4029 tells */
 };
 
 
@@ -145,206 +104,9 @@ static const uint16_t  orbis_session_end_codes[] = {
     ORBIS_CLOSE_GOING_AWAY,
     ORBIS_CLOSE_USAGE_LIMIT,
     ORBIS_CLOSE_INTERNAL,
-    ORBIS_CLOSE_POLICY
+    ORBIS_CLOSE_POLICY,
+    ORBIS_CLOSE_MESSAGE_RATE
 };
-
-
-/* action lists */
-
-void
-orbis_session_actions_init(orbis_session_actions_t *a)
-{
-    a->items = NULL;
-    a->n = 0;
-    a->cap = 0;
-    orbis_strbuf_init(&a->arena);
-}
-
-
-void
-orbis_session_actions_free(orbis_session_actions_t *a)
-{
-    orbis_free(a->items);
-    orbis_strbuf_free(&a->arena);
-    orbis_session_actions_init(a);
-}
-
-
-static void
-orbis_session_actions_reset(orbis_session_actions_t *a)
-{
-    a->n = 0;
-    orbis_strbuf_reset(&a->arena);
-}
-
-
-/* the arena may move while actions are added: pointers are set last */
-
-static void
-orbis_session_actions_fix(orbis_session_actions_t *a)
-{
-    size_t  i;
-
-    for (i = 0; i < a->n; i++) {
-        a->items[i].data = (a->items[i].data_off == ORBIS_SESSION_NO_DATA)
-                           ? NULL : a->arena.data + a->items[i].data_off;
-    }
-}
-
-
-static orbis_rc_t
-orbis_session_push(orbis_session_actions_t *a, orbis_session_act_type_t type,
-    orbis_session_action_t **act)
-{
-    size_t                   cap;
-    orbis_session_action_t  *items;
-
-    if (a->n == a->cap) {
-        cap = (a->cap == 0) ? 16 : a->cap * 2;
-
-        items = orbis_realloc(a->items, cap * sizeof(orbis_session_action_t));
-        if (items == NULL) {
-            return ORBIS_ERR_NOMEM;
-        }
-
-        a->items = items;
-        a->cap = cap;
-    }
-
-    *act = &a->items[a->n++];
-    memset(*act, 0, sizeof(orbis_session_action_t));
-    (*act)->type = type;
-    (*act)->data_off = ORBIS_SESSION_NO_DATA;
-
-    return ORBIS_OK;
-}
-
-
-/*
- * Turns what a builder appended to the arena since mark into an action
- * (rc is the builder's result), NUL-terminated for the module's sake.
- */
-
-static orbis_rc_t
-orbis_session_push_data(orbis_session_actions_t *a,
-    orbis_session_act_type_t type, size_t mark, orbis_rc_t rc)
-{
-    size_t                   len;
-    orbis_session_action_t  *act;
-
-    len = a->arena.len - mark;
-
-    if (rc == ORBIS_OK) {
-        rc = orbis_strbuf_append(&a->arena, "", 1);
-    }
-
-    if (rc == ORBIS_OK) {
-        rc = orbis_session_push(a, type, &act);
-    }
-
-    if (rc != ORBIS_OK) {
-        a->arena.len = mark;
-        return rc;
-    }
-
-    act->data_off = mark;
-    act->len = len;
-
-    return ORBIS_OK;
-}
-
-
-static orbis_rc_t
-orbis_session_push_tool(orbis_session_actions_t *a,
-    orbis_session_act_type_t type, const orbis_session_tool_t *t)
-{
-    orbis_rc_t               rc;
-    orbis_session_action_t  *act;
-
-    rc = orbis_session_push(a, type, &act);
-    if (rc != ORBIS_OK) {
-        return rc;
-    }
-
-    act->tool_id = t->id;
-    act->tool_name = t->name;
-    act->tool_args = t->args;
-
-    return ORBIS_OK;
-}
-
-
-static orbis_rc_t
-orbis_session_push_close_upstream(orbis_session_t *s,
-    orbis_session_actions_t *a)
-{
-    orbis_session_action_t  *act;
-
-    if (!s->upstream_active) {
-        return ORBIS_OK;
-    }
-
-    s->upstream_active = 0;
-    s->upstream_open = 0;
-    s->connect_started_ms = -1;
-
-    return orbis_session_push(a, ORBIS_SESSION_ACT_CLOSE_UPSTREAM, &act);
-}
-
-
-static orbis_rc_t
-orbis_session_client_error(orbis_session_actions_t *a, const char *code,
-    const char *message)
-{
-    size_t  mark;
-
-    mark = a->arena.len;
-
-    return orbis_session_push_data(a, ORBIS_SESSION_ACT_SEND_CLIENT_TEXT,
-               mark, orbis_client_build_error(&a->arena, code, message,
-                                              NULL));
-}
-
-
-static orbis_rc_t
-orbis_session_client_tool(orbis_session_actions_t *a,
-    const orbis_session_tool_t *t)
-{
-    size_t  mark;
-
-    mark = a->arena.len;
-
-    return orbis_session_push_data(a, ORBIS_SESSION_ACT_SEND_CLIENT_TEXT,
-               mark, orbis_client_build_tool(&a->arena, t->name, t->status,
-                                             NULL));
-}
-
-
-static orbis_rc_t
-orbis_session_upstream_audio(orbis_session_actions_t *a, const uint8_t *pcm,
-    size_t len)
-{
-    size_t  mark;
-
-    mark = a->arena.len;
-
-    return orbis_session_push_data(a, ORBIS_SESSION_ACT_SEND_UPSTREAM, mark,
-               orbis_gemini_build_audio(&a->arena, pcm, len,
-                                        ORBIS_CLIENT_INPUT_RATE, NULL));
-}
-
-
-static orbis_rc_t
-orbis_session_upstream_text(orbis_session_actions_t *a, const char *text,
-    size_t len)
-{
-    size_t  mark;
-
-    mark = a->arena.len;
-
-    return orbis_session_push_data(a, ORBIS_SESSION_ACT_SEND_UPSTREAM, mark,
-               orbis_gemini_build_text(&a->arena, text, len, NULL));
-}
 
 
 /* life cycle */
@@ -353,8 +115,6 @@ orbis_session_t *
 orbis_session_create(const orbis_session_conf_t *conf, orbis_err_t *err)
 {
     int               failed;
-    orbis_rc_t        rc;
-    orbis_strbuf_t    b;
     orbis_session_t  *s;
 
     if (conf == NULL || conf->session_id == NULL
@@ -364,25 +124,15 @@ orbis_session_create(const orbis_session_conf_t *conf, orbis_err_t *err)
         return NULL;
     }
 
-    if (!orbis_utf8_valid_str(conf->session_id)
+    if (!orbis_session_utf8_or_null(conf->session_id)
         || !orbis_session_utf8_or_null(conf->tenant_id)
         || !orbis_session_utf8_or_null(conf->agent_id)
-        || !orbis_session_utf8_or_null(conf->greeting))
+        || !orbis_session_utf8_or_null(conf->greeting)
+        || !orbis_session_utf8_or_null(conf->model))
     {
         orbis_err_set(err, ORBIS_ERR_INVALID,
                       "session ids and greeting must be UTF-8");
         return NULL;
-    }
-
-    if (!conf->echo) {
-        /* refuse a setup Gemini would never get, before the call starts */
-        orbis_strbuf_init(&b);
-        rc = orbis_gemini_append_setup(&b, &conf->setup, err);
-        orbis_strbuf_free(&b);
-
-        if (rc != ORBIS_OK) {
-            return NULL;
-        }
     }
 
     s = orbis_calloc(1, sizeof(orbis_session_t));
@@ -404,25 +154,7 @@ orbis_session_create(const orbis_session_conf_t *conf, orbis_err_t *err)
         s->greeting = NULL;
     }
 
-    if (!s->echo) {
-        s->setup.model = orbis_session_strdup(conf->setup.model, &failed);
-        s->setup.system_prompt = orbis_session_strdup(conf->setup.system_prompt,
-                                                      &failed);
-        s->setup.voice = orbis_session_strdup(conf->setup.voice, &failed);
-        s->setup.language = orbis_session_strdup(conf->setup.language,
-                                                 &failed);
-        s->setup.input_transcription = conf->setup.input_transcription;
-        s->setup.output_transcription = conf->setup.output_transcription;
-
-        if (conf->setup.function_declarations != NULL) {
-            s->setup.function_declarations =
-                json_deep_copy(conf->setup.function_declarations);
-
-            if (s->setup.function_declarations == NULL) {
-                failed = 1;
-            }
-        }
-    }
+    s->model = s->echo ? NULL : orbis_session_strdup(conf->model, &failed);
 
     if (failed) {
         orbis_session_free(s);
@@ -448,8 +180,10 @@ orbis_session_create(const orbis_session_conf_t *conf, orbis_err_t *err)
                                                   : ORBIS_SESSION_AUDIO_BUFFER;
     s->ring_cap &= ~(size_t) 1;
 
-    /* one rate for the browser in both modes: echo is resampled up */
-    s->out_rate = ORBIS_CLIENT_OUTPUT_RATE;
+    s->in_rate = orbis_session_or(conf->input_rate,
+                                  ORBIS_SESSION_INPUT_RATE);
+    s->out_rate = orbis_session_or(conf->output_rate,
+                                   ORBIS_SESSION_OUTPUT_RATE);
 
     s->state = ORBIS_SESSION_NEW;
     s->ended_ms = -1;
@@ -458,6 +192,7 @@ orbis_session_create(const orbis_session_conf_t *conf, orbis_err_t *err)
     s->go_away_deadline_ms = -1;
     s->open_turn = -1;
     s->client_open = 1;
+    s->caller_mark_ms = -1;
 
     return s;
 }
@@ -466,8 +201,6 @@ orbis_session_create(const orbis_session_conf_t *conf, orbis_err_t *err)
 void
 orbis_session_free(orbis_session_t *s)
 {
-    size_t  i;
-
     if (s == NULL) {
         return;
     }
@@ -476,29 +209,14 @@ orbis_session_free(orbis_session_t *s)
     orbis_free(s->tenant_id);
     orbis_free(s->agent_id);
     orbis_free(s->greeting);
-    orbis_free((char *) s->setup.model);
-    orbis_free((char *) s->setup.system_prompt);
-    orbis_free((char *) s->setup.voice);
-    orbis_free((char *) s->setup.language);
-    json_decref(s->setup.function_declarations);
+    orbis_free(s->model);
     orbis_free(s->resume_handle);
 
     orbis_session_drop_buffers(s);
+    orbis_session_free_turns(s);
+    orbis_free(s->pcm);
+    orbis_session_free_tools(s);
 
-    for (i = 0; i < s->n_turns; i++) {
-        orbis_strbuf_free(&s->turns[i].text);
-    }
-
-    orbis_free(s->turns);
-
-    for (i = 0; i < s->n_tools; i++) {
-        orbis_free(s->tools[i].id);
-        orbis_free(s->tools[i].name);
-        json_decref(s->tools[i].args);
-        json_decref(s->tools[i].result);
-    }
-
-    orbis_free(s->tools);
     orbis_free(s);
 }
 
@@ -520,27 +238,13 @@ orbis_session_start(orbis_session_t *s, int64_t now_ms,
 
 
 orbis_rc_t
-orbis_session_on_client_audio(orbis_session_t *s, const uint8_t *pcm,
-    size_t len, int64_t now_ms, orbis_session_actions_t *a)
-{
-    orbis_rc_t  rc;
-
-    orbis_session_actions_reset(a);
-    rc = orbis_session_do_client_audio(s, pcm, len, now_ms, a);
-    orbis_session_actions_fix(a);
-
-    return rc;
-}
-
-
-orbis_rc_t
-orbis_session_on_client_text(orbis_session_t *s, const char *msg, size_t len,
+orbis_session_on_caller(orbis_session_t *s, const orbis_caller_in_t *ev,
     int64_t now_ms, orbis_session_actions_t *a)
 {
     orbis_rc_t  rc;
 
     orbis_session_actions_reset(a);
-    rc = orbis_session_do_client_text(s, msg, len, now_ms, a);
+    rc = orbis_session_do_caller(s, ev, now_ms, a);
     orbis_session_actions_fix(a);
 
     return rc;
@@ -548,7 +252,7 @@ orbis_session_on_client_text(orbis_session_t *s, const char *msg, size_t len,
 
 
 orbis_rc_t
-orbis_session_on_client_close(orbis_session_t *s, uint16_t code,
+orbis_session_on_caller_close(orbis_session_t *s, uint16_t code,
     int64_t now_ms, orbis_session_actions_t *a)
 {
     orbis_rc_t  rc;
@@ -583,7 +287,7 @@ orbis_session_on_client_close(orbis_session_t *s, uint16_t code,
 
 
 orbis_rc_t
-orbis_session_on_upstream_open(orbis_session_t *s, int64_t now_ms,
+orbis_session_on_peer_open(orbis_session_t *s, int64_t now_ms,
     orbis_session_actions_t *a)
 {
     orbis_rc_t  rc;
@@ -591,7 +295,7 @@ orbis_session_on_upstream_open(orbis_session_t *s, int64_t now_ms,
     (void) now_ms;
 
     orbis_session_actions_reset(a);
-    rc = orbis_session_do_upstream_open(s, a);
+    rc = orbis_session_do_peer_open(s, a);
     orbis_session_actions_fix(a);
 
     return rc;
@@ -599,13 +303,13 @@ orbis_session_on_upstream_open(orbis_session_t *s, int64_t now_ms,
 
 
 orbis_rc_t
-orbis_session_on_upstream_message(orbis_session_t *s, const char *msg,
-    size_t len, int64_t now_ms, orbis_session_actions_t *a)
+orbis_session_on_peer(orbis_session_t *s, const orbis_peer_in_t *ev,
+    int64_t now_ms, orbis_session_actions_t *a)
 {
     orbis_rc_t  rc;
 
     orbis_session_actions_reset(a);
-    rc = orbis_session_do_upstream_message(s, msg, len, now_ms, a);
+    rc = orbis_session_do_peer(s, ev, now_ms, a);
     orbis_session_actions_fix(a);
 
     return rc;
@@ -613,13 +317,13 @@ orbis_session_on_upstream_message(orbis_session_t *s, const char *msg,
 
 
 orbis_rc_t
-orbis_session_on_upstream_close(orbis_session_t *s, uint16_t code,
-    const char *reason, int64_t now_ms, orbis_session_actions_t *a)
+orbis_session_on_peer_close(orbis_session_t *s, int retryable,
+    int64_t now_ms, orbis_session_actions_t *a)
 {
     orbis_rc_t  rc;
 
     orbis_session_actions_reset(a);
-    rc = orbis_session_do_upstream_close(s, code, reason, now_ms, a);
+    rc = orbis_session_do_peer_close(s, retryable, now_ms, a);
     orbis_session_actions_fix(a);
 
     return rc;
@@ -663,7 +367,7 @@ orbis_session_end(orbis_session_t *s, orbis_session_end_t reason,
     orbis_session_actions_reset(a);
 
     if (reason <= ORBIS_SESSION_END_NONE
-        || reason > ORBIS_SESSION_END_CLIENT_PROTOCOL)
+        || reason > ORBIS_SESSION_END_CLIENT_FLOOD)
     {
         return ORBIS_ERR_INVALID;
     }
@@ -788,14 +492,32 @@ orbis_session_end_close_code(orbis_session_end_t r)
 }
 
 
+static orbis_rc_t
+orbis_session_push_close_upstream(orbis_session_t *s,
+    orbis_session_actions_t *a)
+{
+    orbis_session_action_t  *act;
+
+    if (!s->upstream_active) {
+        return ORBIS_OK;
+    }
+
+    s->upstream_active = 0;
+    s->upstream_open = 0;
+    s->connect_started_ms = -1;
+
+    return orbis_session_push(a, ORBIS_SESSION_ACT_PEER_CLOSE, &act);
+}
+
+
 /* inputs */
 
 static orbis_rc_t
 orbis_session_do_start(orbis_session_t *s, int64_t now,
     orbis_session_actions_t *a)
 {
-    size_t      mark;
-    orbis_rc_t  rc;
+    orbis_rc_t          rc;
+    orbis_caller_out_t  ev;
 
     if (s->state != ORBIS_SESSION_NEW) {
         return ORBIS_ERR_INVALID;
@@ -804,11 +526,14 @@ orbis_session_do_start(orbis_session_t *s, int64_t now,
     s->started_ms = now;
     s->last_activity_ms = now;
 
-    mark = a->arena.len;
-    rc = orbis_session_push_data(a, ORBIS_SESSION_ACT_SEND_CLIENT_TEXT, mark,
-             orbis_client_build_ready(&a->arena, s->session_id, s->echo,
-                                      ORBIS_CLIENT_INPUT_RATE, s->out_rate,
-                                      NULL));
+    memset(&ev, 0, sizeof(orbis_caller_out_t));
+    ev.type = ORBIS_CALLER_OUT_READY;
+    ev.session_id = s->session_id;
+    ev.echo = s->echo;
+    ev.input_rate = s->in_rate;
+    ev.output_rate = s->out_rate;
+
+    rc = orbis_session_push_caller(a, &ev);
     if (rc != ORBIS_OK) {
         return rc;
     }
@@ -834,11 +559,10 @@ orbis_session_do_start(orbis_session_t *s, int64_t now,
 
 
 static orbis_rc_t
-orbis_session_do_client_audio(orbis_session_t *s, const uint8_t *pcm,
-    size_t len, int64_t now, orbis_session_actions_t *a)
+orbis_session_do_caller(orbis_session_t *s, const orbis_caller_in_t *ev,
+    int64_t now, orbis_session_actions_t *a)
 {
-    size_t      mark;
-    orbis_rc_t  rc;
+    int  ok;
 
     switch (s->state) {
 
@@ -852,6 +576,96 @@ orbis_session_do_client_audio(orbis_session_t *s, const uint8_t *pcm,
     default:
         break;
     }
+
+    /* every message counts in the call's budgets, before anything else */
+
+    if (ev->type == ORBIS_CALLER_WIRE) {
+        ok = orbis_session_budget(&s->wire_tat_ns, now,
+                                  ORBIS_SESSION_WIRE_RATE,
+                                  ORBIS_SESSION_WIRE_BURST,
+                                  (uint32_t) ev->audio_len);
+
+    } else if (ev->type == ORBIS_CALLER_AUDIO) {
+        ok = orbis_session_budget(&s->frame_tat_ns, now,
+                                  ORBIS_SESSION_FRAME_RATE,
+                                  ORBIS_SESSION_FRAME_BURST, 1)
+             && orbis_session_budget(&s->audio_tat_ns, now,
+                                     ORBIS_SESSION_AUDIO_RATE,
+                                     ORBIS_SESSION_AUDIO_BURST,
+                                     (uint32_t) ev->audio_len);
+    } else {
+        ok = orbis_session_budget(&s->msg_tat_ns, now,
+                                  ORBIS_SESSION_MSG_RATE,
+                                  ORBIS_SESSION_MSG_BURST, 1);
+    }
+
+    if (!ok) {
+        return orbis_session_flood(s, now, a);
+    }
+
+    switch (ev->type) {
+
+    case ORBIS_CALLER_AUDIO:
+        if (ev->rate != s->in_rate
+            || (ev->codec != ORBIS_AUDIO_PCM16LE
+                && ev->codec != ORBIS_AUDIO_MULAW))
+        {
+            return orbis_session_bad_message(s, "audio must be PCM16LE or "
+                                             "mu-law at the call's input "
+                                             "rate", now, a);
+        }
+
+        if (ev->codec == ORBIS_AUDIO_PCM16LE) {
+            return orbis_session_do_caller_audio(s, ev->audio,
+                                                 ev->audio_len, now, a);
+        }
+
+        /* mu-law: one byte a sample, PCM16LE from here on */
+
+        if (ev->audio_len > ORBIS_SESSION_MAX_AUDIO_FRAME / 2) {
+            return orbis_session_bad_message(s, "audio frames must be at "
+                                             "most 32 KiB of mu-law", now,
+                                             a);
+        }
+
+        if (s->pcm == NULL) {
+            s->pcm = orbis_malloc(ORBIS_SESSION_MAX_AUDIO_FRAME);
+            if (s->pcm == NULL) {
+                return ORBIS_ERR_NOMEM;
+            }
+        }
+
+        orbis_mulaw_decode(ev->audio, ev->audio_len, s->pcm);
+
+        return orbis_session_do_caller_audio(s, s->pcm, ev->audio_len * 2,
+                                             now, a);
+
+    case ORBIS_CALLER_TEXT:
+        return orbis_session_do_caller_text(s, ev->text, ev->text_len, now,
+                                            a);
+
+    case ORBIS_CALLER_HANGUP:
+        return orbis_session_finish(s, ORBIS_SESSION_END_CLIENT_CLOSED, now,
+                                    a);
+
+    case ORBIS_CALLER_BAD:
+        return orbis_session_bad_message(s, ev->text != NULL ? ev->text
+                                         : "message refused", now, a);
+
+    case ORBIS_CALLER_WIRE:
+        return ORBIS_OK;
+
+    default:
+        return ORBIS_ERR_INVALID;
+    }
+}
+
+
+static orbis_rc_t
+orbis_session_do_caller_audio(orbis_session_t *s, const uint8_t *pcm,
+    size_t len, int64_t now, orbis_session_actions_t *a)
+{
+    orbis_rc_t  rc;
 
     if (len == 0) {
         return ORBIS_OK;
@@ -866,25 +680,30 @@ orbis_session_do_client_audio(orbis_session_t *s, const uint8_t *pcm,
     s->bytes_in += len;
     s->last_activity_ms = now;
 
+    if (orbis_pcm_rms(pcm, len) >= ORBIS_SESSION_VOICE_RMS) {
+        orbis_session_caller_input(s, now);
+    }
+
     switch (s->state) {
 
     case ORBIS_SESSION_ECHO:
-        mark = a->arena.len;
-        rc = orbis_session_push_data(a, ORBIS_SESSION_ACT_SEND_CLIENT_BINARY,
-                                     mark, orbis_strbuf_append(&a->arena, pcm,
-                                                               len));
+        rc = orbis_session_agent_audio(s, now);
         if (rc != ORBIS_OK) {
             return rc;
         }
 
-        /* what the module plays back after resampling to 24 kHz */
-        s->bytes_out += len / 2 * (ORBIS_CLIENT_OUTPUT_RATE * 2
-                                   / ORBIS_CLIENT_INPUT_RATE);
+        rc = orbis_session_push_audio(a, pcm, len, s->in_rate);
+        if (rc != ORBIS_OK) {
+            return rc;
+        }
+
+        /* what the caller hears once the transport resampled it */
+        s->bytes_out += (uint64_t) len / 2 * s->out_rate / s->in_rate * 2;
 
         return orbis_session_echo_listen(s, pcm, len, now, a);
 
     case ORBIS_SESSION_LIVE:
-        return orbis_session_upstream_audio(a, pcm, len);
+        return orbis_session_peer_audio(a, pcm, len, s->in_rate);
 
     default:
         return orbis_session_ring_push(s, pcm, len);
@@ -893,45 +712,26 @@ orbis_session_do_client_audio(orbis_session_t *s, const uint8_t *pcm,
 
 
 static orbis_rc_t
-orbis_session_do_client_text(orbis_session_t *s, const char *msg, size_t len,
-    int64_t now, orbis_session_actions_t *a)
+orbis_session_do_caller_text(orbis_session_t *s, const char *text,
+    size_t len, int64_t now, orbis_session_actions_t *a)
 {
-    char                *copy;
-    size_t               idx, mark;
-    orbis_rc_t           rc;
-    orbis_err_t          err;
-    orbis_client_msg_t   m;
+    int          idx;
+    char        *copy;
+    orbis_rc_t   rc;
 
-    switch (s->state) {
-
-    case ORBIS_SESSION_NEW:
-        return ORBIS_ERR_INVALID;
-
-    case ORBIS_SESSION_ENDING:
-    case ORBIS_SESSION_ENDED:
-        return ORBIS_OK;
-
-    default:
-        break;
-    }
-
-    rc = orbis_client_parse(msg, len, &m, &err);
-
-    if (rc == ORBIS_ERR_NOMEM) {
-        return rc;
-    }
-
-    if (rc != ORBIS_OK) {
-        return orbis_session_bad_message(s, err.msg, now, a);
-    }
-
-    if (m.type == ORBIS_CLIENT_MSG_END) {
-        orbis_client_msg_free(&m);
-        return orbis_session_finish(s, ORBIS_SESSION_END_CLIENT_CLOSED, now,
-                                    a);
+    if (text == NULL || len == 0 || len > ORBIS_SESSION_MAX_TEXT) {
+        return orbis_session_bad_message(s, "text must be 1 to 4000 bytes",
+                                         now, a);
     }
 
     s->last_activity_ms = now;
+
+    if (orbis_session_blank(text, len)) {
+        /* nothing to say: no turn, nothing for the model */
+        return ORBIS_OK;
+    }
+
+    orbis_session_caller_input(s, now);
 
     copy = NULL;
 
@@ -943,69 +743,63 @@ orbis_session_do_client_text(orbis_session_t *s, const char *msg, size_t len,
 
     default:
         if (s->n_pending == ORBIS_SESSION_MAX_PENDING_TEXTS) {
-            orbis_client_msg_free(&m);
-            rc = orbis_session_client_error(a, "busy",
+            rc = orbis_session_caller_error(a, "busy",
                                             "too many messages before the "
                                             "agent is ready");
             return (rc == ORBIS_OK) ? ORBIS_ERR_RANGE : rc;
         }
 
-        /* the queue takes over the parsed text */
-        copy = m.text;
-        m.text = NULL;
+        /* queued until the model is ready */
+        copy = orbis_malloc(len + 1);
+        if (copy == NULL) {
+            return ORBIS_ERR_NOMEM;
+        }
+
+        memcpy(copy, text, len);
+        copy[len] = '\0';
         break;
     }
 
     rc = orbis_session_close_turn(s, 1, a);
 
     if (rc == ORBIS_OK) {
-        rc = orbis_session_new_turn(s, ORBIS_CLIENT_ROLE_USER, now, &idx);
-    }
-
-    if (rc == ORBIS_OK) {
-        s->turns[idx].typed = 1;
-        s->turns[idx].final = 1;
-        s->open_turn = -1;
-
-        rc = orbis_session_turn_append(s, &s->turns[idx],
-                                       copy != NULL ? copy : m.text,
-                                       m.text_len);
+        rc = orbis_session_new_turn(s, ORBIS_CLIENT_ROLE_USER, now, text, len,
+                                    &idx);
     }
 
     if (rc != ORBIS_OK) {
         orbis_free(copy);
-        orbis_client_msg_free(&m);
         return rc;
+    }
+
+    if (idx >= 0) {
+        s->turns[idx].typed = 1;
+        s->turns[idx].final = 1;
+        s->open_turn = -1;
     }
 
     if (copy != NULL) {
         s->pending[s->n_pending] = copy;
-        s->pending_len[s->n_pending] = m.text_len;
+        s->pending_len[s->n_pending] = len;
         s->n_pending++;
 
-    } else if (s->state == ORBIS_SESSION_ECHO) {
-        mark = a->arena.len;
-        rc = orbis_session_push_data(a, ORBIS_SESSION_ACT_SEND_CLIENT_TEXT,
-                 mark, orbis_client_build_transcript(&a->arena,
-                                                     ORBIS_CLIENT_ROLE_AGENT,
-                                                     m.text, m.text_len, 1,
-                                                     NULL));
-    } else {
-        rc = orbis_session_upstream_text(a, m.text, m.text_len);
+        return ORBIS_OK;
     }
 
-    orbis_client_msg_free(&m);
+    if (s->state == ORBIS_SESSION_ECHO) {
+        return orbis_session_caller_transcript(a, ORBIS_CLIENT_ROLE_AGENT,
+                                               text, len, 1);
+    }
 
-    return rc;
+    return orbis_session_peer_text(a, text, len);
 }
 
 
 static orbis_rc_t
-orbis_session_do_upstream_open(orbis_session_t *s,
-    orbis_session_actions_t *a)
+orbis_session_do_peer_open(orbis_session_t *s, orbis_session_actions_t *a)
 {
-    size_t      mark;
-    orbis_rc_t  rc;
+    orbis_rc_t        rc;
+    orbis_peer_out_t  ev;
 
     switch (s->state) {
 
@@ -1026,15 +820,12 @@ orbis_session_do_upstream_open(orbis_session_t *s,
     }
 
     /* the handle goes into this one setup only */
-    s->setup.resume_handle = (s->state == ORBIS_SESSION_RESUMING)
-                             ? s->resume_handle : NULL;
+    memset(&ev, 0, sizeof(orbis_peer_out_t));
+    ev.type = ORBIS_PEER_OUT_SETUP;
+    ev.resume_handle = (s->state == ORBIS_SESSION_RESUMING)
+                       ? s->resume_handle : NULL;
 
-    mark = a->arena.len;
-    rc = orbis_session_push_data(a, ORBIS_SESSION_ACT_SEND_UPSTREAM, mark,
-             orbis_gemini_append_setup(&a->arena, &s->setup, NULL));
-
-    s->setup.resume_handle = NULL;
-
+    rc = orbis_session_push_peer(a, &ev);
     if (rc != ORBIS_OK) {
         return rc;
     }
@@ -1050,11 +841,10 @@ orbis_session_do_upstream_open(orbis_session_t *s,
 
 
 static orbis_rc_t
-orbis_session_do_upstream_message(orbis_session_t *s, const char *msg,
-    size_t len, int64_t now, orbis_session_actions_t *a)
+orbis_session_do_peer(orbis_session_t *s, const orbis_peer_in_t *ev,
+    int64_t now, orbis_session_actions_t *a)
 {
-    orbis_rc_t          rc;
-    orbis_gemini_msg_t  m;
+    orbis_rc_t  rc;
 
     switch (s->state) {
 
@@ -1074,37 +864,26 @@ orbis_session_do_upstream_message(orbis_session_t *s, const char *msg,
         return ORBIS_ERR_PROTOCOL;
     }
 
-    rc = orbis_gemini_parse(msg, len, &m, NULL);
-    if (rc != ORBIS_OK) {
-        return rc;
-    }
-
     if (s->state != ORBIS_SESSION_LIVE) {
 
-        if (!m.setup_complete) {
-            orbis_gemini_msg_free(&m);
+        if (!ev->ready) {
             return ORBIS_ERR_PROTOCOL;
         }
 
         rc = orbis_session_go_live(s, a);
+        if (rc != ORBIS_OK) {
+            return rc;
+        }
     }
 
-    if (rc == ORBIS_OK) {
-        rc = orbis_session_content(s, &m, now, a);
-    }
-
-    orbis_gemini_msg_free(&m);
-
-    return rc;
+    return orbis_session_content(s, ev, now, a);
 }
 
 
 static orbis_rc_t
-orbis_session_do_upstream_close(orbis_session_t *s, uint16_t code,
-    const char *reason, int64_t now, orbis_session_actions_t *a)
+orbis_session_do_peer_close(orbis_session_t *s, int retryable, int64_t now,
+    orbis_session_actions_t *a)
 {
-    int  retryable;
-
     switch (s->state) {
 
     case ORBIS_SESSION_UPSTREAM_CONNECTING:
@@ -1122,9 +901,8 @@ orbis_session_do_upstream_close(orbis_session_t *s, uint16_t code,
         return ORBIS_OK;
     }
 
-    retryable = s->go_away_seen
-                || orbis_gemini_close_class(code, reason)
-                   == ORBIS_GEMINI_CLOSE_RETRYABLE;
+    /* a close that follows a going-away is always retryable */
+    retryable = retryable || s->go_away_seen;
 
     s->upstream_active = 0;
     s->upstream_open = 0;
@@ -1271,19 +1049,13 @@ static orbis_rc_t
 orbis_session_connect(orbis_session_t *s, int64_t now,
     orbis_session_actions_t *a)
 {
-    size_t                   mark;
-    orbis_rc_t               rc;
-    orbis_session_action_t  *act;
+    orbis_rc_t   rc;
+    const char  *h;
 
-    if (s->state == ORBIS_SESSION_RESUMING && s->resume_handle != NULL) {
-        mark = a->arena.len;
-        rc = orbis_session_push_data(a, ORBIS_SESSION_ACT_CONNECT_UPSTREAM,
-                 mark, orbis_strbuf_append(&a->arena, s->resume_handle,
-                                           strlen(s->resume_handle)));
+    h = (s->state == ORBIS_SESSION_RESUMING) ? s->resume_handle : NULL;
 
-    } else {
-        rc = orbis_session_push(a, ORBIS_SESSION_ACT_CONNECT_UPSTREAM, &act);
-    }
+    rc = orbis_session_push_data(a, ORBIS_SESSION_ACT_PEER_OPEN, h,
+                                 (h != NULL) ? strlen(h) : 0, NULL);
 
     if (rc != ORBIS_OK) {
         return rc;
@@ -1314,7 +1086,7 @@ orbis_session_go_live(orbis_session_t *s, orbis_session_actions_t *a)
         s->greeted = 1;
 
         if (s->greeting != NULL) {
-            rc = orbis_session_upstream_text(a, s->greeting,
+            rc = orbis_session_peer_text(a, s->greeting,
                                              strlen(s->greeting));
             if (rc != ORBIS_OK) {
                 return rc;
@@ -1329,7 +1101,8 @@ orbis_session_go_live(orbis_session_t *s, orbis_session_actions_t *a)
         n = (n < s->ring_len) ? n : s->ring_len;
         n = (n < ORBIS_SESSION_FLUSH_CHUNK) ? n : ORBIS_SESSION_FLUSH_CHUNK;
 
-        rc = orbis_session_upstream_audio(a, s->ring + s->ring_head, n);
+        rc = orbis_session_peer_audio(a, s->ring + s->ring_head, n,
+                                      s->in_rate);
         if (rc != ORBIS_OK) {
             return rc;
         }
@@ -1341,7 +1114,7 @@ orbis_session_go_live(orbis_session_t *s, orbis_session_actions_t *a)
     s->ring_head = 0;
 
     for (i = 0; i < s->n_pending; i++) {
-        rc = orbis_session_upstream_text(a, s->pending[i], s->pending_len[i]);
+        rc = orbis_session_peer_text(a, s->pending[i], s->pending_len[i]);
         if (rc != ORBIS_OK) {
             return rc;
         }
@@ -1359,43 +1132,49 @@ orbis_session_go_live(orbis_session_t *s, orbis_session_actions_t *a)
 /* one server message may carry several of these: no else-if */
 
 static orbis_rc_t
-orbis_session_content(orbis_session_t *s, const orbis_gemini_msg_t *m,
+orbis_session_content(orbis_session_t *s, const orbis_peer_in_t *m,
     int64_t now, orbis_session_actions_t *a)
 {
     char        *h;
-    size_t       i, mark;
+    size_t       i;
     int64_t      left;
     orbis_rc_t   rc;
 
     if (m->audio_len > 0) {
-        mark = a->arena.len;
-        rc = orbis_session_push_data(a, ORBIS_SESSION_ACT_SEND_CLIENT_BINARY,
-                                     mark, orbis_strbuf_append(&a->arena,
-                                                               m->audio,
-                                                               m->audio_len));
+        rc = orbis_session_push_audio(a, m->audio, m->audio_len,
+                                      m->audio_rate ? m->audio_rate
+                                                    : s->out_rate);
         if (rc != ORBIS_OK) {
             return rc;
         }
 
-        s->bytes_out += m->audio_len;
+        s->bytes_out += (m->audio_rate == 0 || m->audio_rate == s->out_rate)
+                        ? m->audio_len
+                        : (uint64_t) m->audio_len / 2 * s->out_rate
+                          / m->audio_rate * 2;
+        s->model_turn_active = 1;
+
+        rc = orbis_session_agent_audio(s, now);
+        if (rc != ORBIS_OK) {
+            return rc;
+        }
+    }
+
+    if (m->text) {
         s->model_turn_active = 1;
     }
 
-    if (m->text_len > 0) {
-        s->model_turn_active = 1;
-    }
-
-    if (m->input_transcription != NULL) {
+    if (m->input_transcript != NULL) {
         rc = orbis_session_fragment(s, ORBIS_CLIENT_ROLE_USER,
-                                    m->input_transcription, now, a);
+                                    m->input_transcript, now, a);
         if (rc != ORBIS_OK) {
             return rc;
         }
     }
 
-    if (m->output_transcription != NULL) {
+    if (m->output_transcript != NULL) {
         rc = orbis_session_fragment(s, ORBIS_CLIENT_ROLE_AGENT,
-                                    m->output_transcription, now, a);
+                                    m->output_transcript, now, a);
         if (rc != ORBIS_OK) {
             return rc;
         }
@@ -1410,14 +1189,13 @@ orbis_session_content(orbis_session_t *s, const orbis_gemini_msg_t *m,
             s->turns[s->open_turn].interrupted = 1;
         }
 
-        mark = a->arena.len;
-        rc = orbis_session_push_data(a, ORBIS_SESSION_ACT_SEND_CLIENT_TEXT,
-                 mark, orbis_client_build_interrupted(&a->arena, NULL));
+        rc = orbis_session_caller_simple(a, ORBIS_CALLER_OUT_INTERRUPTED);
         if (rc != ORBIS_OK) {
             return rc;
         }
 
         s->model_turn_active = 0;
+        s->agent_speaking = 0;
     }
 
     if (m->turn_complete) {
@@ -1426,14 +1204,13 @@ orbis_session_content(orbis_session_t *s, const orbis_gemini_msg_t *m,
             return rc;
         }
 
-        mark = a->arena.len;
-        rc = orbis_session_push_data(a, ORBIS_SESSION_ACT_SEND_CLIENT_TEXT,
-                 mark, orbis_client_build_turn_complete(&a->arena, NULL));
+        rc = orbis_session_caller_simple(a, ORBIS_CALLER_OUT_TURN_COMPLETE);
         if (rc != ORBIS_OK) {
             return rc;
         }
 
         s->model_turn_active = 0;
+        s->agent_speaking = 0;
     }
 
     for (i = 0; i < m->n_tool_calls; i++) {
@@ -1458,10 +1235,8 @@ orbis_session_content(orbis_session_t *s, const orbis_gemini_msg_t *m,
         s->total_tokens += m->total_tokens;
     }
 
-    if (m->resumption_update && m->resumable && m->new_handle != NULL
-        && m->new_handle[0] != '\0')
-    {
-        h = orbis_strdup(m->new_handle);
+    if (m->resume_handle != NULL && m->resume_handle[0] != '\0') {
+        h = orbis_strdup(m->resume_handle);
         if (h == NULL) {
             return ORBIS_ERR_NOMEM;
         }
@@ -1475,10 +1250,10 @@ orbis_session_content(orbis_session_t *s, const orbis_gemini_msg_t *m,
         }
     }
 
-    if (m->go_away) {
+    if (m->going_away) {
         s->go_away_seen = 1;
 
-        left = (m->go_away_ms >= 0) ? m->go_away_ms
+        left = (m->going_away_ms >= 0) ? m->going_away_ms
                                     : ORBIS_SESSION_GOAWAY_DEFAULT;
         left -= ORBIS_SESSION_GOAWAY_MARGIN;
         s->go_away_deadline_ms = now + (left > 0 ? left : 0);
@@ -1524,6 +1299,7 @@ orbis_session_resume(orbis_session_t *s, int64_t now,
 
     s->state = ORBIS_SESSION_RESUMING;
     s->model_turn_active = 0;
+    s->agent_speaking = 0;
     s->go_away_seen = 0;
     s->go_away_deadline_ms = -1;
 
@@ -1591,7 +1367,6 @@ static orbis_rc_t
 orbis_session_finish(orbis_session_t *s, orbis_session_end_t reason,
     int64_t now, orbis_session_actions_t *a)
 {
-    size_t                   mark;
     orbis_rc_t               rc;
     const char              *text;
     orbis_session_action_t  *act;
@@ -1626,12 +1401,10 @@ orbis_session_finish(orbis_session_t *s, orbis_session_end_t reason,
 
     if (rc == ORBIS_OK && s->client_open) {
         text = orbis_close_reason_text(s->close_code);
-        mark = a->arena.len;
-        rc = orbis_session_push_data(a, ORBIS_SESSION_ACT_CLOSE_CLIENT, mark,
-                                     orbis_strbuf_append(&a->arena, text,
-                                                         strlen(text)));
+        rc = orbis_session_push_data(a, ORBIS_SESSION_ACT_CALLER_CLOSE, text,
+                                     strlen(text), &act);
         if (rc == ORBIS_OK) {
-            a->items[a->n - 1].code = s->close_code;
+            act->code = s->close_code;
         }
     }
 
@@ -1696,12 +1469,12 @@ orbis_session_bad_message(orbis_session_t *s, const char *why, int64_t now,
 
     s->bad_messages++;
 
-    if (s->bad_messages >= ORBIS_CLIENT_MAX_BAD_MESSAGES) {
+    if (s->bad_messages >= ORBIS_SESSION_MAX_BAD_MESSAGES) {
         rc = orbis_session_finish(s, ORBIS_SESSION_END_CLIENT_PROTOCOL, now,
                                   a);
 
     } else {
-        rc = orbis_session_client_error(a, "bad_message", why);
+        rc = orbis_session_caller_error(a, "bad_message", why);
     }
 
     return (rc == ORBIS_OK) ? ORBIS_ERR_INVALID : rc;
@@ -1709,117 +1482,41 @@ orbis_session_bad_message(orbis_session_t *s, const char *why, int64_t now,
 
 
 /*
- * Echo mode has no model to transcribe the caller, so a crude voice
- * detector stands in for one: each utterance (speech, then half a second
- * of quieter audio) becomes a user turn and a short agent answer, with
- * interim transcripts while it lasts, so that transcripts, turns and the
- * saved conversation all work with no network.
+ * A GCRA token bucket: rate units a second, burst units at once, on the
+ * caller's clock.  1 when cost units may pass (and are taken), 0 when not.
  */
 
-static orbis_rc_t
-orbis_session_echo_listen(orbis_session_t *s, const uint8_t *pcm,
-    size_t len, int64_t now, orbis_session_actions_t *a)
+static int
+orbis_session_budget(int64_t *tat_ns, int64_t now, uint32_t rate,
+    uint32_t burst, uint32_t cost)
 {
-    char        text[96];
-    size_t      mark;
-    uint32_t    ms, heard;
-    orbis_rc_t  rc;
+    int64_t  t, e, tau, next;
 
-    ms = (uint32_t) orbis_pcm_duration_ms(len, ORBIS_CLIENT_INPUT_RATE);
+    t = now * 1000000;
+    e = 1000000000 / (int64_t) rate;
+    tau = e * (int64_t) burst;
 
-    if (orbis_pcm_rms(pcm, len) >= ORBIS_SESSION_ECHO_VOICE_RMS) {
-        s->echo_voiced_ms += ms;
-        s->echo_silent_ms = 0;
+    next = ((*tat_ns > t) ? *tat_ns : t) + e * (int64_t) cost;
 
-        if (s->echo_voiced_ms - s->echo_interim_ms
-            < ORBIS_SESSION_ECHO_INTERIM_MS)
-        {
-            return ORBIS_OK;
-        }
-
-        s->echo_interim_ms = s->echo_voiced_ms;
-
-        snprintf(text, sizeof(text), "(speaking... %u.%u s)",
-                 (unsigned) (s->echo_voiced_ms / 1000),
-                 (unsigned) (s->echo_voiced_ms % 1000 / 100));
-
-        mark = a->arena.len;
-
-        return orbis_session_push_data(a, ORBIS_SESSION_ACT_SEND_CLIENT_TEXT,
-                   mark, orbis_client_build_transcript(&a->arena,
-                                                       ORBIS_CLIENT_ROLE_USER,
-                                                       text, strlen(text), 0,
-                                                       NULL));
+    if (next - t > tau) {
+        return 0;
     }
 
-    if (s->echo_voiced_ms == 0) {
-        return ORBIS_OK;
-    }
+    *tat_ns = next;
 
-    s->echo_silent_ms += ms;
-
-    if (s->echo_silent_ms < ORBIS_SESSION_ECHO_SILENCE_MS) {
-        return ORBIS_OK;
-    }
-
-    heard = s->echo_voiced_ms;
-
-    s->echo_voiced_ms = 0;
-    s->echo_silent_ms = 0;
-    s->echo_interim_ms = 0;
-    s->echo_utterances++;
-
-    snprintf(text, sizeof(text),
-             "(echo mode) utterance %u, %u.%u s of speech",
-             (unsigned) s->echo_utterances, (unsigned) (heard / 1000),
-             (unsigned) (heard % 1000 / 100));
-
-    rc = orbis_session_echo_turn(s, ORBIS_CLIENT_ROLE_USER, text, now, a);
-    if (rc != ORBIS_OK) {
-        return rc;
-    }
-
-    snprintf(text, sizeof(text), "I heard %u.%u seconds of audio.",
-             (unsigned) (heard / 1000), (unsigned) (heard % 1000 / 100));
-
-    rc = orbis_session_echo_turn(s, ORBIS_CLIENT_ROLE_AGENT, text, now, a);
-    if (rc != ORBIS_OK) {
-        return rc;
-    }
-
-    mark = a->arena.len;
-
-    return orbis_session_push_data(a, ORBIS_SESSION_ACT_SEND_CLIENT_TEXT,
-               mark, orbis_client_build_turn_complete(&a->arena, NULL));
+    return 1;
 }
 
 
-/* a whole turn at once: recorded, and its final transcript sent */
-
 static orbis_rc_t
-orbis_session_echo_turn(orbis_session_t *s, orbis_client_role_t role,
-    const char *text, int64_t now, orbis_session_actions_t *a)
+orbis_session_flood(orbis_session_t *s, int64_t now,
+    orbis_session_actions_t *a)
 {
-    size_t      idx;
     orbis_rc_t  rc;
 
-    rc = orbis_session_close_turn(s, 1, a);
+    rc = orbis_session_finish(s, ORBIS_SESSION_END_CLIENT_FLOOD, now, a);
 
-    if (rc == ORBIS_OK) {
-        rc = orbis_session_new_turn(s, role, now, &idx);
-    }
-
-    if (rc == ORBIS_OK) {
-        rc = orbis_session_turn_append(s, &s->turns[idx], text,
-                                       strlen(text));
-    }
-
-    if (rc != ORBIS_OK) {
-        return rc;
-    }
-
-    /* closing it sends the final transcript with the whole text */
-    return orbis_session_close_turn(s, 1, a);
+    return (rc == ORBIS_OK) ? ORBIS_ERR_RANGE : rc;
 }
 
 
@@ -1892,312 +1589,8 @@ orbis_session_drop_buffers(orbis_session_t *s)
 
 /* transcript */
 
-static orbis_rc_t
-orbis_session_new_turn(orbis_session_t *s, orbis_client_role_t role,
-    int64_t now, size_t *idx)
-{
-    size_t                 cap;
-    orbis_session_turn_t  *turns, *t;
 
-    if (s->n_turns == s->cap_turns) {
-        cap = (s->cap_turns == 0) ? 16 : s->cap_turns * 2;
-
-        turns = orbis_realloc(s->turns, cap * sizeof(orbis_session_turn_t));
-        if (turns == NULL) {
-            return ORBIS_ERR_NOMEM;
-        }
-
-        s->turns = turns;
-        s->cap_turns = cap;
-    }
-
-    t = &s->turns[s->n_turns];
-    memset(t, 0, sizeof(orbis_session_turn_t));
-    orbis_strbuf_init(&t->text);
-    t->role = role;
-    t->started_ms = now;
-
-    *idx = s->n_turns++;
-    s->open_turn = (int) *idx;
-
-    return ORBIS_OK;
-}
-
-
-/* whole fragments only, so a cut never splits a UTF-8 sequence */
-
-static orbis_rc_t
-orbis_session_turn_append(orbis_session_t *s, orbis_session_turn_t *t,
-    const char *text, size_t len)
-{
-    orbis_rc_t  rc;
-
-    if (s->transcript_bytes + len > ORBIS_SESSION_MAX_TRANSCRIPT) {
-        s->transcript_truncated = 1;
-        return ORBIS_OK;
-    }
-
-    rc = orbis_strbuf_append(&t->text, text, len);
-    if (rc == ORBIS_OK) {
-        s->transcript_bytes += len;
-    }
-
-    return rc;
-}
-
-
-static orbis_rc_t
-orbis_session_fragment(orbis_session_t *s, orbis_client_role_t role,
-    const char *text, int64_t now, orbis_session_actions_t *a)
-{
-    size_t      len, idx, mark;
-    orbis_rc_t  rc;
-
-    len = strlen(text);
-    if (len == 0) {
-        return ORBIS_OK;
-    }
-
-    if (s->open_turn >= 0 && s->turns[s->open_turn].role != role) {
-        rc = orbis_session_close_turn(s, 1, a);
-        if (rc != ORBIS_OK) {
-            return rc;
-        }
-    }
-
-    if (s->open_turn < 0) {
-        rc = orbis_session_new_turn(s, role, now, &idx);
-        if (rc != ORBIS_OK) {
-            return rc;
-        }
-    }
-
-    rc = orbis_session_turn_append(s, &s->turns[s->open_turn], text, len);
-    if (rc != ORBIS_OK) {
-        return rc;
-    }
-
-    mark = a->arena.len;
-
-    return orbis_session_push_data(a, ORBIS_SESSION_ACT_SEND_CLIENT_TEXT,
-               mark, orbis_client_build_transcript(&a->arena, role, text, len,
-                                                   0, NULL));
-}
-
-
-static orbis_rc_t
-orbis_session_close_turn(orbis_session_t *s, int notify,
-    orbis_session_actions_t *a)
-{
-    size_t                 mark;
-    orbis_session_turn_t  *t;
-
-    if (s->open_turn < 0) {
-        return ORBIS_OK;
-    }
-
-    t = &s->turns[s->open_turn];
-    t->final = 1;
-    s->open_turn = -1;
-
-    if (!notify || t->text.len == 0) {
-        return ORBIS_OK;
-    }
-
-    mark = a->arena.len;
-
-    return orbis_session_push_data(a, ORBIS_SESSION_ACT_SEND_CLIENT_TEXT,
-               mark, orbis_client_build_transcript(&a->arena, t->role,
-                                                   t->text.data, t->text.len,
-                                                   1, NULL));
-}
-
-
-/* tools */
-
-static orbis_rc_t
-orbis_session_start_tool(orbis_session_t *s,
-    const orbis_gemini_tool_call_t *call, int64_t now,
-    orbis_session_actions_t *a)
-{
-    int                          failed;
-    char                         id[32];
-    size_t                       cap, mark;
-    json_t                      *resp;
-    orbis_rc_t                   rc;
-    orbis_session_tool_t        *tools, *t;
-    orbis_gemini_fn_response_t   fr;
-
-    if (call->id != NULL) {
-        t = orbis_session_find_tool(s, call->id);
-
-        if (t != NULL && t->status == ORBIS_CLIENT_TOOL_STARTED) {
-            /* the same call again: it is already running */
-            return ORBIS_OK;
-        }
-    }
-
-    if (s->n_tools == ORBIS_SESSION_MAX_TOOL_CALLS) {
-        resp = json_pack("{s:s}", "error", "too many tool calls in this call");
-        if (resp == NULL) {
-            return ORBIS_ERR_NOMEM;
-        }
-
-        fr.id = call->id;
-        fr.name = call->name;
-        fr.response = resp;
-
-        mark = a->arena.len;
-        rc = orbis_session_push_data(a, ORBIS_SESSION_ACT_SEND_UPSTREAM, mark,
-                 orbis_gemini_build_tool_response(&a->arena, &fr, 1, NULL));
-        json_decref(resp);
-
-        return rc;
-    }
-
-    if (s->n_tools == s->cap_tools) {
-        cap = (s->cap_tools == 0) ? 8 : s->cap_tools * 2;
-
-        tools = orbis_realloc(s->tools, cap * sizeof(orbis_session_tool_t));
-        if (tools == NULL) {
-            return ORBIS_ERR_NOMEM;
-        }
-
-        s->tools = tools;
-        s->cap_tools = cap;
-    }
-
-    t = &s->tools[s->n_tools];
-    memset(t, 0, sizeof(orbis_session_tool_t));
-
-    failed = 0;
-
-    if (call->id != NULL) {
-        t->id = orbis_session_strdup(call->id, &failed);
-        t->id_given = 1;
-
-    } else {
-        /* the module needs a key to answer with */
-        snprintf(id, sizeof(id), "orbis-call-%zu", s->n_tools + 1);
-        t->id = orbis_session_strdup(id, &failed);
-    }
-
-    t->name = orbis_session_strdup(call->name, &failed);
-    t->args = (call->args != NULL) ? json_deep_copy(call->args)
-                                   : json_object();
-
-    if (failed || t->args == NULL) {
-        orbis_free(t->id);
-        orbis_free(t->name);
-        json_decref(t->args);
-        return ORBIS_ERR_NOMEM;
-    }
-
-    t->status = ORBIS_CLIENT_TOOL_STARTED;
-    t->started_ms = now;
-    t->finished_ms = -1;
-    s->n_tools++;
-
-    rc = orbis_session_push_tool(a, ORBIS_SESSION_ACT_RUN_TOOL, t);
-    if (rc != ORBIS_OK) {
-        return rc;
-    }
-
-    return orbis_session_client_tool(a, t);
-}
-
-
-/*
- * Ends a running tool; takes response (may be NULL).  Answers Gemini
- * unless the call was cancelled, stops the module's work unless the
- * module itself reported the result.
- */
-
-static orbis_rc_t
-orbis_session_finish_tool(orbis_session_t *s, orbis_session_tool_t *t,
-    orbis_client_tool_status_t status, json_t *response, int notify,
-    int64_t now, orbis_session_actions_t *a)
-{
-    size_t                      mark;
-    orbis_rc_t                  rc;
-    orbis_gemini_fn_response_t  fr;
-
-    if (t == NULL || t->status != ORBIS_CLIENT_TOOL_STARTED) {
-        json_decref(response);
-        return ORBIS_OK;
-    }
-
-    t->status = status;
-    t->finished_ms = now;
-    t->result = response;
-
-    rc = ORBIS_OK;
-
-    if (status != ORBIS_CLIENT_TOOL_CANCELLED
-        && s->state == ORBIS_SESSION_LIVE && s->upstream_open)
-    {
-        fr.id = t->id_given ? t->id : NULL;
-        fr.name = t->name;
-        fr.response = response;
-
-        mark = a->arena.len;
-        rc = orbis_session_push_data(a, ORBIS_SESSION_ACT_SEND_UPSTREAM, mark,
-                 orbis_gemini_build_tool_response(&a->arena, &fr, 1, NULL));
-    }
-
-    if (rc == ORBIS_OK
-        && (status == ORBIS_CLIENT_TOOL_CANCELLED
-            || status == ORBIS_CLIENT_TOOL_TIMEOUT))
-    {
-        rc = orbis_session_push_tool(a, ORBIS_SESSION_ACT_CANCEL_TOOL, t);
-    }
-
-    if (rc == ORBIS_OK && notify && s->client_open) {
-        rc = orbis_session_client_tool(a, t);
-    }
-
-    return rc;
-}
-
-
-static orbis_rc_t
-orbis_session_cancel_tools(orbis_session_t *s, int notify, int64_t now,
-    orbis_session_actions_t *a)
-{
-    size_t      i;
-    orbis_rc_t  rc;
-
-    for (i = 0; i < s->n_tools; i++) {
-        rc = orbis_session_finish_tool(s, &s->tools[i],
-                                       ORBIS_CLIENT_TOOL_CANCELLED, NULL,
-                                       notify, now, a);
-        if (rc != ORBIS_OK) {
-            return rc;
-        }
-    }
-
-    return ORBIS_OK;
-}
-
-
-/* the latest record with that id: Gemini ids are unique per connection */
-
-static orbis_session_tool_t *
-orbis_session_find_tool(orbis_session_t *s, const char *id)
-{
-    size_t  i;
-
-    for (i = s->n_tools; i > 0; i--) {
-        if (strcmp(s->tools[i - 1].id, id) == 0) {
-            return &s->tools[i - 1];
-        }
-    }
-
-    return NULL;
-}
-
-
-static char *
+char *
 orbis_session_strdup(const char *p, int *failed)
 {
     char  *d;

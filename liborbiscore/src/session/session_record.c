@@ -3,13 +3,20 @@
  */
 
 
+#include <stdlib.h>
+#include <string.h>
+
+#include <orbiscore/alloc.h>
+
 #include "session/session_int.h"
 
 
 static json_t *orbis_session_record_build(const orbis_session_t *s,
     size_t from, int tail);
-static json_t *orbis_session_turns_json(const orbis_session_t *s,
-    size_t from);
+static json_t *orbis_session_ttfa_json(const orbis_session_t *s);
+static json_t *orbis_session_opt_pct(const orbis_session_t *s,
+    unsigned pct);
+static int orbis_session_cmp_ms(const void *a, const void *b);
 static json_t *orbis_session_tools_json(const orbis_session_t *s);
 static json_t *orbis_session_opt_string(const char *v);
 static json_t *orbis_session_opt_ms(int64_t ms);
@@ -31,13 +38,6 @@ orbis_session_record_tail_json(const orbis_session_t *s, size_t from)
 }
 
 
-size_t
-orbis_session_turns_settled(const orbis_session_t *s)
-{
-    return (s->open_turn >= 0) ? (size_t) s->open_turn : s->n_turns;
-}
-
-
 static json_t *
 orbis_session_record_build(const orbis_session_t *s, size_t from, int tail)
 {
@@ -46,7 +46,9 @@ orbis_session_record_build(const orbis_session_t *s, size_t from, int tail)
     int64_t      duration;
     const char  *reason;
 
-    turns = orbis_session_turns_json(s, from);
+    turns = orbis_session_turns_json(s, (from < s->n_turns) ? from
+                                                          : s->n_turns,
+                                     s->n_turns);
     tools = orbis_session_tools_json(s);
 
     duration = (s->ended_ms >= 0) ? s->ended_ms - s->started_ms : -1;
@@ -59,7 +61,7 @@ orbis_session_record_build(const orbis_session_t *s, size_t from, int tail)
                   "tenantId", orbis_session_opt_string(s->tenant_id),
                   "agentId", orbis_session_opt_string(s->agent_id),
                   "mode", s->echo ? "echo" : "live",
-                  "model", orbis_session_opt_string(s->setup.model),
+                  "model", orbis_session_opt_string(s->model),
                   "startedMs", (json_int_t) s->started_ms,
                   "endedMs", orbis_session_opt_ms(s->ended_ms),
                   "durationMs", orbis_session_opt_ms(duration),
@@ -74,13 +76,13 @@ orbis_session_record_build(const orbis_session_t *s, size_t from, int tail)
 
     bad = json_object_set_new(r, "audioSecondsIn",
                               orbis_session_seconds(s->bytes_in,
-                                                    ORBIS_CLIENT_INPUT_RATE));
+                                                    s->in_rate));
     bad |= json_object_set_new(r, "audioSecondsOut",
                                orbis_session_seconds(s->bytes_out,
                                                      s->out_rate));
     bad |= json_object_set_new(r, "audioSecondsDropped",
                                orbis_session_seconds(s->bytes_dropped,
-                                                     ORBIS_CLIENT_INPUT_RATE));
+                                                     s->in_rate));
     bad |= json_object_set_new(r, "resumptions",
                                json_integer(s->resumptions));
     bad |= json_object_set_new(r, "connectRetries",
@@ -95,6 +97,11 @@ orbis_session_record_build(const orbis_session_t *s, size_t from, int tail)
                                          (json_int_t) s->total_tokens));
     bad |= json_object_set_new(r, "transcriptTruncated",
                                json_boolean(s->transcript_truncated));
+    bad |= json_object_set_new(r, "ttfaMs", orbis_session_ttfa_json(s));
+    bad |= json_object_set_new(r, "ttfaP50Ms",
+                               orbis_session_opt_pct(s, 50));
+    bad |= json_object_set_new(r, "ttfaP95Ms",
+                               orbis_session_opt_pct(s, 95));
     bad |= json_object_set_new(r, "turns", turns);
     bad |= json_object_set_new(r, "toolCalls", tools);
 
@@ -116,11 +123,13 @@ orbis_session_record_build(const orbis_session_t *s, size_t from, int tail)
 json_t *
 orbis_session_heartbeat_json(const orbis_session_t *s, int64_t now_ms)
 {
+    int      bad;
+    json_t  *r;
     int64_t  end;
 
     end = (s->ended_ms >= 0) ? s->ended_ms : now_ms;
 
-    return json_pack("{s:s,s:o,s:o,s:s,s:s,s:I,s:I,s:I,s:o,s:o,s:I,s:I,"
+    r = json_pack("{s:s,s:o,s:o,s:s,s:s,s:I,s:I,s:I,s:o,s:o,s:I,s:I,"
                      "s:I,s:I}",
                      "sessionId", s->session_id,
                      "tenantId", orbis_session_opt_string(s->tenant_id),
@@ -132,7 +141,7 @@ orbis_session_heartbeat_json(const orbis_session_t *s, int64_t now_ms)
                      "durationMs", (json_int_t) (end - s->started_ms),
                      "audioSecondsIn",
                      orbis_session_seconds(s->bytes_in,
-                                           ORBIS_CLIENT_INPUT_RATE),
+                                           s->in_rate),
                      "audioSecondsOut",
                      orbis_session_seconds(s->bytes_out, s->out_rate),
                      "resumptions", (json_int_t) s->resumptions,
@@ -140,22 +149,103 @@ orbis_session_heartbeat_json(const orbis_session_t *s, int64_t now_ms)
                      "toolCalls", (json_int_t) s->n_tools,
                      "toolsRunning",
                      (json_int_t) orbis_session_running_tools(s));
+
+    if (r == NULL) {
+        return NULL;
+    }
+
+    bad = json_object_set_new(r, "turnsFinal",
+              json_integer((json_int_t) orbis_session_turns_final(s)));
+    bad |= json_object_set_new(r, "ttfaP50Ms",
+                               orbis_session_opt_pct(s, 50));
+    bad |= json_object_set_new(r, "ttfaP95Ms",
+                               orbis_session_opt_pct(s, 95));
+
+    if (bad) {
+        json_decref(r);
+        return NULL;
+    }
+
+    return r;
 }
 
 
-static json_t *
-orbis_session_turns_json(const orbis_session_t *s, size_t from)
+size_t
+orbis_session_turn_count(const orbis_session_t *s)
+{
+    return s->n_turns;
+}
+
+
+/* only the open turn, always the last, may still change */
+
+size_t
+orbis_session_turns_final(const orbis_session_t *s)
+{
+    return (s->open_turn >= 0) ? (size_t) s->open_turn : s->n_turns;
+}
+
+
+size_t
+orbis_session_ttfa_count(const orbis_session_t *s)
+{
+    return s->n_ttfa;
+}
+
+
+int64_t
+orbis_session_ttfa_ms(const orbis_session_t *s, size_t i)
+{
+    return (i < s->n_ttfa) ? s->ttfa[i] : -1;
+}
+
+
+/* nearest rank: the smallest value with at least pct % at or below it */
+
+int64_t
+orbis_session_ttfa_percentile(const orbis_session_t *s, unsigned pct)
+{
+    size_t    rank;
+    int64_t  *v, r;
+
+    if (s->n_ttfa == 0 || pct == 0 || pct > 100) {
+        return -1;
+    }
+
+    v = orbis_malloc(s->n_ttfa * sizeof(int64_t));
+    if (v == NULL) {
+        return -1;
+    }
+
+    memcpy(v, s->ttfa, s->n_ttfa * sizeof(int64_t));
+    qsort(v, s->n_ttfa, sizeof(int64_t), orbis_session_cmp_ms);
+
+    rank = (s->n_ttfa * pct + 99) / 100;
+    r = v[rank - 1];
+
+    orbis_free(v);
+
+    return r;
+}
+
+
+json_t *
+orbis_session_turns_json(const orbis_session_t *s, size_t from, size_t to)
 {
     size_t                       i;
     json_t                      *list;
     const orbis_session_turn_t  *t;
+
+    if (from > to || to > s->n_turns) {
+        return NULL;
+    }
 
     list = json_array();
     if (list == NULL) {
         return NULL;
     }
 
-    for (i = from; i < s->n_turns; i++) {
+    for (i = from; i < to; i++) {
         t = &s->turns[i];
 
         if (json_array_append_new(list,
@@ -198,10 +288,13 @@ orbis_session_tools_json(const orbis_session_t *s)
                 json_pack("{s:s,s:s,s:o,s:o,s:s,s:I,s:o}",
                           "id", t->id,
                           "name", t->name,
-                          "args", json_deep_copy(t->args),
-                          "result", t->result != NULL
-                                    ? json_deep_copy(t->result)
-                                    : json_null(),
+                          "args", t->args_dropped
+                                  ? json_pack("{s:b}", "truncated", 1)
+                                  : json_deep_copy(t->args),
+                          "result", t->result == NULL ? json_null()
+                                    : t->result_dropped
+                                    ? json_pack("{s:b}", "truncated", 1)
+                                    : json_deep_copy(t->result),
                           "status", orbis_client_tool_status_name(t->status),
                           "startedMs", (json_int_t) t->started_ms,
                           "finishedMs", orbis_session_opt_ms(t->finished_ms)))
@@ -213,6 +306,51 @@ orbis_session_tools_json(const orbis_session_t *s)
     }
 
     return list;
+}
+
+
+static json_t *
+orbis_session_ttfa_json(const orbis_session_t *s)
+{
+    size_t   i;
+    json_t  *list;
+
+    list = json_array();
+    if (list == NULL) {
+        return NULL;
+    }
+
+    for (i = 0; i < s->n_ttfa; i++) {
+        if (json_array_append_new(list, json_integer(s->ttfa[i])) != 0) {
+            json_decref(list);
+            return NULL;
+        }
+    }
+
+    return list;
+}
+
+
+static json_t *
+orbis_session_opt_pct(const orbis_session_t *s, unsigned pct)
+{
+    int64_t  v;
+
+    v = orbis_session_ttfa_percentile(s, pct);
+
+    return (v >= 0) ? json_integer(v) : json_null();
+}
+
+
+static int
+orbis_session_cmp_ms(const void *a, const void *b)
+{
+    int64_t  x, y;
+
+    x = *(const int64_t *) a;
+    y = *(const int64_t *) b;
+
+    return (x > y) - (x < y);
 }
 
 

@@ -27,6 +27,8 @@
 #include <string.h>
 
 #include <orbiscore/base64.h>
+#include <orbiscore/client.h>
+#include <orbiscore/gemini.h>
 #include <orbiscore/session.h>
 #include "gemini/gemini_int.h"
 
@@ -300,39 +302,51 @@ static void
 fuzz_session(const char *msg, size_t len)
 {
     orbis_session_t          *s;
+    orbis_gemini_peer_t      *peer;
+    orbis_gemini_setup_t      setup;
     orbis_session_conf_t      conf;
     orbis_session_actions_t   a;
 
     static const char  ready[] = "{\"setupComplete\":{}}";
 
     memset(&conf, 0, sizeof(conf));
+    memset(&setup, 0, sizeof(setup));
     conf.session_id = "fuzz";
-    conf.setup.model = "gemini-fuzz";
-    conf.setup.input_transcription = 1;
-    conf.setup.output_transcription = 1;
+    conf.model = "gemini-fuzz";
+    setup.model = "gemini-fuzz";
+    setup.input_transcription = 1;
+    setup.output_transcription = 1;
 
-    s = orbis_session_create(&conf, NULL);
-    if (s == NULL) {
+    peer = orbis_gemini_peer_new(&setup, NULL);
+    if (peer == NULL) {
         return;
     }
 
+    s = orbis_session_create(&conf, NULL);
+    if (s == NULL) {
+        orbis_gemini_peer_free(peer);
+        return;
+    }
+
+    /* the adapters render every event, as in the module */
     orbis_session_actions_init(&a);
+    orbis_session_actions_codecs(&a, &orbis_client_codec, NULL,
+                                 &orbis_gemini_codec, peer);
 
     (void) orbis_session_start(s, 0, &a);
-    (void) orbis_session_on_upstream_open(s, 1, &a);
-    (void) orbis_session_on_upstream_message(s, ready, sizeof(ready) - 1, 2,
-                                             &a);
+    (void) orbis_session_on_peer_open(s, 1, &a);
+    (void) orbis_gemini_on_message(s, ready, sizeof(ready) - 1, 2, &a);
 
     /*
      * the same bytes as a Gemini message twice (tool ids repeat), as a
      * browser text frame, as audio, then let time run out
      */
-    (void) orbis_session_on_upstream_message(s, msg, len, 3, &a);
-    (void) orbis_session_on_upstream_message(s, msg, len, 4, &a);
-    (void) orbis_session_on_client_text(s, msg, len, 5, &a);
-    (void) orbis_session_on_client_audio(s, (const uint8_t *) msg,
-                                         len & ~(size_t) 1, 6, &a);
-    (void) orbis_session_on_upstream_close(s, 1011, NULL, 7, &a);
+    (void) orbis_gemini_on_message(s, msg, len, 3, &a);
+    (void) orbis_gemini_on_message(s, msg, len, 4, &a);
+    (void) orbis_client_on_text(s, msg, len, 5, &a);
+    (void) orbis_client_on_audio(s, (const uint8_t *) msg,
+                                 len & ~(size_t) 1, 6, &a);
+    (void) orbis_gemini_on_close(s, 1011, NULL, 7, &a);
     (void) orbis_session_tick(s, 100000, &a);
 
     json_decref(orbis_session_record_json(s));
@@ -340,6 +354,7 @@ fuzz_session(const char *msg, size_t len)
 
     orbis_session_actions_free(&a);
     orbis_session_free(s);
+    orbis_gemini_peer_free(peer);
 }
 
 

@@ -452,12 +452,66 @@ test_resampler_rejects_and_resets(void **state)
 }
 
 
+
+static void
+test_mulaw(void **state)
+{
+    int       v, back, err;
+    size_t    i;
+    uint8_t   pcm[2], u, all[256], dec[512], enc[256];
+
+    (void) state;
+
+    /* the reference points of G.711 */
+    u = 0xff;
+    orbis_mulaw_decode(&u, 1, pcm);
+    assert_int_equal((int16_t) (pcm[0] | pcm[1] << 8), 0);
+    u = 0x00;
+    orbis_mulaw_decode(&u, 1, pcm);
+    assert_int_equal((int16_t) (pcm[0] | pcm[1] << 8), -32124);
+    u = 0x80;
+    orbis_mulaw_decode(&u, 1, pcm);
+    assert_int_equal((int16_t) (pcm[0] | pcm[1] << 8), 32124);
+
+    pcm[0] = 0;
+    pcm[1] = 0;
+    orbis_mulaw_encode(pcm, 1, &u);
+    assert_int_equal(u, 0xff);
+
+    /* every code decodes to a value that encodes back to it (but -0) */
+    for (i = 0; i < 256; i++) {
+        all[i] = (uint8_t) i;
+    }
+
+    orbis_mulaw_decode(all, 256, dec);
+    orbis_mulaw_encode(dec, 256, enc);
+
+    for (i = 0; i < 256; i++) {
+        if (i != 0x7f) {
+            assert_int_equal(enc[i], all[i]);
+        }
+    }
+
+    /* and any sample comes back within its segment's step */
+    for (v = -32768; v < 32768; v += 97) {
+        pcm[0] = (uint8_t) ((uint16_t) v & 0xff);
+        pcm[1] = (uint8_t) ((uint16_t) v >> 8);
+        orbis_mulaw_encode(pcm, 1, &u);
+        orbis_mulaw_decode(&u, 1, pcm);
+        back = (int16_t) (pcm[0] | pcm[1] << 8);
+        err = abs(back - (v < -32635 ? -32635 : v > 32635 ? 32635 : v));
+        assert_true(err <= 1024);
+        assert_true(err <= abs(v) / 16 + 8);
+    }
+}
+
 int
 main(void)
 {
     const struct CMUnitTest  tests[] = {
         cmocka_unit_test(test_pcm_rms_and_duration),
         cmocka_unit_test(test_pcm_byte_order),
+        cmocka_unit_test(test_mulaw),
         cmocka_unit_test(test_dtmf_every_digit),
         cmocka_unit_test(test_dtmf_layout_and_counts),
         cmocka_unit_test(test_dtmf_rejects),

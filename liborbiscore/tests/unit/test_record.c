@@ -512,7 +512,7 @@ test_session_pieces_make_the_whole(void **state)
                          ORBIS_OK);
     }
 
-    settled = orbis_session_turns_settled(s);
+    settled = orbis_session_turns_final(s);
     assert_int_equal(settled, 5);
 
     /* three turns went to the list; the tail holds the other two */

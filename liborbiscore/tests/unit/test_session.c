@@ -14,6 +14,8 @@
 #include <cmocka.h>
 
 #include <orbiscore/base64.h>
+#include <orbiscore/client.h>
+#include <orbiscore/gemini.h>
 #include <orbiscore/session.h>
 
 
@@ -24,7 +26,12 @@ typedef struct {
     orbis_session_t          *s;
     orbis_session_actions_t   a;
     json_t                   *fd;
+    orbis_gemini_peer_t      *peer;
 } fx_t;
+
+
+/* the Gemini side of the next fx_new(): its adapter renders the setup */
+static orbis_gemini_setup_t  tsetup;
 
 
 static const char  setup_complete[] = "{\n  \"setupComplete\": {}\n}\n";
@@ -41,13 +48,16 @@ base_conf(json_t *fd)
     c.session_id = "sess-1";
     c.tenant_id = "tenant-9";
     c.agent_id = "agent-3";
-    c.setup.model = MODEL;
-    c.setup.system_prompt = "You are a concierge.";
-    c.setup.voice = "Kore";
-    c.setup.language = "en-US";
-    c.setup.function_declarations = fd;
-    c.setup.input_transcription = 1;
-    c.setup.output_transcription = 1;
+    c.model = MODEL;
+
+    memset(&tsetup, 0, sizeof(tsetup));
+    tsetup.model = MODEL;
+    tsetup.system_prompt = "You are a concierge.";
+    tsetup.voice = "Kore";
+    tsetup.language = "en-US";
+    tsetup.function_declarations = fd;
+    tsetup.input_transcription = 1;
+    tsetup.output_transcription = 1;
     c.greeting = "Greet the caller.";
 
     return c;
@@ -69,6 +79,17 @@ fx_new(const orbis_session_conf_t *c)
     }
 
     orbis_session_actions_init(&f->a);
+
+    /* the browser's and Gemini's adapters render the events */
+    if (!c->echo) {
+        f->peer = orbis_gemini_peer_new(&tsetup, &err);
+        if (f->peer == NULL) {
+            fail_msg("peer: %s", err.msg);
+        }
+    }
+
+    orbis_session_actions_codecs(&f->a, &orbis_client_codec, NULL,
+                                 &orbis_gemini_codec, f->peer);
 
     return f;
 }
@@ -98,6 +119,7 @@ fx_free(fx_t *f)
 {
     orbis_session_free(f->s);
     orbis_session_actions_free(&f->a);
+    orbis_gemini_peer_free(f->peer);
     free(f);
 }
 
@@ -160,7 +182,7 @@ client_event(const orbis_session_actions_t *a, const char *type, size_t k)
     json_t  *j;
 
     for (i = 0; i < a->n; i++) {
-        if (a->items[i].type != ORBIS_SESSION_ACT_SEND_CLIENT_TEXT) {
+        if (a->items[i].type != ORBIS_SESSION_ACT_CALLER_EVENT) {
             continue;
         }
 
@@ -219,7 +241,7 @@ upstream_audio(const orbis_session_actions_t *a, uint8_t *out, size_t max)
     n = 0;
 
     for (i = 0; i < a->n; i++) {
-        if (a->items[i].type != ORBIS_SESSION_ACT_SEND_UPSTREAM) {
+        if (a->items[i].type != ORBIS_SESSION_ACT_PEER_SEND) {
             continue;
         }
 
@@ -246,7 +268,7 @@ up(fx_t *f, const char *msg, int64_t now)
 {
     orbis_rc_t  rc;
 
-    rc = orbis_session_on_upstream_message(f->s, msg, strlen(msg), now,
+    rc = orbis_gemini_on_message(f->s, msg, strlen(msg), now,
                                            &f->a);
     if (rc != ORBIS_OK) {
         fail_msg("upstream message refused (%s): %s", orbis_rc_name(rc),
@@ -258,7 +280,7 @@ up(fx_t *f, const char *msg, int64_t now)
 static void
 client_audio(fx_t *f, const uint8_t *pcm, size_t len, int64_t now)
 {
-    assert_int_equal(orbis_session_on_client_audio(f->s, pcm, len, now,
+    assert_int_equal(orbis_client_on_audio(f->s, pcm, len, now,
                                                    &f->a), ORBIS_OK);
 }
 
@@ -267,7 +289,7 @@ static void
 go_live(fx_t *f, int64_t now)
 {
     assert_int_equal(orbis_session_start(f->s, now, &f->a), ORBIS_OK);
-    assert_int_equal(orbis_session_on_upstream_open(f->s, now, &f->a),
+    assert_int_equal(orbis_session_on_peer_open(f->s, now, &f->a),
                      ORBIS_OK);
     up(f, setup_complete, now);
     assert_int_equal(orbis_session_state(f->s), ORBIS_SESSION_LIVE);
@@ -310,8 +332,8 @@ test_happy_path(void **state)
     /* start: ready + connect */
     assert_int_equal(orbis_session_start(f->s, 1000, &f->a), ORBIS_OK);
     assert_int_equal(f->a.n, 2);
-    assert_int_equal(f->a.items[0].type, ORBIS_SESSION_ACT_SEND_CLIENT_TEXT);
-    assert_int_equal(f->a.items[1].type, ORBIS_SESSION_ACT_CONNECT_UPSTREAM);
+    assert_int_equal(f->a.items[0].type, ORBIS_SESSION_ACT_CALLER_EVENT);
+    assert_int_equal(f->a.items[1].type, ORBIS_SESSION_ACT_PEER_OPEN);
     assert_null(f->a.items[1].data);
 
     j = client_event(&f->a, "ready", 0);
@@ -328,10 +350,10 @@ test_happy_path(void **state)
                      ORBIS_SESSION_UPSTREAM_CONNECTING);
 
     /* open: the setup goes out */
-    assert_int_equal(orbis_session_on_upstream_open(f->s, 1100, &f->a),
+    assert_int_equal(orbis_session_on_peer_open(f->s, 1100, &f->a),
                      ORBIS_OK);
     assert_int_equal(f->a.n, 1);
-    act = nth(&f->a, ORBIS_SESSION_ACT_SEND_UPSTREAM, 0);
+    act = nth(&f->a, ORBIS_SESSION_ACT_PEER_SEND, 0);
     j = parse_action(act);
     assert_string_equal(json_string_value(json_object_get(
                             json_object_get(j, "setup"), "model")),
@@ -347,7 +369,7 @@ test_happy_path(void **state)
     up(f, setup_complete, 1400);
     assert_int_equal(orbis_session_state(f->s), ORBIS_SESSION_LIVE);
     assert_int_equal(f->a.n, 1);
-    j = parse_action(nth(&f->a, ORBIS_SESSION_ACT_SEND_UPSTREAM, 0));
+    j = parse_action(nth(&f->a, ORBIS_SESSION_ACT_PEER_SEND, 0));
     assert_string_equal(json_string_value(json_object_get(json_array_get(
         json_object_get(json_array_get(json_object_get(json_object_get(j,
         "clientContent"), "turns"), 0), "parts"), 0), "text")),
@@ -382,7 +404,7 @@ test_happy_path(void **state)
           "    \"outputTranscription\": {\"text\": \"It is open.\"}\n"
           "  }\n}\n", 3000);
 
-    act = nth(&f->a, ORBIS_SESSION_ACT_SEND_CLIENT_BINARY, 0);
+    act = nth(&f->a, ORBIS_SESSION_ACT_CALLER_AUDIO, 0);
     assert_int_equal(act->len, 6);
     assert_memory_equal(act->data, "\x00\x01\x02\x03\x04\x05", 6);
 
@@ -429,12 +451,12 @@ test_happy_path(void **state)
     json_decref(j);
 
     /* the user says goodbye */
-    assert_int_equal(orbis_session_on_client_text(f->s, "{\"type\":\"end\"}",
+    assert_int_equal(orbis_client_on_text(f->s, "{\"type\":\"end\"}",
                                                   14, 5000, &f->a),
                      ORBIS_OK);
     assert_int_equal(f->a.n, 3);
-    assert_int_equal(f->a.items[0].type, ORBIS_SESSION_ACT_CLOSE_UPSTREAM);
-    assert_int_equal(f->a.items[1].type, ORBIS_SESSION_ACT_CLOSE_CLIENT);
+    assert_int_equal(f->a.items[0].type, ORBIS_SESSION_ACT_PEER_CLOSE);
+    assert_int_equal(f->a.items[1].type, ORBIS_SESSION_ACT_CALLER_CLOSE);
     assert_int_equal(f->a.items[1].code, 1000);
     assert_string_equal(f->a.items[1].data, "normal end");
     assert_int_equal(f->a.items[2].type, ORBIS_SESSION_ACT_FINALIZE);
@@ -443,7 +465,7 @@ test_happy_path(void **state)
     assert_int_equal(orbis_session_state(f->s), ORBIS_SESSION_ENDING);
     assert_int_equal(orbis_session_next_deadline(f->s), -1);
 
-    assert_int_equal(orbis_session_on_client_close(f->s, 1000, 5050, &f->a),
+    assert_int_equal(orbis_session_on_caller_close(f->s, 1000, 5050, &f->a),
                      ORBIS_OK);
     assert_int_equal(f->a.n, 0);
     assert_int_equal(orbis_session_state(f->s), ORBIS_SESSION_ENDED);
@@ -532,12 +554,12 @@ test_audio_buffered_until_setup_complete(void **state)
     assert_int_equal(f->a.n, 0);
 
     /* a typed message waits as well */
-    assert_int_equal(orbis_session_on_client_text(f->s,
+    assert_int_equal(orbis_client_on_text(f->s,
                          "{\"type\":\"text\",\"text\":\"hello?\"}", 31, 50,
                          &f->a), ORBIS_OK);
     assert_int_equal(f->a.n, 0);
 
-    assert_int_equal(orbis_session_on_upstream_open(f->s, 60, &f->a),
+    assert_int_equal(orbis_session_on_peer_open(f->s, 60, &f->a),
                      ORBIS_OK);
 
     /* after the setup, before setupComplete */
@@ -545,7 +567,7 @@ test_audio_buffered_until_setup_complete(void **state)
     assert_int_equal(f->a.n, 0);
 
     /* content before setupComplete is a protocol error and is dropped */
-    assert_int_equal(orbis_session_on_upstream_message(f->s,
+    assert_int_equal(orbis_gemini_on_message(f->s,
                          "{\"serverContent\":{\"turnComplete\":true}}", 39,
                          90, &f->a), ORBIS_ERR_PROTOCOL);
     assert_int_equal(f->a.n, 0);
@@ -553,14 +575,14 @@ test_audio_buffered_until_setup_complete(void **state)
     up(f, setup_complete, 100);
 
     /* greeting, then the audio in order, then the typed text */
-    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_SEND_UPSTREAM), 3);
-    assert_true(upstream_is(nth(&f->a, ORBIS_SESSION_ACT_SEND_UPSTREAM, 0),
+    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_PEER_SEND), 3);
+    assert_true(upstream_is(nth(&f->a, ORBIS_SESSION_ACT_PEER_SEND, 0),
                             "clientContent"));
-    assert_true(upstream_is(nth(&f->a, ORBIS_SESSION_ACT_SEND_UPSTREAM, 1),
+    assert_true(upstream_is(nth(&f->a, ORBIS_SESSION_ACT_PEER_SEND, 1),
                             "realtimeInput"));
-    assert_true(upstream_is(nth(&f->a, ORBIS_SESSION_ACT_SEND_UPSTREAM, 2),
+    assert_true(upstream_is(nth(&f->a, ORBIS_SESSION_ACT_PEER_SEND, 2),
                             "clientContent"));
-    assert_non_null(strstr(nth(&f->a, ORBIS_SESSION_ACT_SEND_UPSTREAM,
+    assert_non_null(strstr(nth(&f->a, ORBIS_SESSION_ACT_PEER_SEND,
                                2)->data, "hello?"));
 
     n = upstream_audio(&f->a, got, sizeof(got));
@@ -603,7 +625,7 @@ test_buffer_drops_oldest(void **state)
     client_audio(f, a[1], 640, 40);
     client_audio(f, a[2], 640, 60);
 
-    assert_int_equal(orbis_session_on_upstream_open(f->s, 70, &f->a),
+    assert_int_equal(orbis_session_on_peer_open(f->s, 70, &f->a),
                      ORBIS_OK);
     up(f, setup_complete, 80);
 
@@ -641,7 +663,7 @@ test_large_buffer_flush_is_chunked(void **state)
     fill(all, 160000, 9);
 
     assert_int_equal(orbis_session_start(f->s, 0, &f->a), ORBIS_OK);
-    assert_int_equal(orbis_session_on_upstream_open(f->s, 1, &f->a),
+    assert_int_equal(orbis_session_on_peer_open(f->s, 1, &f->a),
                      ORBIS_OK);
 
     for (i = 0; i < 250; i++) {
@@ -651,7 +673,7 @@ test_large_buffer_flush_is_chunked(void **state)
     up(f, setup_complete, 300);
 
     /* greeting + five 1 s messages; every pointer still valid */
-    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_SEND_UPSTREAM), 6);
+    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_PEER_SEND), 6);
     n = upstream_audio(&f->a, got, 170000);
     assert_int_equal(n, 160000);
     assert_memory_equal(got, all, n);
@@ -699,7 +721,7 @@ test_tool_call_and_response(void **state)
                      ORBIS_OK);
     json_decref(res);
 
-    j = parse_action(nth(&f->a, ORBIS_SESSION_ACT_SEND_UPSTREAM, 0));
+    j = parse_action(nth(&f->a, ORBIS_SESSION_ACT_PEER_SEND, 0));
     tc = json_array_get(json_object_get(json_object_get(j, "toolResponse"),
                                         "functionResponses"), 0);
     assert_string_equal(json_string_value(json_object_get(tc, "id")),
@@ -738,7 +760,7 @@ test_tool_call_and_response(void **state)
     assert_int_equal(orbis_session_on_tool_result(f->s, "fc-2", 0, res, 2100,
                                                   &f->a), ORBIS_OK);
     json_decref(res);
-    j = parse_action(nth(&f->a, ORBIS_SESSION_ACT_SEND_UPSTREAM, 0));
+    j = parse_action(nth(&f->a, ORBIS_SESSION_ACT_PEER_SEND, 0));
     tc = json_array_get(json_object_get(json_object_get(j, "toolResponse"),
                                         "functionResponses"), 0);
     assert_string_equal(json_string_value(json_object_get(
@@ -755,7 +777,7 @@ test_tool_call_and_response(void **state)
                                                   res, 2200, &f->a),
                      ORBIS_OK);
     json_decref(res);
-    j = parse_action(nth(&f->a, ORBIS_SESSION_ACT_SEND_UPSTREAM, 0));
+    j = parse_action(nth(&f->a, ORBIS_SESSION_ACT_PEER_SEND, 0));
     tc = json_array_get(json_object_get(json_object_get(j, "toolResponse"),
                                         "functionResponses"), 0);
     /* Gemini sent no id, so none goes back */
@@ -812,7 +834,7 @@ test_tool_call_cancellation(void **state)
     assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_CANCEL_TOOL), 1);
     act = nth(&f->a, ORBIS_SESSION_ACT_CANCEL_TOOL, 0);
     assert_string_equal(act->tool_id, "function-call-5");
-    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_SEND_UPSTREAM), 0);
+    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_PEER_SEND), 0);
 
     j = client_event(&f->a, "tool", 0);
     assert_string_equal(json_string_value(json_object_get(j, "status")),
@@ -864,7 +886,7 @@ test_tool_timeout(void **state)
     assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_CANCEL_TOOL), 1);
 
     /* the model must not wait forever: it gets an error answer */
-    j = parse_action(nth(&f->a, ORBIS_SESSION_ACT_SEND_UPSTREAM, 0));
+    j = parse_action(nth(&f->a, ORBIS_SESSION_ACT_PEER_SEND, 0));
     fr = json_array_get(json_object_get(json_object_get(j, "toolResponse"),
                                         "functionResponses"), 0);
     assert_string_equal(json_string_value(json_object_get(fr, "id")),
@@ -949,9 +971,9 @@ test_go_away_resumes_with_latest_handle(void **state)
     up(f, "{\"goAway\":{\"timeLeft\":\"50s\"}}", 3000);
 
     assert_int_equal(f->a.n, 2);
-    assert_int_equal(f->a.items[0].type, ORBIS_SESSION_ACT_CLOSE_UPSTREAM);
+    assert_int_equal(f->a.items[0].type, ORBIS_SESSION_ACT_PEER_CLOSE);
     act = &f->a.items[1];
-    assert_int_equal(act->type, ORBIS_SESSION_ACT_CONNECT_UPSTREAM);
+    assert_int_equal(act->type, ORBIS_SESSION_ACT_PEER_OPEN);
     assert_string_equal(act->data, "h-2");
     assert_int_equal(orbis_session_resumptions(f->s), 1);
     assert_int_equal(orbis_session_state(f->s), ORBIS_SESSION_RESUMING);
@@ -961,9 +983,9 @@ test_go_away_resumes_with_latest_handle(void **state)
     client_audio(f, pcm, sizeof(pcm), 3010);
     assert_int_equal(f->a.n, 0);
 
-    assert_int_equal(orbis_session_on_upstream_open(f->s, 3050, &f->a),
+    assert_int_equal(orbis_session_on_peer_open(f->s, 3050, &f->a),
                      ORBIS_OK);
-    j = parse_action(nth(&f->a, ORBIS_SESSION_ACT_SEND_UPSTREAM, 0));
+    j = parse_action(nth(&f->a, ORBIS_SESSION_ACT_PEER_SEND, 0));
     assert_string_equal(json_string_value(json_object_get(json_object_get(
                             json_object_get(j, "setup"),
                             "sessionResumption"), "handle")), "h-2");
@@ -973,7 +995,7 @@ test_go_away_resumes_with_latest_handle(void **state)
     assert_int_equal(orbis_session_state(f->s), ORBIS_SESSION_LIVE);
 
     /* no second greeting, only the kept audio */
-    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_SEND_UPSTREAM), 1);
+    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_PEER_SEND), 1);
     n = upstream_audio(&f->a, got, sizeof(got));
     assert_int_equal(n, sizeof(pcm));
     assert_memory_equal(got, pcm, n);
@@ -1004,17 +1026,17 @@ test_go_away_waits_for_the_turn(void **state)
     up(f, "{\"serverContent\":{\"outputTranscription\":{\"text\":\"Sure,\"}}}",
        1000);
     up(f, "{\"goAway\":{\"timeLeft\":\"10s\"}}", 1100);
-    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_CONNECT_UPSTREAM), 0);
+    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_PEER_OPEN), 0);
     assert_int_equal(orbis_session_next_deadline(f->s), 1100 + 10000 - 2000);
 
     up(f, "{\"serverContent\":{\"turnComplete\":true}}", 1500);
-    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_CONNECT_UPSTREAM), 0);
+    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_PEER_OPEN), 0);
 
     /* the handle that covers the finished turn: now is the time */
     up(f, "{\"sessionResumptionUpdate\":{\"newHandle\":\"h-2\","
           "\"resumable\":true}}", 1600);
-    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_CONNECT_UPSTREAM), 1);
-    assert_string_equal(nth(&f->a, ORBIS_SESSION_ACT_CONNECT_UPSTREAM,
+    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_PEER_OPEN), 1);
+    assert_string_equal(nth(&f->a, ORBIS_SESSION_ACT_PEER_OPEN,
                             0)->data, "h-2");
     assert_int_equal(orbis_session_resumptions(f->s), 1);
 
@@ -1039,13 +1061,13 @@ test_go_away_deadline(void **state)
 
     /* a running tool also holds the move back, until the deadline */
     up(f, "{\"goAway\":{\"timeLeft\":\"5s\"}}", 1100);
-    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_CONNECT_UPSTREAM), 0);
+    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_PEER_OPEN), 0);
     assert_int_equal(orbis_session_next_deadline(f->s), 4100);
 
     assert_int_equal(orbis_session_tick(f->s, 4100, &f->a), ORBIS_OK);
-    assert_int_equal(f->a.items[0].type, ORBIS_SESSION_ACT_CLOSE_UPSTREAM);
+    assert_int_equal(f->a.items[0].type, ORBIS_SESSION_ACT_PEER_CLOSE);
     assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_CANCEL_TOOL), 1);
-    assert_string_equal(nth(&f->a, ORBIS_SESSION_ACT_CONNECT_UPSTREAM,
+    assert_string_equal(nth(&f->a, ORBIS_SESSION_ACT_PEER_OPEN,
                             0)->data, "h-1");
 
     fx_free(f);
@@ -1067,32 +1089,32 @@ test_upstream_1011_reconnects(void **state)
     up(f, "{\"serverContent\":{\"outputTranscription\":{\"text\":\"Hel\"}}}",
        600);
 
-    assert_int_equal(orbis_session_on_upstream_close(f->s, 1011,
+    assert_int_equal(orbis_gemini_on_close(f->s, 1011,
                          "Internal error encountered.", 1000, &f->a),
                      ORBIS_OK);
 
     /* already closed: no CLOSE_UPSTREAM; the open turn is finalised */
-    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_CLOSE_UPSTREAM), 0);
-    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_CONNECT_UPSTREAM), 1);
-    assert_string_equal(nth(&f->a, ORBIS_SESSION_ACT_CONNECT_UPSTREAM,
+    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_PEER_CLOSE), 0);
+    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_PEER_OPEN), 1);
+    assert_string_equal(nth(&f->a, ORBIS_SESSION_ACT_PEER_OPEN,
                             0)->data, "h-9");
     assert_int_equal(count_events(&f->a, "transcript"), 1);
     assert_int_equal(orbis_session_resumptions(f->s), 1);
 
     /* the new connection fails before it is open: back off 250 ms */
-    assert_int_equal(orbis_session_on_upstream_close(f->s, 1006, NULL, 1100,
+    assert_int_equal(orbis_gemini_on_close(f->s, 1006, NULL, 1100,
                                                      &f->a), ORBIS_OK);
-    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_CONNECT_UPSTREAM), 0);
+    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_PEER_OPEN), 0);
     assert_int_equal(orbis_session_next_deadline(f->s), 1350);
 
     assert_int_equal(orbis_session_tick(f->s, 1349, &f->a), ORBIS_OK);
     assert_int_equal(f->a.n, 0);
     assert_int_equal(orbis_session_tick(f->s, 1350, &f->a), ORBIS_OK);
-    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_CONNECT_UPSTREAM), 1);
+    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_PEER_OPEN), 1);
     assert_int_equal(orbis_session_resumptions(f->s), 2);
 
     /* this one works */
-    assert_int_equal(orbis_session_on_upstream_open(f->s, 1400, &f->a),
+    assert_int_equal(orbis_session_on_peer_open(f->s, 1400, &f->a),
                      ORBIS_OK);
     up(f, setup_complete, 1500);
     assert_int_equal(orbis_session_state(f->s), ORBIS_SESSION_LIVE);
@@ -1112,12 +1134,12 @@ test_upstream_1008_ends_with_4004(void **state)
     f = fx_default();
     go_live(f, 0);
 
-    assert_int_equal(orbis_session_on_upstream_close(f->s, 1008,
+    assert_int_equal(orbis_gemini_on_close(f->s, 1008,
                          "models/x is not found for API version v1beta",
                          1000, &f->a), ORBIS_OK);
 
     assert_int_equal(f->a.n, 2);
-    assert_int_equal(f->a.items[0].type, ORBIS_SESSION_ACT_CLOSE_CLIENT);
+    assert_int_equal(f->a.items[0].type, ORBIS_SESSION_ACT_CALLER_CLOSE);
     assert_int_equal(f->a.items[0].code, 4004);
     assert_string_equal(f->a.items[0].data, "model unavailable");
     assert_int_equal(f->a.items[1].type, ORBIS_SESSION_ACT_FINALIZE);
@@ -1133,7 +1155,7 @@ test_upstream_1008_ends_with_4004(void **state)
     json_decref(rec);
 
     /* late upstream news changes nothing */
-    assert_int_equal(orbis_session_on_upstream_message(f->s, setup_complete,
+    assert_int_equal(orbis_gemini_on_message(f->s, setup_complete,
                          strlen(setup_complete), 1100, &f->a), ORBIS_OK);
     assert_int_equal(f->a.n, 0);
 
@@ -1156,9 +1178,9 @@ test_close_after_go_away_is_retryable(void **state)
     up(f, "{\"goAway\":{\"timeLeft\":\"50s\"}}", 200);
 
     /* even a code that is fatal on its own follows the goAway */
-    assert_int_equal(orbis_session_on_upstream_close(f->s, 1008, "bye", 300,
+    assert_int_equal(orbis_gemini_on_close(f->s, 1008, "bye", 300,
                                                      &f->a), ORBIS_OK);
-    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_CONNECT_UPSTREAM), 1);
+    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_PEER_OPEN), 1);
     assert_int_equal(orbis_session_state(f->s), ORBIS_SESSION_RESUMING);
 
     fx_free(f);
@@ -1180,19 +1202,19 @@ test_too_many_resumptions(void **state)
     go_live(f, 0);
 
     for (i = 0; i < 2; i++) {
-        assert_int_equal(orbis_session_on_upstream_close(f->s, 1011, NULL,
+        assert_int_equal(orbis_gemini_on_close(f->s, 1011, NULL,
                                                          100 * i + 100,
                                                          &f->a), ORBIS_OK);
-        assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_CONNECT_UPSTREAM), 1);
-        assert_int_equal(orbis_session_on_upstream_open(f->s, 100 * i + 110,
+        assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_PEER_OPEN), 1);
+        assert_int_equal(orbis_session_on_peer_open(f->s, 100 * i + 110,
                                                         &f->a), ORBIS_OK);
         up(f, setup_complete, 100 * i + 120);
     }
 
-    assert_int_equal(orbis_session_on_upstream_close(f->s, 1011, NULL, 500,
+    assert_int_equal(orbis_gemini_on_close(f->s, 1011, NULL, 500,
                                                      &f->a), ORBIS_OK);
-    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_CONNECT_UPSTREAM), 0);
-    assert_int_equal(nth(&f->a, ORBIS_SESSION_ACT_CLOSE_CLIENT, 0)->code,
+    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_PEER_OPEN), 0);
+    assert_int_equal(nth(&f->a, ORBIS_SESSION_ACT_CALLER_CLOSE, 0)->code,
                      4004);
     assert_int_equal(orbis_session_end_reason(f->s),
                      ORBIS_SESSION_END_UPSTREAM_FAILED);
@@ -1214,32 +1236,32 @@ test_setup_timeout_and_start_failures(void **state)
     f = fx_new(&c);
 
     assert_int_equal(orbis_session_start(f->s, 0, &f->a), ORBIS_OK);
-    assert_int_equal(orbis_session_on_upstream_open(f->s, 100, &f->a),
+    assert_int_equal(orbis_session_on_peer_open(f->s, 100, &f->a),
                      ORBIS_OK);
     assert_int_equal(orbis_session_next_deadline(f->s), 3000);
 
     /* no setupComplete: drop it, try again after 250 ms */
     assert_int_equal(orbis_session_tick(f->s, 3000, &f->a), ORBIS_OK);
     assert_int_equal(f->a.n, 1);
-    assert_int_equal(f->a.items[0].type, ORBIS_SESSION_ACT_CLOSE_UPSTREAM);
+    assert_int_equal(f->a.items[0].type, ORBIS_SESSION_ACT_PEER_CLOSE);
     assert_int_equal(orbis_session_state(f->s),
                      ORBIS_SESSION_UPSTREAM_CONNECTING);
     assert_int_equal(orbis_session_tick(f->s, 3250, &f->a), ORBIS_OK);
-    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_CONNECT_UPSTREAM), 1);
+    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_PEER_OPEN), 1);
     assert_null(f->a.items[0].data);
 
     /* second failure: a retryable close, back off 500 ms */
-    assert_int_equal(orbis_session_on_upstream_close(f->s, 1011, NULL, 3300,
+    assert_int_equal(orbis_gemini_on_close(f->s, 1011, NULL, 3300,
                                                      &f->a), ORBIS_OK);
     assert_int_equal(f->a.n, 0);
     assert_int_equal(orbis_session_next_deadline(f->s), 3800);
     assert_int_equal(orbis_session_tick(f->s, 3800, &f->a), ORBIS_OK);
-    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_CONNECT_UPSTREAM), 1);
+    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_PEER_OPEN), 1);
 
     /* out of retries: the call ends, model unavailable */
-    assert_int_equal(orbis_session_on_upstream_close(f->s, 1011, NULL, 3900,
+    assert_int_equal(orbis_gemini_on_close(f->s, 1011, NULL, 3900,
                                                      &f->a), ORBIS_OK);
-    assert_int_equal(nth(&f->a, ORBIS_SESSION_ACT_CLOSE_CLIENT, 0)->code,
+    assert_int_equal(nth(&f->a, ORBIS_SESSION_ACT_CALLER_CLOSE, 0)->code,
                      4004);
     assert_int_equal(orbis_session_resumptions(f->s), 0);
     fx_free(f);
@@ -1247,12 +1269,12 @@ test_setup_timeout_and_start_failures(void **state)
     /* a fatal close at setup ends it at once */
     f = fx_new(&c);
     assert_int_equal(orbis_session_start(f->s, 0, &f->a), ORBIS_OK);
-    assert_int_equal(orbis_session_on_upstream_open(f->s, 100, &f->a),
+    assert_int_equal(orbis_session_on_peer_open(f->s, 100, &f->a),
                      ORBIS_OK);
-    assert_int_equal(orbis_session_on_upstream_close(f->s, 1007,
+    assert_int_equal(orbis_gemini_on_close(f->s, 1007,
                          "Request contains an invalid argument.", 200,
                          &f->a), ORBIS_OK);
-    assert_int_equal(nth(&f->a, ORBIS_SESSION_ACT_CLOSE_CLIENT, 0)->code,
+    assert_int_equal(nth(&f->a, ORBIS_SESSION_ACT_CALLER_CLOSE, 0)->code,
                      4004);
     fx_free(f);
 }
@@ -1268,17 +1290,17 @@ test_greeting_survives_a_failed_first_connect(void **state)
     f = fx_default();
 
     assert_int_equal(orbis_session_start(f->s, 0, &f->a), ORBIS_OK);
-    assert_int_equal(orbis_session_on_upstream_close(f->s, 1006, NULL, 50,
+    assert_int_equal(orbis_gemini_on_close(f->s, 1006, NULL, 50,
                                                      &f->a), ORBIS_OK);
     assert_int_equal(orbis_session_tick(f->s, 300, &f->a), ORBIS_OK);
-    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_CONNECT_UPSTREAM), 1);
-    assert_int_equal(orbis_session_on_upstream_open(f->s, 310, &f->a),
+    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_PEER_OPEN), 1);
+    assert_int_equal(orbis_session_on_peer_open(f->s, 310, &f->a),
                      ORBIS_OK);
     up(f, setup_complete, 320);
 
     /* first time live: greeted, and it is no resumption */
-    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_SEND_UPSTREAM), 1);
-    assert_true(upstream_is(nth(&f->a, ORBIS_SESSION_ACT_SEND_UPSTREAM, 0),
+    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_PEER_SEND), 1);
+    assert_true(upstream_is(nth(&f->a, ORBIS_SESSION_ACT_PEER_SEND, 0),
                             "clientContent"));
     assert_int_equal(orbis_session_resumptions(f->s), 0);
 
@@ -1313,8 +1335,8 @@ test_idle_timeout(void **state)
 
     assert_int_equal(orbis_session_tick(f->s, 6000, &f->a), ORBIS_OK);
     assert_int_equal(f->a.n, 3);
-    assert_int_equal(f->a.items[0].type, ORBIS_SESSION_ACT_CLOSE_UPSTREAM);
-    assert_int_equal(f->a.items[1].type, ORBIS_SESSION_ACT_CLOSE_CLIENT);
+    assert_int_equal(f->a.items[0].type, ORBIS_SESSION_ACT_PEER_CLOSE);
+    assert_int_equal(f->a.items[1].type, ORBIS_SESSION_ACT_CALLER_CLOSE);
     assert_int_equal(f->a.items[1].code, 4008);
     assert_string_equal(f->a.items[1].data, "idle timeout");
     assert_int_equal(f->a.items[2].type, ORBIS_SESSION_ACT_FINALIZE);
@@ -1348,7 +1370,7 @@ test_max_duration_and_shutdown(void **state)
     client_audio(f, pcm, sizeof(pcm), 7000);
     assert_int_equal(orbis_session_next_deadline(f->s), 11000);
     assert_int_equal(orbis_session_tick(f->s, 11000, &f->a), ORBIS_OK);
-    assert_int_equal(nth(&f->a, ORBIS_SESSION_ACT_CLOSE_CLIENT, 0)->code,
+    assert_int_equal(nth(&f->a, ORBIS_SESSION_ACT_CALLER_CLOSE, 0)->code,
                      1000);
     assert_int_equal(nth(&f->a, ORBIS_SESSION_ACT_FINALIZE, 0)->end_reason,
                      ORBIS_SESSION_END_MAX_DURATION);
@@ -1358,9 +1380,9 @@ test_max_duration_and_shutdown(void **state)
     go_live(f, 0);
     assert_int_equal(orbis_session_end(f->s, ORBIS_SESSION_END_SHUTDOWN, 50,
                                        &f->a), ORBIS_OK);
-    assert_int_equal(nth(&f->a, ORBIS_SESSION_ACT_CLOSE_CLIENT, 0)->code,
+    assert_int_equal(nth(&f->a, ORBIS_SESSION_ACT_CALLER_CLOSE, 0)->code,
                      1001);
-    assert_string_equal(nth(&f->a, ORBIS_SESSION_ACT_CLOSE_CLIENT, 0)->data,
+    assert_string_equal(nth(&f->a, ORBIS_SESSION_ACT_CALLER_CLOSE, 0)->data,
                         "server going away");
 
     /* once only */
@@ -1389,12 +1411,12 @@ test_client_vanished(void **state)
     up(f, "{\"toolCall\":{\"functionCalls\":[{\"id\":\"t1\",\"name\":"
           "\"open_gate\"}]}}", 100);
 
-    assert_int_equal(orbis_session_on_client_close(f->s, 1006, 200, &f->a),
+    assert_int_equal(orbis_session_on_caller_close(f->s, 1006, 200, &f->a),
                      ORBIS_OK);
-    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_CLOSE_UPSTREAM), 1);
+    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_PEER_CLOSE), 1);
     assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_CANCEL_TOOL), 1);
-    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_CLOSE_CLIENT), 0);
-    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_SEND_CLIENT_TEXT), 0);
+    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_CALLER_CLOSE), 0);
+    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_CALLER_EVENT), 0);
     assert_int_equal(nth(&f->a, ORBIS_SESSION_ACT_FINALIZE, 0)->end_reason,
                      ORBIS_SESSION_END_CLIENT_VANISHED);
     assert_int_equal(orbis_session_state(f->s), ORBIS_SESSION_ENDED);
@@ -1424,7 +1446,7 @@ test_bad_client_messages(void **state)
     go_live(f, 0);
 
     for (i = 0; i < 3; i++) {
-        assert_int_equal(orbis_session_on_client_text(f->s,
+        assert_int_equal(orbis_client_on_text(f->s,
                              "{\"type\":\"dance\"}", 16, 100 + i, &f->a),
                          ORBIS_ERR_INVALID);
         j = client_event(&f->a, "error", 0);
@@ -1438,15 +1460,15 @@ test_bad_client_messages(void **state)
 
     /* half a sample is bad too */
     memset(pcm, 0, sizeof(pcm));
-    assert_int_equal(orbis_session_on_client_audio(f->s, pcm, 3, 200, &f->a),
+    assert_int_equal(orbis_client_on_audio(f->s, pcm, 3, 200, &f->a),
                      ORBIS_ERR_INVALID);
     assert_int_equal(count_events(&f->a, "error"), 1);
-    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_SEND_UPSTREAM), 0);
+    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_PEER_SEND), 0);
 
     /* the fifth: policy close */
-    assert_int_equal(orbis_session_on_client_text(f->s, "nope", 4, 300,
+    assert_int_equal(orbis_client_on_text(f->s, "nope", 4, 300,
                                                   &f->a), ORBIS_ERR_INVALID);
-    assert_int_equal(nth(&f->a, ORBIS_SESSION_ACT_CLOSE_CLIENT, 0)->code,
+    assert_int_equal(nth(&f->a, ORBIS_SESSION_ACT_CALLER_CLOSE, 0)->code,
                      1008);
     assert_int_equal(orbis_session_end_reason(f->s),
                      ORBIS_SESSION_END_CLIENT_PROTOCOL);
@@ -1468,7 +1490,7 @@ test_typed_text_live(void **state)
 
     up(f, "{\"serverContent\":{\"outputTranscription\":{\"text\":\"Hi\"}}}",
        100);
-    assert_int_equal(orbis_session_on_client_text(f->s,
+    assert_int_equal(orbis_client_on_text(f->s,
                          "{\"type\":\"text\",\"text\":\"Open the gate\"}",
                          38, 200, &f->a), ORBIS_OK);
 
@@ -1476,7 +1498,7 @@ test_typed_text_live(void **state)
     j = client_event(&f->a, "transcript", 0);
     assert_true(json_is_true(json_object_get(j, "final")));
     json_decref(j);
-    j = parse_action(nth(&f->a, ORBIS_SESSION_ACT_SEND_UPSTREAM, 0));
+    j = parse_action(nth(&f->a, ORBIS_SESSION_ACT_PEER_SEND, 0));
     assert_true(json_is_true(json_object_get(json_object_get(j,
                                                              "clientContent"),
                                              "turnComplete")));
@@ -1522,11 +1544,11 @@ test_echo_mode(void **state)
     fill(pcm, sizeof(pcm), 5);
     client_audio(f, pcm, sizeof(pcm), 100);
     assert_int_equal(f->a.n, 1);
-    assert_int_equal(f->a.items[0].type, ORBIS_SESSION_ACT_SEND_CLIENT_BINARY);
+    assert_int_equal(f->a.items[0].type, ORBIS_SESSION_ACT_CALLER_AUDIO);
     assert_int_equal(f->a.items[0].len, sizeof(pcm));
     assert_memory_equal(f->a.items[0].data, pcm, sizeof(pcm));
 
-    assert_int_equal(orbis_session_on_client_text(f->s,
+    assert_int_equal(orbis_client_on_text(f->s,
                          "{\"type\":\"text\",\"text\":\"ping\"}", 29, 200,
                          &f->a), ORBIS_OK);
     j = client_event(&f->a, "transcript", 0);
@@ -1536,7 +1558,7 @@ test_echo_mode(void **state)
                         "agent");
     json_decref(j);
 
-    assert_int_equal(orbis_session_on_upstream_message(f->s, setup_complete,
+    assert_int_equal(orbis_gemini_on_message(f->s, setup_complete,
                          strlen(setup_complete), 300, &f->a),
                      ORBIS_ERR_INVALID);
 
@@ -1607,7 +1629,7 @@ test_echo_utterances(void **state)
 
     for (i = 0; i < 50; i++, now += 20) {
         echo_frame(f, 4000, now);
-        assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_SEND_CLIENT_BINARY),
+        assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_CALLER_AUDIO),
                          1);
 
         j = client_event(&f->a, "transcript", 0);
@@ -1737,11 +1759,11 @@ test_bad_upstream_message_is_dropped(void **state)
     f = fx_default();
     go_live(f, 0);
 
-    assert_int_equal(orbis_session_on_upstream_message(f->s, "{oops", 5, 10,
+    assert_int_equal(orbis_gemini_on_message(f->s, "{oops", 5, 10,
                                                        &f->a),
                      ORBIS_ERR_PROTOCOL);
     assert_int_equal(f->a.n, 0);
-    assert_int_equal(orbis_session_on_upstream_message(f->s, "{}", 2, 10,
+    assert_int_equal(orbis_gemini_on_message(f->s, "{}", 2, 10,
                                                        &f->a),
                      ORBIS_ERR_PROTOCOL);
     assert_int_equal(orbis_session_state(f->s), ORBIS_SESSION_LIVE);
@@ -1768,9 +1790,10 @@ test_create_refusals(void **state)
     assert_null(orbis_session_create(&c, &err));
     assert_int_equal(err.code, ORBIS_ERR_INVALID);
 
+    /* a setup Gemini would refuse fails before the call, in its adapter */
     c = base_conf(NULL);
-    c.setup.model = NULL;
-    assert_null(orbis_session_create(&c, &err));
+    tsetup.model = NULL;
+    assert_null(orbis_gemini_peer_new(&tsetup, &err));
     assert_int_equal(err.code, ORBIS_ERR_INVALID);
 
     c = base_conf(NULL);
@@ -1780,10 +1803,10 @@ test_create_refusals(void **state)
     /* order of operations is enforced */
     c = base_conf(NULL);
     f = fx_new(&c);
-    assert_int_equal(orbis_session_on_client_audio(f->s,
+    assert_int_equal(orbis_client_on_audio(f->s,
                          (const uint8_t *) "ab", 2, 0, &f->a),
                      ORBIS_ERR_INVALID);
-    assert_int_equal(orbis_session_on_upstream_open(f->s, 0, &f->a),
+    assert_int_equal(orbis_session_on_peer_open(f->s, 0, &f->a),
                      ORBIS_ERR_INVALID);
     assert_int_equal(orbis_session_start(f->s, 0, &f->a), ORBIS_OK);
     assert_int_equal(orbis_session_start(f->s, 0, &f->a), ORBIS_ERR_INVALID);
@@ -1797,6 +1820,450 @@ test_create_refusals(void **state)
                          ORBIS_SESSION_END_USAGE_LIMIT), 4002);
     assert_int_equal(orbis_session_end_close_code(
                          ORBIS_SESSION_END_ERROR), 1011);
+}
+
+
+/* caps, budgets and time to first audio (issue 10 item 2, issue 9) */
+
+static fx_t *
+fx_echo(void)
+{
+    orbis_session_conf_t  c;
+
+    memset(&c, 0, sizeof(c));
+    c.session_id = "echo-cap";
+    c.echo = 1;
+
+    return fx_new(&c);
+}
+
+
+static orbis_rc_t
+say(fx_t *f, const char *text, int64_t now)
+{
+    char     msg[9000];
+    json_t  *j;
+    size_t   n;
+
+    j = json_pack("{s:s,s:s}", "type", "text", "text", text);
+    n = json_dumpb(j, msg, sizeof(msg), JSON_COMPACT);
+    json_decref(j);
+    assert_true(n < sizeof(msg));
+
+    return orbis_client_on_text(f->s, msg, n, now, &f->a);
+}
+
+
+static size_t
+record_size(fx_t *f)
+{
+    size_t   n;
+    json_t  *rec;
+
+    rec = orbis_session_record_json(f->s);
+    assert_non_null(rec);
+    n = json_dumpb(rec, NULL, 0, JSON_COMPACT);
+    json_decref(rec);
+
+    return n;
+}
+
+
+static void
+assert_flood_close(fx_t *f)
+{
+    const orbis_session_action_t  *act;
+
+    act = nth(&f->a, ORBIS_SESSION_ACT_CALLER_CLOSE, 0);
+    assert_int_equal(act->code, 4029);
+    assert_string_equal(act->data, "too many messages");
+    assert_int_equal(count(&f->a, ORBIS_SESSION_ACT_FINALIZE), 1);
+    assert_int_equal(orbis_session_end_reason(f->s),
+                     ORBIS_SESSION_END_CLIENT_FLOOD);
+    assert_string_equal(orbis_session_end_reason_name(
+                            ORBIS_SESSION_END_CLIENT_FLOOD),
+                        "client_protocol");
+}
+
+
+static void
+test_message_rate_limit(void **state)
+{
+    int      i;
+    fx_t    *f;
+    json_t  *rec;
+
+    (void) state;
+
+    /* a burst of 30 passes; the 31st at the same instant is a flood */
+    f = fx_echo();
+    assert_int_equal(orbis_session_start(f->s, 1000, &f->a), ORBIS_OK);
+
+    for (i = 0; i < ORBIS_SESSION_MSG_BURST; i++) {
+        assert_int_equal(say(f, "a", 1000), ORBIS_OK);
+    }
+
+    assert_int_equal(say(f, "a", 1000), ORBIS_ERR_RANGE);
+    assert_flood_close(f);
+
+    /* nothing more is taken, and the record says why */
+    assert_int_equal(say(f, "b", 1001), ORBIS_OK);
+    assert_int_equal(f->a.n, 0);
+    rec = orbis_session_record_json(f->s);
+    assert_string_equal(json_string_value(json_object_get(rec, "endReason")),
+                        "client_protocol");
+    assert_int_equal(json_integer_value(json_object_get(rec, "closeCode")),
+                     4029);
+    assert_int_equal(json_array_size(json_object_get(rec, "turns")),
+                     ORBIS_SESSION_MSG_BURST);
+    json_decref(rec);
+    fx_free(f);
+
+    /* "end" and refused messages count too */
+    f = fx_echo();
+    assert_int_equal(orbis_session_start(f->s, 0, &f->a), ORBIS_OK);
+
+    for (i = 0; i < ORBIS_SESSION_MSG_BURST - 1; i++) {
+        assert_int_equal(say(f, "a", 0), ORBIS_OK);
+    }
+
+    assert_int_equal(orbis_client_on_text(f->s, "{\"type\":\"end\"}",
+                                                  14, 0, &f->a), ORBIS_OK);
+    assert_int_equal(orbis_session_end_reason(f->s),
+                     ORBIS_SESSION_END_CLIENT_CLOSED);
+    fx_free(f);
+
+    f = fx_echo();
+    assert_int_equal(orbis_session_start(f->s, 0, &f->a), ORBIS_OK);
+
+    for (i = 0; i < ORBIS_SESSION_MSG_BURST; i++) {
+        assert_int_equal(say(f, "a", 0), ORBIS_OK);
+    }
+
+    assert_int_equal(orbis_client_on_text(f->s, "{\"type\":\"end\"}",
+                                                  14, 0, &f->a),
+                     ORBIS_ERR_RANGE);
+    assert_flood_close(f);
+    fx_free(f);
+
+    /* at the sustained rate it never trips */
+    f = fx_echo();
+    assert_int_equal(orbis_session_start(f->s, 0, &f->a), ORBIS_OK);
+
+    for (i = 0; i < 2000; i++) {
+        assert_int_equal(say(f, "steady", (int64_t) i * 200), ORBIS_OK);
+    }
+
+    assert_int_equal(orbis_session_state(f->s), ORBIS_SESSION_ECHO);
+    fx_free(f);
+}
+
+
+static void
+test_audio_frame_rate_limit(void **state)
+{
+    int       i;
+    fx_t     *f;
+    uint8_t   pcm[640];
+
+    (void) state;
+
+    memset(pcm, 0, sizeof(pcm));
+
+    f = fx_echo();
+    assert_int_equal(orbis_session_start(f->s, 0, &f->a), ORBIS_OK);
+
+    for (i = 0; i < ORBIS_SESSION_FRAME_BURST; i++) {
+        client_audio(f, pcm, sizeof(pcm), 0);
+    }
+
+    assert_int_equal(orbis_client_on_audio(f->s, pcm, sizeof(pcm), 0,
+                                                   &f->a), ORBIS_ERR_RANGE);
+    assert_flood_close(f);
+    fx_free(f);
+
+    /* real time (a frame every 20 ms) for ten minutes is fine */
+    f = fx_echo();
+    assert_int_equal(orbis_session_start(f->s, 0, &f->a), ORBIS_OK);
+
+    for (i = 0; i < 30000; i++) {
+        client_audio(f, pcm, sizeof(pcm), (int64_t) i * 20);
+    }
+
+    assert_int_equal(orbis_session_state(f->s), ORBIS_SESSION_ECHO);
+    fx_free(f);
+
+    /* big frames run out of the byte budget first */
+    f = fx_echo();
+    assert_int_equal(orbis_session_start(f->s, 0, &f->a), ORBIS_OK);
+
+    {
+        static uint8_t  big[ORBIS_SESSION_MAX_AUDIO_FRAME];
+        orbis_rc_t      rc;
+
+        for (i = 0; i < 100; i++) {
+            rc = orbis_client_on_audio(f->s, big, sizeof(big), 0,
+                                               &f->a);
+            if (rc != ORBIS_OK) {
+                break;
+            }
+        }
+
+        assert_int_equal(rc, ORBIS_ERR_RANGE);
+        assert_int_equal(i, ORBIS_SESSION_AUDIO_BURST / sizeof(big));
+        assert_flood_close(f);
+    }
+
+    fx_free(f);
+}
+
+
+static void
+test_wire_budget(void **state)
+{
+    int                 i;
+    fx_t               *f;
+    orbis_rc_t          rc;
+
+    (void) state;
+
+    /* 4 MiB at once, in 16 KiB reads: the next read is a flood */
+    f = fx_echo();
+    assert_int_equal(orbis_session_start(f->s, 0, &f->a), ORBIS_OK);
+
+    for (i = 0; i < ORBIS_SESSION_WIRE_BURST / 16384; i++) {
+        assert_int_equal(orbis_client_on_bytes(f->s, 16384, 0, &f->a),
+                         ORBIS_OK);
+        assert_int_equal(f->a.n, 0);
+    }
+
+    assert_int_equal(orbis_client_on_bytes(f->s, 16384, 0, &f->a),
+                     ORBIS_ERR_RANGE);
+    assert_flood_close(f);
+    fx_free(f);
+
+    /* real-time audio with its framing, for an hour: never */
+    f = fx_echo();
+    assert_int_equal(orbis_session_start(f->s, 0, &f->a), ORBIS_OK);
+
+    for (i = 0; i < 180000; i++) {
+        rc = orbis_client_on_bytes(f->s, 640 + 14, (int64_t) i * 20, &f->a);
+        if (rc != ORBIS_OK) {
+            fail_msg("read %d refused", i);
+        }
+    }
+
+    /* the bytes alone keep nothing alive: no activity */
+    assert_int_equal(orbis_session_next_deadline(f->s), 60000);
+    fx_free(f);
+}
+
+
+static void
+test_turn_caps(void **state)
+{
+    int       i;
+    fx_t     *f;
+    char      big[4001];
+    json_t   *rec;
+    size_t    n;
+
+    (void) state;
+
+    /* one-letter messages: the turn count is capped, the rest is shown */
+    f = fx_echo();
+    assert_int_equal(orbis_session_start(f->s, 0, &f->a), ORBIS_OK);
+
+    for (i = 0; i < ORBIS_SESSION_MAX_TURNS + 500; i++) {
+        assert_int_equal(say(f, "a", (int64_t) i * 250), ORBIS_OK);
+    }
+
+    /* past the cap the echo still answers, and nothing is stored */
+    assert_int_equal(count_events(&f->a, "transcript"), 1);
+    assert_int_equal(orbis_session_turn_count(f->s), ORBIS_SESSION_MAX_TURNS);
+
+    rec = orbis_session_record_json(f->s);
+    assert_true(json_is_true(json_object_get(rec, "transcriptTruncated")));
+    assert_int_equal(json_array_size(json_object_get(rec, "turns")),
+                     ORBIS_SESSION_MAX_TURNS);
+    json_decref(rec);
+    assert_true(record_size(f) <= ORBIS_SESSION_MAX_RECORD);
+    fx_free(f);
+
+    /* long texts full of quotes: the cap counts them as escaped JSON */
+    f = fx_echo();
+    assert_int_equal(orbis_session_start(f->s, 0, &f->a), ORBIS_OK);
+    memset(big, '"', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+
+    for (i = 0; i < 400; i++) {
+        assert_int_equal(say(f, big, (int64_t) i * 250), ORBIS_OK);
+    }
+
+    n = orbis_session_turn_count(f->s);
+    assert_true(n > 100 && n < 400);
+    assert_true(record_size(f) <= ORBIS_SESSION_MAX_RECORD);
+    fx_free(f);
+
+    /* blank and empty texts store no turn */
+    f = fx_echo();
+    assert_int_equal(orbis_session_start(f->s, 0, &f->a), ORBIS_OK);
+    assert_int_equal(say(f, "   \t\n ", 10), ORBIS_OK);
+    assert_int_equal(f->a.n, 0);
+    assert_int_equal(say(f, "", 20), ORBIS_ERR_INVALID);
+    assert_int_equal(count_events(&f->a, "error"), 1);
+    assert_int_equal(orbis_session_turn_count(f->s), 0);
+    assert_int_equal(say(f, "real", 30), ORBIS_OK);
+    assert_int_equal(orbis_session_turn_count(f->s), 1);
+    fx_free(f);
+}
+
+
+static void
+test_turns_final_for_publishers(void **state)
+{
+    fx_t    *f;
+    json_t  *j;
+
+    (void) state;
+
+    f = fx_default();
+    go_live(f, 0);
+
+    assert_int_equal(orbis_session_turns_final(f->s), 0);
+    up(f, "{\"serverContent\":{\"outputTranscription\":{\"text\":\"Hel\"}}}",
+       10);
+    /* open and growing: not final yet */
+    assert_int_equal(orbis_session_turn_count(f->s), 1);
+    assert_int_equal(orbis_session_turns_final(f->s), 0);
+    up(f, "{\"serverContent\":{\"turnComplete\":true}}", 20);
+    assert_int_equal(orbis_session_turns_final(f->s), 1);
+
+    assert_int_equal(orbis_client_on_text(f->s,
+                         "{\"type\":\"text\",\"text\":\"hi\"}", 27, 30,
+                         &f->a), ORBIS_OK);
+    assert_int_equal(orbis_session_turns_final(f->s), 2);
+
+    j = orbis_session_turns_json(f->s, 1, 2);
+    assert_int_equal(json_array_size(j), 1);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(j, 0), "text")), "hi");
+    json_decref(j);
+    assert_null(orbis_session_turns_json(f->s, 2, 1));
+    assert_null(orbis_session_turns_json(f->s, 0, 3));
+
+    j = orbis_session_heartbeat_json(f->s, 40);
+    assert_int_equal(json_integer_value(json_object_get(j, "turnsFinal")), 2);
+    json_decref(j);
+
+    fx_free(f);
+}
+
+
+static void
+voiced(fx_t *f, int64_t now)
+{
+    size_t   i;
+    uint8_t  pcm[640];
+
+    /* a square wave of amplitude 3000: RMS far above the voice level */
+    for (i = 0; i < sizeof(pcm); i += 2) {
+        pcm[i] = (uint8_t) ((i / 2) % 20 < 10 ? 0xb8 : 0x48);
+        pcm[i + 1] = (uint8_t) ((i / 2) % 20 < 10 ? 0x0b : 0xf4);
+    }
+
+    client_audio(f, pcm, sizeof(pcm), now);
+}
+
+
+static void
+quiet(fx_t *f, int64_t now)
+{
+    uint8_t  pcm[640];
+
+    memset(pcm, 0, sizeof(pcm));
+    client_audio(f, pcm, sizeof(pcm), now);
+}
+
+
+#define MODEL_AUDIO                                                          \
+    "{\"serverContent\":{\"modelTurn\":{\"parts\":[{\"inlineData\":"         \
+    "{\"mimeType\":\"audio/pcm;rate=24000\",\"data\":\"AAAA\"}}]}}}"
+
+static void
+test_time_to_first_audio(void **state)
+{
+    fx_t    *f;
+    json_t  *rec, *v;
+
+    (void) state;
+
+    f = fx_default();
+    go_live(f, 1000);
+
+    /* the greeting's answer: no caller input before it, no sample */
+    up(f, MODEL_AUDIO, 1200);
+    up(f, "{\"serverContent\":{\"turnComplete\":true}}", 1300);
+    assert_int_equal(orbis_session_ttfa_count(f->s), 0);
+    assert_int_equal(orbis_session_ttfa_percentile(f->s, 50), -1);
+
+    /* speech ends at 2100 (silence after it does not move the mark) */
+    voiced(f, 2000);
+    voiced(f, 2100);
+    quiet(f, 2120);
+    quiet(f, 2600);
+    up(f, MODEL_AUDIO, 3000);
+    assert_int_equal(orbis_session_ttfa_count(f->s), 1);
+    assert_int_equal(orbis_session_ttfa_ms(f->s, 0), 900);
+
+    /* more audio of the same turn, even after a cough: one sample a turn */
+    voiced(f, 3100);
+    up(f, MODEL_AUDIO, 3200);
+    assert_int_equal(orbis_session_ttfa_count(f->s), 1);
+    up(f, "{\"serverContent\":{\"turnComplete\":true}}", 3300);
+
+    /* typed text: from the message to the first audio */
+    assert_int_equal(orbis_client_on_text(f->s,
+                         "{\"type\":\"text\",\"text\":\"hi\"}", 27, 5000,
+                         &f->a), ORBIS_OK);
+    up(f, MODEL_AUDIO, 5400);
+    assert_int_equal(orbis_session_ttfa_ms(f->s, 1), 400);
+
+    /* barge-in: the interrupted turn ends, the next one is measured */
+    voiced(f, 5600);
+    up(f, "{\"serverContent\":{\"interrupted\":true}}", 5700);
+    up(f, MODEL_AUDIO, 6300);
+    assert_int_equal(orbis_session_ttfa_count(f->s), 3);
+    assert_int_equal(orbis_session_ttfa_ms(f->s, 2), 700);
+
+    /* nearest rank over 900, 400, 700 */
+    assert_int_equal(orbis_session_ttfa_percentile(f->s, 50), 700);
+    assert_int_equal(orbis_session_ttfa_percentile(f->s, 95), 900);
+    assert_int_equal(orbis_session_ttfa_percentile(f->s, 1), 400);
+
+    rec = orbis_session_record_json(f->s);
+    v = json_object_get(rec, "ttfaMs");
+    assert_int_equal(json_array_size(v), 3);
+    assert_int_equal(json_integer_value(json_array_get(v, 0)), 900);
+    assert_int_equal(json_integer_value(json_array_get(v, 1)), 400);
+    assert_int_equal(json_integer_value(json_array_get(v, 2)), 700);
+    assert_int_equal(json_integer_value(json_object_get(rec, "ttfaP50Ms")),
+                     700);
+    assert_int_equal(json_integer_value(json_object_get(rec, "ttfaP95Ms")),
+                     900);
+    json_decref(rec);
+
+    fx_free(f);
+
+    /* no sample: null percentiles in the record */
+    f = fx_default();
+    go_live(f, 0);
+    rec = orbis_session_record_json(f->s);
+    assert_true(json_is_null(json_object_get(rec, "ttfaP50Ms")));
+    assert_true(json_is_null(json_object_get(rec, "ttfaP95Ms")));
+    assert_int_equal(json_array_size(json_object_get(rec, "ttfaMs")), 0);
+    json_decref(rec);
+    fx_free(f);
 }
 
 
@@ -1831,6 +2298,12 @@ main(void)
         cmocka_unit_test(test_echo_greeting),
         cmocka_unit_test(test_bad_upstream_message_is_dropped),
         cmocka_unit_test(test_create_refusals),
+        cmocka_unit_test(test_message_rate_limit),
+        cmocka_unit_test(test_audio_frame_rate_limit),
+        cmocka_unit_test(test_wire_budget),
+        cmocka_unit_test(test_turn_caps),
+        cmocka_unit_test(test_turns_final_for_publishers),
+        cmocka_unit_test(test_time_to_first_audio),
     };
 
     return cmocka_run_group_tests_name("session", tests, NULL, NULL);
