@@ -488,6 +488,7 @@ test_session_pieces_make_the_whole(void **state)
     orbis_session_t          *s;
     orbis_record_opts_t       o;
     orbis_session_conf_t      c;
+    orbis_caller_in_t         ev;
     orbis_session_actions_t   acts;
 
     (void) state;
@@ -505,10 +506,12 @@ test_session_pieces_make_the_whole(void **state)
     assert_int_equal(orbis_session_start(s, 1000, &acts), ORBIS_OK);
 
     for (i = 0; i < 5; i++) {
-        snprintf(msg, sizeof(msg), "{\"type\":\"text\",\"text\":\"t%d\"}",
-                 i);
-        assert_int_equal(orbis_session_on_client_text(s, msg, strlen(msg),
-                                                      2000 + i, &acts),
+        snprintf(msg, sizeof(msg), "t%d", i);
+        memset(&ev, 0, sizeof(ev));
+        ev.type = ORBIS_CALLER_TEXT;
+        ev.text = msg;
+        ev.text_len = strlen(msg);
+        assert_int_equal(orbis_session_on_caller(s, &ev, 2000 + i, &acts),
                          ORBIS_OK);
     }
 
