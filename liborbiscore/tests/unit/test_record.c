@@ -633,6 +633,35 @@ test_ttfa_bounded(void **state)
 
 
 static void
+test_ttfa_survives_assembly(void **state)
+{
+    json_t       *head, *r, *want;
+    orbis_err_t   err;
+
+    (void) state;
+
+    /* a live call's head in Redis (the sweeper's view): the whole list of
+     * times is in the head, whatever the turns list holds */
+    head = with_ttfa("[700, 250]", json_integer(250), json_integer(700));
+    json_object_set_new(head, "turnsFrom", json_integer(0));
+    json_object_set_new(head, "endReason", json_null());
+
+    assert_int_equal(orbis_record_assemble(head, NULL, 0, &err), ORBIS_OK);
+
+    r = normalize(head, ORBIS_RECORD_BY_SWEEPER, 9000);
+    want = load("[700, 250]");
+    assert_true(json_equal(json_object_get(r, "ttfaMs"), want));
+    assert_int_equal(num(r, "ttfaP50Ms"), 250);
+    assert_int_equal(num(r, "ttfaP95Ms"), 700);
+    assert_true(json_is_true(json_object_get(r, "swept")));
+
+    json_decref(want);
+    json_decref(head);
+    json_decref(r);
+}
+
+
+static void
 test_percentile(void **state)
 {
     int64_t  v[4] = { 40, 10, 30, 20 };
@@ -755,6 +784,7 @@ main(void)
         cmocka_unit_test(test_ttfa_kept_and_recomputed),
         cmocka_unit_test(test_ttfa_none_is_null),
         cmocka_unit_test(test_ttfa_bounded),
+        cmocka_unit_test(test_ttfa_survives_assembly),
         cmocka_unit_test(test_percentile),
         cmocka_unit_test(test_session_pieces_make_the_whole),
     };
