@@ -54,7 +54,8 @@ is $res->json->{nextCursor}, undef, 'one page: no cursor';
 my $c = $items->[1];
 is_deeply [ sort keys %$c ],
     [ sort qw(id agentId agentName startedAt endedAt durationSec endReason
-              audioSecondsIn audioSecondsOut resumptions turnCount) ],
+              audioSecondsIn audioSecondsOut resumptions turnCount
+              ttfaP50Ms ttfaP95Ms) ],
     'the Conversation shape of the OpenAPI document';
 is $c->{agentId}, $acc->{agent}, 'agentId';
 is $c->{agentName}, 'Concierge', 'agentName';
@@ -65,6 +66,9 @@ ok abs($c->{audioSecondsIn} - 0.2) < 0.01, 'audioSecondsIn';
 ok abs($c->{audioSecondsOut} - 0.2) < 0.01, 'audioSecondsOut';
 ok $c->{durationSec} > 0, 'durationSec';
 like $c->{startedAt}, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d/, 'startedAt';
+# in echo the echo starts with the speech: one agent turn, answered at once
+is $c->{ttfaP50Ms}, 0, 'ttfaP50Ms: the echo answers at once';
+is $c->{ttfaP95Ms}, 0, 'ttfaP95Ms';
 
 # ---- pages
 $res = api('/api/conversations?limit=3');
@@ -114,6 +118,12 @@ is_deeply [ map { [ $_->{role}, $_->{text} ] } @{ $conv->{turns} } ],
     [ [ 'user', 'call 2' ] ], 'and its transcript';
 like $conv->{turns}[0]{at}, qr/^\d{4}-/, 'turns have a time';
 is_deeply $conv->{toolCalls}, [], 'and its tool calls (none)';
+is_deeply $conv->{ttfaMs}, [0], 'and its time to first audio per turn';
+is_deeply [ sort keys %$conv ],
+    [ sort qw(id agentId agentName startedAt endedAt durationSec endReason
+              audioSecondsIn audioSecondsOut resumptions turnCount
+              ttfaP50Ms ttfaP95Ms ttfaMs turns toolCalls) ],
+    'the ConversationDetail shape of the OpenAPI document';
 
 is_error(api("/api/conversations/$foreign"), 404, 'not_found',
     "another tenant's conversation: 404");
@@ -123,6 +133,45 @@ is api('/api/conversations/00000000-0000-4000-8000-000000000000')->code,
     404, 'an unknown id: 404';
 is_error(api('/api/conversations/nope'), 404, 'not_found', 'not an id: 404');
 is $t->get('/api/conversations')->code, 401, 'without credentials: 401';
+
+# ---- a call without agent audio (typed only, echo answers in text)
+{
+    my $ws = Orbis::Stream::Client->connect($t, $acc, origin => $ORIGIN);
+    my $id = $ws->wait_type('ready')->{sessionId};
+    $ws->send_json({ type => 'text', text => 'typed only' });
+    $ws->wait_msg(sub { ($_[0]{text} // '') eq 'typed only' }, 'echo');
+    $ws->send_json({ type => 'end' });
+    is $ws->wait_closed->{code}, 1000, 'typed-only call: closed with 1000';
+    ok $t->wait_for(10, sub {
+        $t->sql_value(q{SELECT count(*) FROM conversations
+                        WHERE id = :'p1'}, $id) == 1
+    }), 'typed-only call saved';
+    is $ws->bytes, 0, 'no agent audio reached the caller';
+
+    is $t->sql_value(q{SELECT count(*) FROM conversations
+                       WHERE id = :'p1' AND ttfa_ms IS NULL
+                         AND ttfa_p50_ms IS NULL AND ttfa_p95_ms IS NULL},
+                     $id), 1, 'stored: NULL times to first audio';
+    is $t->sql_value(q{SELECT count(*) FROM conversations
+                       WHERE id = :'p1' AND ttfa_p50_ms = 0
+                         AND ttfa_p95_ms = 0 AND ttfa_ms = '{0}'},
+                     $ids[1]), 1, 'while a call with audio has them';
+
+    my $d = api("/api/conversations/$id")->json;
+    ok exists $d->{ttfaP50Ms} && !defined $d->{ttfaP50Ms},
+        'detail: ttfaP50Ms null';
+    ok exists $d->{ttfaP95Ms} && !defined $d->{ttfaP95Ms},
+        'detail: ttfaP95Ms null';
+    is_deeply $d->{ttfaMs}, [], 'detail: no per-turn times';
+    is_deeply [ map { [ $_->{role}, $_->{text} ] } @{ $d->{turns} } ],
+        [ [ 'user', 'typed only' ] ], 'and the transcript all the same';
+
+    my ($l) = grep { $_->{id} eq $id }
+                   @{ api('/api/conversations')->json->{items} };
+    ok $l && exists $l->{ttfaP50Ms} && !defined $l->{ttfaP50Ms}
+          && exists $l->{ttfaP95Ms} && !defined $l->{ttfaP95Ms},
+        'list: ttfaP50Ms and ttfaP95Ms null';
+}
 is_error($t->get('/api/conversations', headers => {
        Authorization => "Bearer $acc->{key}" }), 401, 'unauthorized',
     'with a publishable key: 401');

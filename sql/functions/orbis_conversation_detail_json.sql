@@ -5,6 +5,7 @@
 CREATE OR REPLACE FUNCTION orbis_conversation_detail_json(c conversations) RETURNS json
 LANGUAGE sql STABLE AS $$
     SELECT (orbis_conversation_json(c)::jsonb || jsonb_build_object(
+        'ttfaMs', coalesce(to_jsonb(c.ttfa_ms), '[]'::jsonb),
         'turns', coalesce((
             SELECT jsonb_agg(jsonb_build_object('role', t.role,
                                                 'text', t.text,

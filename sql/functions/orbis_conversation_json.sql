@@ -13,5 +13,7 @@ LANGUAGE sql STABLE AS $$
                              'audioSecondsIn', c.audio_seconds_in,
                              'audioSecondsOut', c.audio_seconds_out,
                              'resumptions', c.resumptions,
-                             'turnCount', c.turn_count)
+                             'turnCount', c.turn_count,
+                             'ttfaP50Ms', c.ttfa_p50_ms,
+                             'ttfaP95Ms', c.ttfa_p95_ms)
 $$;

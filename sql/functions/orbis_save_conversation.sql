@@ -5,8 +5,9 @@
 --
 -- r is a record normalised by liborbiscore (orbis_record_normalize() in
 -- orbiscore/record.h): every decision (which turns are kept, statuses,
--- the usage month, how an unfinished call ends) is taken there; this only
--- stores it.  Idempotent on the call's id:
+-- the usage month, how an unfinished call ends, the time-to-first-audio
+-- values and their percentiles, null without agent audio) is taken
+-- there; this only stores it.  Idempotent on the call's id:
 --   'inserted'  the call is new: stored, and counted in r.usageMonth;
 --   'replaced'  a record the sweeper had saved (swept) is replaced by this
 --               one, which is not swept (the worker's own, final record);
@@ -49,7 +50,7 @@ BEGIN
             end_reason, close_code, audio_seconds_in, audio_seconds_out,
             resumptions, prompt_tokens, response_tokens, total_tokens,
             turn_count, transcript_truncated, swept, saved_by,
-            save_attempts)
+            save_attempts, ttfa_ms, ttfa_p50_ms, ttfa_p95_ms)
         SELECT v_id, v_tenant, v_agent,
                coalesce((SELECT a.name FROM agents a
                           WHERE a.id = v_agent AND a.tenant_id = v_tenant),
@@ -70,7 +71,14 @@ BEGIN
                (r->>'totalTokens')::bigint,
                (r->>'turnCount')::integer,
                (r->>'transcriptTruncated')::boolean,
-               v_swept, r->>'source', (r->>'attempts')::integer
+               v_swept, r->>'source', (r->>'attempts')::integer,
+               nullif(ARRAY(SELECT (e.v #>> '{}')::integer
+                              FROM jsonb_array_elements(
+                                       CASE jsonb_typeof(r->'ttfaMs')
+                                       WHEN 'array' THEN r->'ttfaMs' END)
+                                   WITH ORDINALITY AS e(v, n)
+                             ORDER BY e.n), '{}'),
+               (r->>'ttfaP50Ms')::integer, (r->>'ttfaP95Ms')::integer
         ON CONFLICT (id) DO NOTHING;
 
         IF FOUND THEN

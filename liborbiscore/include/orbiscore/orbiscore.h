@@ -27,7 +27,7 @@
 #define ORBIS_VERSION        "0.1.0"
 
 /* the schema version (highest sql/NNNN_*.sql) this build needs */
-#define ORBIS_SCHEMA_VERSION  7
+#define ORBIS_SCHEMA_VERSION  8
 
 
 typedef enum {

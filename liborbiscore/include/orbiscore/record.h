@@ -28,6 +28,13 @@
  *    results over ORBIS_RECORD_MAX_TOOL_JSON bytes are replaced by
  *    {"truncated":true};
  *  - counters are not negative;
+ *  - time to first audio: "ttfaMs", one value per agent turn that
+ *    answered the caller, keeps the non-negative integers up to
+ *    ORBIS_RECORD_MAX_TTFA_MS (others are dropped), at most
+ *    ORBIS_RECORD_MAX_TTFA of them; "ttfaP50Ms" and "ttfaP95Ms" are
+ *    computed again from what was kept (nearest rank, the session's
+ *    rule), whatever the record said; all three are null when no value
+ *    is left (the call had no agent audio);
  *  - usageMonth, the calendar month (UTC) of startedMs, "YYYY-MM-01",
  *    is the month whose usage the call counts in.
  *
@@ -46,6 +53,8 @@
 #define ORBIS_RECORD_MAX_TRANSCRIPT   (1024 * 1024)   /* bytes of text */
 #define ORBIS_RECORD_MAX_TOOL_CALLS   128
 #define ORBIS_RECORD_MAX_TOOL_JSON    (16 * 1024)     /* args or result */
+#define ORBIS_RECORD_MAX_TTFA         1024    /* time-to-first-audio values */
+#define ORBIS_RECORD_MAX_TTFA_MS      86400000        /* one value, a day */
 
 /*
  * The largest record text (the Redis "record" field, or one list item) a
@@ -88,7 +97,7 @@ orbis_rc_t orbis_record_assemble(json_t *head, const orbis_slice_t *settled,
  *  "durationMs","endReason","closeCode","audioSecondsIn","audioSecondsOut",
  *  "resumptions","promptTokens","responseTokens","totalTokens",
  *  "turnCount","transcriptTruncated","swept","source","attempts",
- *  "usageMonth",
+ *  "usageMonth","ttfaMs":[ms,...] or null,"ttfaP50Ms","ttfaP95Ms",
  *  "turns":[{"role","text","atMs","typed","interrupted"}],
  *  "toolCalls":[{"callId","name","status","args","result","startedMs",
  *                "finishedMs"}]}
@@ -103,6 +112,14 @@ orbis_rc_t orbis_record_normalize(const json_t *record,
  * since the epoch, as "YYYY-MM-01" into buf (at least 11 bytes).
  */
 void orbis_record_usage_month(int64_t ms, char *buf);
+
+/*
+ * The pct-th percentile (1..100) of v[0..n) by nearest rank (the smallest
+ * value with at least pct % of them at or below it), the rule of
+ * orbis_session_ttfa_percentile(); v is sorted in place.  -1 when n is 0
+ * or pct is out of range.
+ */
+int64_t orbis_record_percentile(int64_t *v, size_t n, unsigned pct);
 
 const char *orbis_record_source_name(orbis_record_source_t s);
 

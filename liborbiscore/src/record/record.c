@@ -6,6 +6,7 @@
  */
 
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <orbiscore/alloc.h>
@@ -37,6 +38,8 @@ static json_t *orbis_record_turns(const json_t *list, int64_t started,
 static json_t *orbis_record_tools(const json_t *list, int64_t started);
 static json_t *orbis_record_tool_json(json_t *v);
 static const char *orbis_record_tool_status(const json_t *v);
+static orbis_rc_t orbis_record_ttfa(json_t *r, const json_t *list);
+static int orbis_record_cmp_ms(const void *a, const void *b);
 static int orbis_record_has_nul(const char *text, size_t size);
 static int64_t orbis_record_floor_div(int64_t a, int64_t b);
 
@@ -264,7 +267,9 @@ orbis_record_normalize(const json_t *record, const orbis_record_opts_t *opts,
     bad |= json_object_set_new(r, "turns", turns);
     bad |= json_object_set_new(r, "toolCalls", tools);
 
-    if (bad) {
+    if (bad || orbis_record_ttfa(r, json_object_get(record, "ttfaMs"))
+               != ORBIS_OK)
+    {
         json_decref(r);
         return orbis_err_set(err, ORBIS_ERR_NOMEM, "out of memory");
     }
@@ -307,6 +312,19 @@ orbis_record_usage_month(int64_t ms, char *buf)
     buf[5] = (char) ('0' + m / 10);
     buf[6] = (char) ('0' + m % 10);
     memcpy(&buf[7], "-01", 4);
+}
+
+
+int64_t
+orbis_record_percentile(int64_t *v, size_t n, unsigned pct)
+{
+    if (n == 0 || pct == 0 || pct > 100) {
+        return -1;
+    }
+
+    qsort(v, n, sizeof(int64_t), orbis_record_cmp_ms);
+
+    return v[(n * pct + 99) / 100 - 1];
 }
 
 
@@ -623,6 +641,93 @@ orbis_record_tool_status(const json_t *v)
     }
 
     return "cancelled";
+}
+
+
+/*
+ * "ttfaMs", "ttfaP50Ms" and "ttfaP95Ms" into r: the values that are
+ * times, in the record's order, and their percentiles computed here;
+ * nulls when there is none.
+ */
+
+static orbis_rc_t
+orbis_record_ttfa(json_t *r, const json_t *list)
+{
+    int            bad;
+    size_t         i, n;
+    json_t        *kept;
+    int64_t       *v;
+    json_int_t     ms;
+    const json_t  *e;
+
+    n = 0;
+    v = NULL;
+    kept = NULL;
+
+    for (i = 0; i < json_array_size(list) && n < ORBIS_RECORD_MAX_TTFA;
+         i++)
+    {
+        e = json_array_get(list, i);
+
+        if (!json_is_integer(e)) {
+            continue;
+        }
+
+        ms = json_integer_value(e);
+
+        if (ms < 0 || ms > ORBIS_RECORD_MAX_TTFA_MS) {
+            continue;
+        }
+
+        if (kept == NULL) {
+            kept = json_array();
+            v = orbis_malloc(ORBIS_RECORD_MAX_TTFA * sizeof(int64_t));
+
+            if (kept == NULL || v == NULL) {
+                json_decref(kept);
+                orbis_free(v);
+                return ORBIS_ERR_NOMEM;
+            }
+        }
+
+        if (json_array_append_new(kept, json_integer(ms)) != 0) {
+            json_decref(kept);
+            orbis_free(v);
+            return ORBIS_ERR_NOMEM;
+        }
+
+        v[n++] = (int64_t) ms;
+    }
+
+    if (n == 0) {
+        bad = json_object_set_new(r, "ttfaMs", json_null());
+        bad |= json_object_set_new(r, "ttfaP50Ms", json_null());
+        bad |= json_object_set_new(r, "ttfaP95Ms", json_null());
+
+        return bad ? ORBIS_ERR_NOMEM : ORBIS_OK;
+    }
+
+    bad = json_object_set_new(r, "ttfaMs", kept);
+    bad |= json_object_set_new(r, "ttfaP50Ms",
+               json_integer(orbis_record_percentile(v, n, 50)));
+    bad |= json_object_set_new(r, "ttfaP95Ms",
+               json_integer(orbis_record_percentile(v, n, 95)));
+
+    orbis_free(v);
+
+    return bad ? ORBIS_ERR_NOMEM : ORBIS_OK;
+}
+
+
+static int
+orbis_record_cmp_ms(const void *a, const void *b)
+{
+    int64_t  x, y;
+
+    x = *(const int64_t *) a;
+    y = *(const int64_t *) b;
+
+    return (x > y) - (x < y);
 }
 
 

@@ -476,6 +476,209 @@ test_assemble(void **state)
  * and the record's tail assemble to the record the session would give.
  */
 
+static json_t *
+with_ttfa(const char *list, json_t *p50, json_t *p95)
+{
+    json_t  *in;
+
+    in = finished("[]", "[]");
+
+    if (list != NULL) {
+        json_object_set_new(in, "ttfaMs", load(list));
+    }
+
+    json_object_set_new(in, "ttfaP50Ms", p50);
+    json_object_set_new(in, "ttfaP95Ms", p95);
+
+    return in;
+}
+
+
+static void
+assert_no_ttfa(const json_t *r)
+{
+    assert_non_null(json_object_get(r, "ttfaMs"));
+    assert_true(json_is_null(json_object_get(r, "ttfaMs")));
+    assert_true(json_is_null(json_object_get(r, "ttfaP50Ms")));
+    assert_true(json_is_null(json_object_get(r, "ttfaP95Ms")));
+}
+
+
+static void
+test_ttfa_kept_and_recomputed(void **state)
+{
+    json_t  *in, *r, *want;
+
+    (void) state;
+
+    /* what is not a time in ms is dropped, the order kept; the
+     * percentiles the record claims are ignored */
+    in = with_ttfa("[300, -5, \"x\", 1.5, null, 100, 200, 86400001, 900,"
+                   " 86400000]",
+                   json_integer(1), json_integer(99999));
+    r = normalize(in, ORBIS_RECORD_BY_WORKER, -1);
+
+    want = load("[300, 100, 200, 900, 86400000]");
+    assert_true(json_equal(json_object_get(r, "ttfaMs"), want));
+    /* nearest rank of five: p50 the 3rd (300), p95 the 5th */
+    assert_int_equal(num(r, "ttfaP50Ms"), 300);
+    assert_int_equal(num(r, "ttfaP95Ms"), 86400000);
+    json_decref(want);
+    json_decref(in);
+    json_decref(r);
+
+    /* one value: both percentiles are it */
+    in = with_ttfa("[412]", json_null(), json_null());
+    r = normalize(in, ORBIS_RECORD_BY_WORKER, -1);
+    assert_int_equal(num(r, "ttfaP50Ms"), 412);
+    assert_int_equal(num(r, "ttfaP95Ms"), 412);
+    json_decref(in);
+    json_decref(r);
+
+    /* two: p50 the smaller, p95 the larger */
+    in = with_ttfa("[650, 320]", json_null(), json_null());
+    r = normalize(in, ORBIS_RECORD_BY_WORKER, -1);
+    assert_int_equal(num(r, "ttfaP50Ms"), 320);
+    assert_int_equal(num(r, "ttfaP95Ms"), 650);
+    assert_int_equal(json_integer_value(
+                         json_array_get(json_object_get(r, "ttfaMs"), 0)),
+                     650);
+    json_decref(in);
+    json_decref(r);
+
+    /* twenty, 1..20 backwards: p50 is 10, p95 is 19 */
+    in = with_ttfa("[20,19,18,17,16,15,14,13,12,11,10,9,8,7,6,5,4,3,2,1]",
+                   json_null(), json_null());
+    r = normalize(in, ORBIS_RECORD_BY_WORKER, -1);
+    assert_int_equal(num(r, "ttfaP50Ms"), 10);
+    assert_int_equal(num(r, "ttfaP95Ms"), 19);
+    json_decref(in);
+    json_decref(r);
+
+    /* zero is a time (an answer already on its way) */
+    in = with_ttfa("[0]", json_null(), json_null());
+    r = normalize(in, ORBIS_RECORD_BY_WORKER, -1);
+    assert_int_equal(num(r, "ttfaP50Ms"), 0);
+    json_decref(in);
+    json_decref(r);
+}
+
+
+static void
+test_ttfa_none_is_null(void **state)
+{
+    json_t  *in, *r;
+
+    (void) state;
+
+    /* no agent audio: nulls, whatever percentiles the record claims */
+    in = with_ttfa("[]", json_integer(5), json_integer(7));
+    r = normalize(in, ORBIS_RECORD_BY_WORKER, -1);
+    assert_no_ttfa(r);
+    json_decref(in);
+    json_decref(r);
+
+    in = with_ttfa(NULL, json_integer(5), json_integer(7));
+    r = normalize(in, ORBIS_RECORD_BY_WORKER, -1);
+    assert_no_ttfa(r);
+    json_decref(in);
+    json_decref(r);
+
+    in = with_ttfa("[-1, \"100\", 1e3, 86400001, true, {}]",
+                   json_integer(5), json_integer(7));
+    r = normalize(in, ORBIS_RECORD_BY_WORKER, -1);
+    assert_no_ttfa(r);
+    json_decref(in);
+    json_decref(r);
+
+    /* not a list */
+    in = finished("[]", "[]");
+    json_object_set_new(in, "ttfaMs", json_integer(300));
+    r = normalize(in, ORBIS_RECORD_BY_WORKER, -1);
+    assert_no_ttfa(r);
+    json_decref(in);
+    json_decref(r);
+}
+
+
+static void
+test_ttfa_bounded(void **state)
+{
+    size_t   i;
+    json_t  *in, *list, *r;
+
+    (void) state;
+
+    in = finished("[]", "[]");
+    list = json_array();
+
+    /* the first ORBIS_RECORD_MAX_TTFA are 1000 each, the rest 1 */
+    for (i = 0; i < ORBIS_RECORD_MAX_TTFA + 500; i++) {
+        json_array_append_new(list,
+                              json_integer(i < ORBIS_RECORD_MAX_TTFA
+                                           ? 1000 : 1));
+    }
+
+    json_object_set_new(in, "ttfaMs", list);
+
+    r = normalize(in, ORBIS_RECORD_BY_WORKER, -1);
+    assert_int_equal(json_array_size(json_object_get(r, "ttfaMs")),
+                     ORBIS_RECORD_MAX_TTFA);
+    assert_int_equal(num(r, "ttfaP50Ms"), 1000);
+    assert_int_equal(num(r, "ttfaP95Ms"), 1000);
+
+    json_decref(in);
+    json_decref(r);
+}
+
+
+static void
+test_ttfa_survives_assembly(void **state)
+{
+    json_t       *head, *r, *want;
+    orbis_err_t   err;
+
+    (void) state;
+
+    /* a live call's head in Redis (the sweeper's view): the whole list of
+     * times is in the head, whatever the turns list holds */
+    head = with_ttfa("[700, 250]", json_integer(250), json_integer(700));
+    json_object_set_new(head, "turnsFrom", json_integer(0));
+    json_object_set_new(head, "endReason", json_null());
+
+    assert_int_equal(orbis_record_assemble(head, NULL, 0, &err), ORBIS_OK);
+
+    r = normalize(head, ORBIS_RECORD_BY_SWEEPER, 9000);
+    want = load("[700, 250]");
+    assert_true(json_equal(json_object_get(r, "ttfaMs"), want));
+    assert_int_equal(num(r, "ttfaP50Ms"), 250);
+    assert_int_equal(num(r, "ttfaP95Ms"), 700);
+    assert_true(json_is_true(json_object_get(r, "swept")));
+
+    json_decref(want);
+    json_decref(head);
+    json_decref(r);
+}
+
+
+static void
+test_percentile(void **state)
+{
+    int64_t  v[4] = { 40, 10, 30, 20 };
+
+    (void) state;
+
+    assert_int_equal(orbis_record_percentile(v, 0, 50), -1);
+    assert_int_equal(orbis_record_percentile(v, 4, 0), -1);
+    assert_int_equal(orbis_record_percentile(v, 4, 101), -1);
+    assert_int_equal(orbis_record_percentile(v, 4, 50), 20);
+    assert_int_equal(orbis_record_percentile(v, 4, 75), 30);
+    assert_int_equal(orbis_record_percentile(v, 4, 76), 40);
+    assert_int_equal(orbis_record_percentile(v, 4, 100), 40);
+    assert_int_equal(orbis_record_percentile(v, 4, 1), 10);
+}
+
+
 static void
 test_session_pieces_make_the_whole(void **state)
 {
@@ -548,6 +751,10 @@ test_session_pieces_make_the_whole(void **state)
     assert_int_equal(num(a, "turnCount"), 5);
     assert_true(json_is_true(json_object_get(a, "swept")));
 
+    /* typed turns only, in echo: no agent audio, no time to first audio */
+    assert_int_equal(orbis_session_ttfa_count(s), 0);
+    assert_no_ttfa(a);
+
     for (k = 0; k < 3; k++) {
         free(item[k]);
     }
@@ -574,6 +781,11 @@ main(void)
         cmocka_unit_test(test_tool_payloads_bounded),
         cmocka_unit_test(test_nul_cuts_turn_text),
         cmocka_unit_test(test_assemble),
+        cmocka_unit_test(test_ttfa_kept_and_recomputed),
+        cmocka_unit_test(test_ttfa_none_is_null),
+        cmocka_unit_test(test_ttfa_bounded),
+        cmocka_unit_test(test_ttfa_survives_assembly),
+        cmocka_unit_test(test_percentile),
         cmocka_unit_test(test_session_pieces_make_the_whole),
     };
 
