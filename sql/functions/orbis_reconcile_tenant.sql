@@ -63,7 +63,7 @@ BEGIN
         VALUES (tid, a->>'slug', coalesce(a->>'name', a->>'slug'),
                 coalesce(a->>'systemPrompt', ''), a->>'voice',
                 coalesce(a->>'greeting', ''),
-                coalesce(a->>'language', 'en-US'),
+                a->>'language',     -- the core fills its default in
                 coalesce(orbis_text_array(a->'tools'), '{}'), digest)
         ON CONFLICT (tenant_id, slug) DO UPDATE
            SET name = coalesce(a->>'name', agents.name),
