@@ -599,9 +599,9 @@ static ngx_int_t
 ngx_http_orbis_set_cookie(ngx_http_request_t *r, const char *token,
     time_t max_age)
 {
-    u_char           *p;
-    size_t            len;
-    ngx_table_elt_t  *h;
+    u_char     *p;
+    size_t      len;
+    ngx_str_t   v;
 
     len = sizeof("orbis_session=; Path=/; Max-Age=; HttpOnly; SameSite=Lax;"
                  " Secure") + ngx_strlen(token) + NGX_TIME_T_LEN;
@@ -611,14 +611,7 @@ ngx_http_orbis_set_cookie(ngx_http_request_t *r, const char *token,
         return NGX_ERROR;
     }
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Set-Cookie");
-    h->value.data = p;
+    v.data = p;
 
     p = ngx_sprintf(p, "orbis_session=%s; Path=/; Max-Age=%T; HttpOnly; "
                     "SameSite=Lax", token, max_age);
@@ -629,9 +622,9 @@ ngx_http_orbis_set_cookie(ngx_http_request_t *r, const char *token,
         p = ngx_cpymem(p, "; Secure", 8);
     }
 
-    h->value.len = p - h->value.data;
+    v.len = p - v.data;
 
-    return NGX_OK;
+    return ngx_http_orbis_header_out_str(r, "Set-Cookie", &v);
 }
 
 
