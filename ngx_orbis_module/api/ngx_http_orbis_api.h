@@ -35,6 +35,8 @@ struct ngx_http_orbis_pw_task_s {
 
 
 /* ngx_http_orbis_password.c */
+ngx_int_t ngx_http_orbis_password_copy(ngx_http_request_t *r,
+    ngx_http_orbis_pw_task_t *t, const char *password);
 ngx_int_t ngx_http_orbis_password_task(ngx_http_request_t *r,
     ngx_http_orbis_pw_task_t *t);
 

@@ -112,14 +112,11 @@ ngx_http_orbis_signup(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    acc->pw.len = ngx_strlen(req.password);
-    acc->pw.password = ngx_pnalloc(r->pool, acc->pw.len + 1);
-    if (acc->pw.password == NULL) {
+    if (ngx_http_orbis_password_copy(r, &acc->pw, req.password) != NGX_OK) {
         orbis_req_signup_free(&req);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_memcpy(acc->pw.password, req.password, acc->pw.len + 1);
     orbis_req_signup_free(&req);
 
     ctx->data = acc;
@@ -243,17 +240,13 @@ ngx_http_orbis_login(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    acc->pw.len = ngx_strlen(req.password);
-    acc->pw.password = ngx_pnalloc(r->pool, acc->pw.len + 1);
-
-    if (acc->pw.password == NULL
+    if (ngx_http_orbis_password_copy(r, &acc->pw, req.password) != NGX_OK
         || ngx_http_orbis_cparam(r, &acc->params[0], req.email) != NGX_OK)
     {
         orbis_req_login_free(&req);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_memcpy(acc->pw.password, req.password, acc->pw.len + 1);
     orbis_req_login_free(&req);
 
     ctx->data = acc;
