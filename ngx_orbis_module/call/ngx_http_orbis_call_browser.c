@@ -23,6 +23,7 @@
 #define NGX_HTTP_ORBIS_CALL_MAX_FRAME   ORBIS_SESSION_MAX_AUDIO_FRAME
 
 
+static ngx_http_orbis_call_t *ngx_http_orbis_call_of_event(ngx_event_t *ev);
 static void ngx_http_orbis_call_read_handler(ngx_event_t *rev);
 static void ngx_http_orbis_call_write_handler(ngx_event_t *wev);
 static void ngx_http_orbis_call_read(ngx_http_orbis_call_t *st);
@@ -213,20 +214,36 @@ ngx_http_orbis_call_upgrade(ngx_http_request_t *r,
 }
 
 
-static void
-ngx_http_orbis_call_read_handler(ngx_event_t *rev)
+/* the call of an event on the browser's connection; NULL once shut down */
+
+static ngx_http_orbis_call_t *
+ngx_http_orbis_call_of_event(ngx_event_t *ev)
 {
-    ngx_connection_t         *c;
-    ngx_http_request_t       *r;
+    ngx_connection_t       *c;
+    ngx_http_request_t     *r;
     ngx_http_orbis_call_t  *st;
 
-    c = rev->data;
+    c = ev->data;
     r = c->data;
     st = ngx_http_get_module_ctx(r, ngx_http_orbis_call_module);
 
     if (c->close) {
         /* worker_shutdown_timeout ran out */
         ngx_http_orbis_call_shutdown(st);
+        return NULL;
+    }
+
+    return st;
+}
+
+
+static void
+ngx_http_orbis_call_read_handler(ngx_event_t *rev)
+{
+    ngx_http_orbis_call_t  *st;
+
+    st = ngx_http_orbis_call_of_event(rev);
+    if (st == NULL) {
         return;
     }
 
@@ -238,16 +255,10 @@ ngx_http_orbis_call_read_handler(ngx_event_t *rev)
 static void
 ngx_http_orbis_call_write_handler(ngx_event_t *wev)
 {
-    ngx_connection_t         *c;
-    ngx_http_request_t       *r;
     ngx_http_orbis_call_t  *st;
 
-    c = wev->data;
-    r = c->data;
-    st = ngx_http_get_module_ctx(r, ngx_http_orbis_call_module);
-
-    if (c->close) {
-        ngx_http_orbis_call_shutdown(st);
+    st = ngx_http_orbis_call_of_event(wev);
+    if (st == NULL) {
         return;
     }
 
