@@ -9,6 +9,8 @@
 
 #include <orbiscore/alloc.h>
 
+#include "base/base_int.h"
+
 
 static orbis_allocators_t  orbis_allocators = {
     malloc, calloc, realloc, free
@@ -88,4 +90,22 @@ orbis_strndup(const char *s, size_t n)
     p[n] = '\0';
 
     return p;
+}
+
+
+char *
+orbis_strdup_or_flag(const char *s, int *failed)
+{
+    char  *d;
+
+    if (s == NULL) {
+        return NULL;
+    }
+
+    d = orbis_strdup(s);
+    if (d == NULL) {
+        *failed = 1;
+    }
+
+    return d;
 }

@@ -11,6 +11,7 @@
 
 #include <orbiscore/alloc.h>
 
+#include "base/base_int.h"
 #include "session/session_int.h"
 
 
@@ -69,16 +70,16 @@ orbis_session_start_tool(orbis_session_t *s,
     failed = 0;
 
     if (call->id != NULL) {
-        t->id = orbis_session_strdup(call->id, &failed);
+        t->id = orbis_strdup_or_flag(call->id, &failed);
         t->id_given = 1;
 
     } else {
         /* the module needs a key to answer with */
         snprintf(id, sizeof(id), "orbis-call-%zu", s->n_tools + 1);
-        t->id = orbis_session_strdup(id, &failed);
+        t->id = orbis_strdup_or_flag(id, &failed);
     }
 
-    t->name = orbis_session_strdup(call->name, &failed);
+    t->name = orbis_strdup_or_flag(call->name, &failed);
     t->args = (call->args != NULL) ? json_deep_copy(call->args)
                                    : json_object();
 
