@@ -198,15 +198,9 @@ orbis_gemini_on_message(orbis_session_t *s, const char *msg, size_t len,
     orbis_gemini_msg_t       m;
     orbis_peer_tool_call_t   one[4], *calls;
 
-    switch (orbis_session_state(s)) {
-
-    case ORBIS_SESSION_ENDING:
-    case ORBIS_SESSION_ENDED:
+    if (orbis_session_is_over(s)) {
         a->n = 0;
         return ORBIS_OK;
-
-    default:
-        break;
     }
 
     rc = orbis_gemini_parse(msg, len, &m, NULL);

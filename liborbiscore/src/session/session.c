@@ -433,6 +433,13 @@ orbis_session_state(const orbis_session_t *s)
 }
 
 
+int
+orbis_session_is_over(const orbis_session_t *s)
+{
+    return s->state == ORBIS_SESSION_ENDING || s->state == ORBIS_SESSION_ENDED;
+}
+
+
 orbis_session_end_t
 orbis_session_end_reason(const orbis_session_t *s)
 {
@@ -920,8 +927,7 @@ orbis_session_do_tool_result(orbis_session_t *s, const char *id, int ok,
     json_t                *resp, *v;
     orbis_session_tool_t  *t;
 
-    if (s->state == ORBIS_SESSION_ENDING || s->state == ORBIS_SESSION_ENDED)
-    {
+    if (orbis_session_is_over(s)) {
         return ORBIS_OK;
     }
 
@@ -1372,7 +1378,7 @@ orbis_session_finish(orbis_session_t *s, orbis_session_end_t reason,
     const char              *text;
     orbis_session_action_t  *act;
 
-    if (s->state == ORBIS_SESSION_ENDING || s->state == ORBIS_SESSION_ENDED) {
+    if (orbis_session_is_over(s)) {
         return ORBIS_OK;
     }
 
