@@ -23,9 +23,7 @@
 #define NGX_HTTP_ORBIS_CALL_MAX_FRAME   ORBIS_SESSION_MAX_AUDIO_FRAME
 
 
-static ngx_http_orbis_call_t *ngx_http_orbis_call_of_event(ngx_event_t *ev);
-static void ngx_http_orbis_call_read_handler(ngx_event_t *rev);
-static void ngx_http_orbis_call_write_handler(ngx_event_t *wev);
+static void ngx_http_orbis_call_event_handler(ngx_event_t *ev);
 static void ngx_http_orbis_call_read(ngx_http_orbis_call_t *st);
 static void ngx_http_orbis_call_feed(ngx_http_orbis_call_t *st,
     u_char *data, size_t len);
@@ -181,8 +179,8 @@ ngx_http_orbis_call_upgrade(ngx_http_request_t *r,
 
     st->saved_read = c->read->handler;
     st->saved_write = c->write->handler;
-    c->read->handler = ngx_http_orbis_call_read_handler;
-    c->write->handler = ngx_http_orbis_call_write_handler;
+    c->read->handler = ngx_http_orbis_call_event_handler;
+    c->write->handler = ngx_http_orbis_call_event_handler;
 
     r->main->count++;
 
@@ -214,10 +212,10 @@ ngx_http_orbis_call_upgrade(ngx_http_request_t *r,
 }
 
 
-/* the call of an event on the browser's connection; NULL once shut down */
+/* the browser's connection: what it sent is read, then what is due sent */
 
-static ngx_http_orbis_call_t *
-ngx_http_orbis_call_of_event(ngx_event_t *ev)
+static void
+ngx_http_orbis_call_event_handler(ngx_event_t *ev)
 {
     ngx_connection_t       *c;
     ngx_http_request_t     *r;
@@ -230,36 +228,11 @@ ngx_http_orbis_call_of_event(ngx_event_t *ev)
     if (c->close) {
         /* worker_shutdown_timeout ran out */
         ngx_http_orbis_call_shutdown(st);
-        return NULL;
-    }
-
-    return st;
-}
-
-
-static void
-ngx_http_orbis_call_read_handler(ngx_event_t *rev)
-{
-    ngx_http_orbis_call_t  *st;
-
-    st = ngx_http_orbis_call_of_event(rev);
-    if (st == NULL) {
         return;
     }
 
-    ngx_http_orbis_call_read(st);
-    ngx_http_orbis_call_after(st);
-}
-
-
-static void
-ngx_http_orbis_call_write_handler(ngx_event_t *wev)
-{
-    ngx_http_orbis_call_t  *st;
-
-    st = ngx_http_orbis_call_of_event(wev);
-    if (st == NULL) {
-        return;
+    if (!ev->write) {
+        ngx_http_orbis_call_read(st);
     }
 
     ngx_http_orbis_call_after(st);
