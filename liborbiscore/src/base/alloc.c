@@ -2,6 +2,7 @@
  * Copyright (C) Orbis
  */
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,4 +109,32 @@ orbis_strdup_or_flag(const char *s, int *failed)
     }
 
     return d;
+}
+
+
+void *
+orbis_array_room(void *items, size_t n, size_t *cap, size_t first,
+    size_t size)
+{
+    size_t   c;
+    void    *p;
+
+    if (n < *cap) {
+        return items;
+    }
+
+    c = (*cap == 0) ? first : *cap * 2;
+
+    if (c < *cap || c > SIZE_MAX / size) {
+        return NULL;
+    }
+
+    p = orbis_realloc(items, c * size);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    *cap = c;
+
+    return p;
 }

@@ -25,5 +25,14 @@
  */
 ORBIS_BASE_HIDDEN char *orbis_strdup_or_flag(const char *s, int *failed);
 
+/*
+ * Room for one more in an array of n items of size bytes each that has
+ * room for *cap: items itself while n < *cap, else items reallocated to
+ * twice *cap (first when *cap is 0), *cap updated; NULL when out of memory
+ * (items and *cap are left as they were)
+ */
+ORBIS_BASE_HIDDEN void *orbis_array_room(void *items, size_t n, size_t *cap,
+    size_t first, size_t size);
+
 
 #endif /* ORBIS_BASE_INT_H */

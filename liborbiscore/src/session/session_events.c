@@ -14,6 +14,7 @@
 
 #include <orbiscore/alloc.h>
 
+#include "base/base_int.h"
 #include "session/session_int.h"
 
 
@@ -223,20 +224,15 @@ orbis_rc_t
 orbis_session_push(orbis_session_actions_t *a, orbis_session_act_type_t type,
     orbis_session_action_t **act)
 {
-    size_t                   cap;
     orbis_session_action_t  *items;
 
-    if (a->n == a->cap) {
-        cap = (a->cap == 0) ? 16 : a->cap * 2;
-
-        items = orbis_realloc(a->items, cap * sizeof(orbis_session_action_t));
-        if (items == NULL) {
-            return ORBIS_ERR_NOMEM;
-        }
-
-        a->items = items;
-        a->cap = cap;
+    items = orbis_array_room(a->items, a->n, &a->cap, 16,
+                             sizeof(orbis_session_action_t));
+    if (items == NULL) {
+        return ORBIS_ERR_NOMEM;
     }
+
+    a->items = items;
 
     *act = &a->items[a->n++];
     memset(*act, 0, sizeof(orbis_session_action_t));

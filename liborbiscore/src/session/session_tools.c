@@ -25,7 +25,7 @@ orbis_session_start_tool(orbis_session_t *s,
 {
     int                          failed;
     char                         id[32];
-    size_t                       cap, cost;
+    size_t                       cost;
     json_t                      *resp;
     orbis_rc_t                   rc;
     orbis_session_tool_t        *tools, *t;
@@ -52,17 +52,13 @@ orbis_session_start_tool(orbis_session_t *s,
         return rc;
     }
 
-    if (s->n_tools == s->cap_tools) {
-        cap = (s->cap_tools == 0) ? 8 : s->cap_tools * 2;
-
-        tools = orbis_realloc(s->tools, cap * sizeof(orbis_session_tool_t));
-        if (tools == NULL) {
-            return ORBIS_ERR_NOMEM;
-        }
-
-        s->tools = tools;
-        s->cap_tools = cap;
+    tools = orbis_array_room(s->tools, s->n_tools, &s->cap_tools, 8,
+                             sizeof(orbis_session_tool_t));
+    if (tools == NULL) {
+        return ORBIS_ERR_NOMEM;
     }
+
+    s->tools = tools;
 
     t = &s->tools[s->n_tools];
     memset(t, 0, sizeof(orbis_session_tool_t));
