@@ -618,20 +618,15 @@ orbis_session_arena_add(orbis_session_actions_t *a, const void *p,
 static orbis_rc_t
 orbis_session_hold(orbis_session_actions_t *a, const json_t *j)
 {
-    size_t    cap;
     json_t  **held;
 
-    if (a->n_held == a->cap_held) {
-        cap = (a->cap_held == 0) ? 8 : a->cap_held * 2;
-
-        held = orbis_realloc(a->held, cap * sizeof(json_t *));
-        if (held == NULL) {
-            return ORBIS_ERR_NOMEM;
-        }
-
-        a->held = held;
-        a->cap_held = cap;
+    held = orbis_array_room(a->held, a->n_held, &a->cap_held, 8,
+                            sizeof(json_t *));
+    if (held == NULL) {
+        return ORBIS_ERR_NOMEM;
     }
+
+    a->held = held;
 
     a->held[a->n_held++] = json_incref((json_t *) j);
 
