@@ -606,16 +606,12 @@ ngx_http_orbis_from_trusted_proxy(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_orbis_unauthorized(ngx_http_request_t *r, const char *why)
 {
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    if (ngx_http_orbis_header_out(r, "WWW-Authenticate",
+                                  "Bearer realm=\"orbis\"")
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "WWW-Authenticate");
-    ngx_str_set(&h->value, "Bearer realm=\"orbis\"");
 
     return ngx_http_orbis_send_error(r, NGX_HTTP_UNAUTHORIZED,
                                      "unauthorized", "%s", why);

@@ -540,26 +540,16 @@ static ngx_int_t
 ngx_http_orbis_rl_header(ngx_http_request_t *r, const char *name,
     int64_t value)
 {
-    u_char           *p;
-    ngx_table_elt_t  *h;
+    ngx_str_t  v;
 
-    p = ngx_pnalloc(r->pool, NGX_INT64_LEN);
-    if (p == NULL) {
+    v.data = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+    if (v.data == NULL) {
         return NGX_ERROR;
     }
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
+    v.len = ngx_sprintf(v.data, "%L", value) - v.data;
 
-    h->hash = 1;
-    h->key.data = (u_char *) name;
-    h->key.len = ngx_strlen(name);
-    h->value.data = p;
-    h->value.len = ngx_sprintf(p, "%L", value) - p;
-
-    return NGX_OK;
+    return ngx_http_orbis_header_out_str(r, name, &v);
 }
 
 

@@ -35,6 +35,8 @@ struct ngx_http_orbis_pw_task_s {
 
 
 /* ngx_http_orbis_password.c */
+ngx_int_t ngx_http_orbis_password_copy(ngx_http_request_t *r,
+    ngx_http_orbis_pw_task_t *t, const char *password);
 ngx_int_t ngx_http_orbis_password_task(ngx_http_request_t *r,
     ngx_http_orbis_pw_task_t *t);
 
@@ -67,11 +69,12 @@ ngx_int_t ngx_http_orbis_tenant_update(ngx_http_request_t *r,
 ngx_int_t ngx_http_orbis_agents_list(ngx_http_request_t *r,
     ngx_http_orbis_ctx_t *ctx);
 /*
- * ngx_http_orbis_api_agents.c: the answer when the plan has no room for
- * one more agent or key (403 plan_limit); col of res holds the limit.
+ * ngx_http_orbis_api_agents.c: a create's result (its row: the new doc, or
+ * none and the plan's limit) when the plan had no room for one more agent
+ * or key is answered (403 plan_limit); NGX_DECLINED for any other result.
  */
 ngx_int_t ngx_http_orbis_plan_full(ngx_http_request_t *r,
-    orbis_quota_t what, PGresult *res, int col);
+    orbis_quota_t what, PGresult *res, ngx_uint_t status);
 ngx_int_t ngx_http_orbis_agents_create(ngx_http_request_t *r,
     ngx_http_orbis_ctx_t *ctx);
 ngx_int_t ngx_http_orbis_agents_get(ngx_http_request_t *r,

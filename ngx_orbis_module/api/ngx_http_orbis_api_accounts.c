@@ -112,14 +112,11 @@ ngx_http_orbis_signup(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    acc->pw.len = ngx_strlen(req.password);
-    acc->pw.password = ngx_pnalloc(r->pool, acc->pw.len + 1);
-    if (acc->pw.password == NULL) {
+    if (ngx_http_orbis_password_copy(r, &acc->pw, req.password) != NGX_OK) {
         orbis_req_signup_free(&req);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_memcpy(acc->pw.password, req.password, acc->pw.len + 1);
     orbis_req_signup_free(&req);
 
     ctx->data = acc;
@@ -243,17 +240,13 @@ ngx_http_orbis_login(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    acc->pw.len = ngx_strlen(req.password);
-    acc->pw.password = ngx_pnalloc(r->pool, acc->pw.len + 1);
-
-    if (acc->pw.password == NULL
+    if (ngx_http_orbis_password_copy(r, &acc->pw, req.password) != NGX_OK
         || ngx_http_orbis_cparam(r, &acc->params[0], req.email) != NGX_OK)
     {
         orbis_req_login_free(&req);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_memcpy(acc->pw.password, req.password, acc->pw.len + 1);
     orbis_req_login_free(&req);
 
     ctx->data = acc;
@@ -599,9 +592,9 @@ static ngx_int_t
 ngx_http_orbis_set_cookie(ngx_http_request_t *r, const char *token,
     time_t max_age)
 {
-    u_char           *p;
-    size_t            len;
-    ngx_table_elt_t  *h;
+    u_char     *p;
+    size_t      len;
+    ngx_str_t   v;
 
     len = sizeof("orbis_session=; Path=/; Max-Age=; HttpOnly; SameSite=Lax;"
                  " Secure") + ngx_strlen(token) + NGX_TIME_T_LEN;
@@ -611,14 +604,7 @@ ngx_http_orbis_set_cookie(ngx_http_request_t *r, const char *token,
         return NGX_ERROR;
     }
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Set-Cookie");
-    h->value.data = p;
+    v.data = p;
 
     p = ngx_sprintf(p, "orbis_session=%s; Path=/; Max-Age=%T; HttpOnly; "
                     "SameSite=Lax", token, max_age);
@@ -629,9 +615,9 @@ ngx_http_orbis_set_cookie(ngx_http_request_t *r, const char *token,
         p = ngx_cpymem(p, "; Secure", 8);
     }
 
-    h->value.len = p - h->value.data;
+    v.len = p - v.data;
 
-    return NGX_OK;
+    return ngx_http_orbis_header_out_str(r, "Set-Cookie", &v);
 }
 
 

@@ -75,11 +75,8 @@ ngx_http_orbis_agents_created(ngx_http_request_t *r,
 {
     ngx_int_t  rc;
 
-    if (status == NGX_HTTP_ORBIS_PG_OK
-        && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1
-        && PQgetisnull(res, 0, 0) && !PQgetisnull(res, 0, 1))
-    {
-        rc = ngx_http_orbis_plan_full(r, ORBIS_QUOTA_AGENTS, res, 1);
+    rc = ngx_http_orbis_plan_full(r, ORBIS_QUOTA_AGENTS, res, status);
+    if (rc != NGX_DECLINED) {
         ngx_http_finalize_request(r, rc);
         return;
     }
@@ -90,17 +87,23 @@ ngx_http_orbis_agents_created(ngx_http_request_t *r,
 }
 
 
-/* the plan's limit (column col of res) refuses one more of what */
+/* no doc: the plan's limit (column 1 of res) refused one more of what */
 
 ngx_int_t
 ngx_http_orbis_plan_full(ngx_http_request_t *r, orbis_quota_t what,
-    PGresult *res, int col)
+    PGresult *res, ngx_uint_t status)
 {
     ngx_int_t        max;
     orbis_verdict_t  v;
 
-    max = ngx_atoi((u_char *) PQgetvalue(res, 0, col),
-                   PQgetlength(res, 0, col));
+    if (status != NGX_HTTP_ORBIS_PG_OK
+        || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1
+        || !PQgetisnull(res, 0, 0) || PQgetisnull(res, 0, 1))
+    {
+        return NGX_DECLINED;
+    }
+
+    max = ngx_atoi((u_char *) PQgetvalue(res, 0, 1), PQgetlength(res, 0, 1));
     if (max < 0) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }

@@ -136,10 +136,8 @@ ngx_http_orbis_keys_created(ngx_http_request_t *r, ngx_http_orbis_ctx_t *ctx,
         return;
     }
 
-    if (PQntuples(res) == 1 && PQgetisnull(res, 0, 0)
-        && !PQgetisnull(res, 0, 1))
-    {
-        rc = ngx_http_orbis_plan_full(r, ORBIS_QUOTA_API_KEYS, res, 1);
+    rc = ngx_http_orbis_plan_full(r, ORBIS_QUOTA_API_KEYS, res, status);
+    if (rc != NGX_DECLINED) {
         ngx_http_finalize_request(r, rc);
         return;
     }

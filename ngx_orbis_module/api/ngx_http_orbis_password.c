@@ -58,6 +58,25 @@ ngx_http_orbis_pw_event(ngx_event_t *ev)
 }
 
 
+/* the task's own copy of the password, which the thread cleanses */
+
+ngx_int_t
+ngx_http_orbis_password_copy(ngx_http_request_t *r,
+    ngx_http_orbis_pw_task_t *t, const char *password)
+{
+    t->len = ngx_strlen(password);
+
+    t->password = ngx_pnalloc(r->pool, t->len + 1);
+    if (t->password == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(t->password, password, t->len + 1);
+
+    return NGX_OK;
+}
+
+
 ngx_int_t
 ngx_http_orbis_password_task(ngx_http_request_t *r,
     ngx_http_orbis_pw_task_t *t)

@@ -60,7 +60,6 @@ ngx_http_orbis_api_handler(ngx_http_request_t *r)
 {
     ngx_int_t                   rc;
     ngx_str_t                   allow;
-    ngx_table_elt_t            *h;
     ngx_pool_cleanup_t         *cln;
     ngx_http_orbis_ctx_t       *ctx;
     ngx_http_core_loc_conf_t   *clcf;
@@ -128,14 +127,9 @@ ngx_http_orbis_api_handler(ngx_http_request_t *r)
                                              &r->method_name, &r->uri);
         }
 
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
+        if (ngx_http_orbis_header_out_str(r, "Allow", &allow) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
-
-        h->hash = 1;
-        ngx_str_set(&h->key, "Allow");
-        h->value = allow;
 
         return ngx_http_orbis_send_error(r, NGX_HTTP_NOT_ALLOWED,
                                          "method_not_allowed",

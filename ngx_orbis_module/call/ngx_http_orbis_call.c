@@ -141,8 +141,7 @@ ngx_http_orbis_call_start(ngx_http_orbis_call_t *st,
     now = ngx_http_orbis_call_now();
 
     rc = orbis_session_start(st->session, now, &st->actions);
-    ngx_http_orbis_call_checked(st, rc);
-    ngx_http_orbis_call_act(st);
+    ngx_http_orbis_call_carry_out(st, rc);
 
     st->peer->started(st);
 
@@ -226,6 +225,16 @@ ngx_http_orbis_call_checked(ngx_http_orbis_call_t *st, orbis_rc_t rc)
 
 
 /* ---- carrying out the session's actions ---- */
+
+/* the session's answer to one input: its rc checked, its actions done */
+
+void
+ngx_http_orbis_call_carry_out(ngx_http_orbis_call_t *st, orbis_rc_t rc)
+{
+    ngx_http_orbis_call_checked(st, rc);
+    ngx_http_orbis_call_act(st);
+}
+
 
 void
 ngx_http_orbis_call_act(ngx_http_orbis_call_t *st)
@@ -322,8 +331,7 @@ ngx_http_orbis_call_after(ngx_http_orbis_call_t *st)
                 orc = orbis_session_on_peer_close(st->session, 1,
                                                   ngx_http_orbis_call_now(),
                                                   &st->actions);
-                ngx_http_orbis_call_checked(st, orc);
-                ngx_http_orbis_call_act(st);
+                ngx_http_orbis_call_carry_out(st, orc);
             }
 
             continue;
@@ -487,8 +495,7 @@ ngx_http_orbis_call_tick_handler(ngx_event_t *ev)
     if (st->session != NULL && !st->finalized) {
         rc = orbis_session_tick(st->session, ngx_http_orbis_call_now(),
                                 &st->actions);
-        ngx_http_orbis_call_checked(st, rc);
-        ngx_http_orbis_call_act(st);
+        ngx_http_orbis_call_carry_out(st, rc);
     }
 
     ngx_http_orbis_call_after(st);

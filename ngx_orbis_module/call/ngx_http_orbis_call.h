@@ -274,6 +274,7 @@ ngx_int_t ngx_http_orbis_call_start(ngx_http_orbis_call_t *st,
 void ngx_http_orbis_call_init(ngx_http_orbis_call_t *st);
 void ngx_http_orbis_call_checked(ngx_http_orbis_call_t *st, orbis_rc_t rc);
 void ngx_http_orbis_call_act(ngx_http_orbis_call_t *st);
+void ngx_http_orbis_call_carry_out(ngx_http_orbis_call_t *st, orbis_rc_t rc);
 void ngx_http_orbis_call_after(ngx_http_orbis_call_t *st);
 int64_t ngx_http_orbis_call_now(void);
 

@@ -23,12 +23,13 @@
 #define NGX_HTTP_ORBIS_CALL_MAX_FRAME   ORBIS_SESSION_MAX_AUDIO_FRAME
 
 
-static void ngx_http_orbis_call_read_handler(ngx_event_t *rev);
-static void ngx_http_orbis_call_write_handler(ngx_event_t *wev);
+static void ngx_http_orbis_call_event_handler(ngx_event_t *ev);
 static void ngx_http_orbis_call_read(ngx_http_orbis_call_t *st);
 static void ngx_http_orbis_call_feed(ngx_http_orbis_call_t *st,
     u_char *data, size_t len);
 static void ngx_http_orbis_call_shutdown(ngx_http_orbis_call_t *st);
+static void ngx_http_orbis_call_caller_closed(ngx_http_orbis_call_t *st,
+    uint16_t code);
 static void ngx_http_orbis_call_close_client(ngx_http_orbis_call_t *st);
 static void ngx_http_orbis_call_request_cleanup(void *data);
 static void ngx_http_orbis_call_closing_handler(ngx_event_t *ev);
@@ -180,8 +181,8 @@ ngx_http_orbis_call_upgrade(ngx_http_request_t *r,
 
     st->saved_read = c->read->handler;
     st->saved_write = c->write->handler;
-    c->read->handler = ngx_http_orbis_call_read_handler;
-    c->write->handler = ngx_http_orbis_call_write_handler;
+    c->read->handler = ngx_http_orbis_call_event_handler;
+    c->write->handler = ngx_http_orbis_call_event_handler;
 
     r->main->count++;
 
@@ -213,14 +214,16 @@ ngx_http_orbis_call_upgrade(ngx_http_request_t *r,
 }
 
 
+/* the browser's connection: what it sent is read, then what is due sent */
+
 static void
-ngx_http_orbis_call_read_handler(ngx_event_t *rev)
+ngx_http_orbis_call_event_handler(ngx_event_t *ev)
 {
-    ngx_connection_t         *c;
-    ngx_http_request_t       *r;
+    ngx_connection_t       *c;
+    ngx_http_request_t     *r;
     ngx_http_orbis_call_t  *st;
 
-    c = rev->data;
+    c = ev->data;
     r = c->data;
     st = ngx_http_get_module_ctx(r, ngx_http_orbis_call_module);
 
@@ -230,25 +233,8 @@ ngx_http_orbis_call_read_handler(ngx_event_t *rev)
         return;
     }
 
-    ngx_http_orbis_call_read(st);
-    ngx_http_orbis_call_after(st);
-}
-
-
-static void
-ngx_http_orbis_call_write_handler(ngx_event_t *wev)
-{
-    ngx_connection_t         *c;
-    ngx_http_request_t       *r;
-    ngx_http_orbis_call_t  *st;
-
-    c = wev->data;
-    r = c->data;
-    st = ngx_http_get_module_ctx(r, ngx_http_orbis_call_module);
-
-    if (c->close) {
-        ngx_http_orbis_call_shutdown(st);
-        return;
+    if (!ev->write) {
+        ngx_http_orbis_call_read(st);
     }
 
     ngx_http_orbis_call_after(st);
@@ -320,8 +306,7 @@ ngx_http_orbis_call_feed(ngx_http_orbis_call_t *st, u_char *data,
         /* every byte counts, whatever it carries (pings, fragments...) */
         rc = orbis_client_on_bytes(st->session, len,
                                    ngx_http_orbis_call_now(), &st->actions);
-        ngx_http_orbis_call_checked(st, rc);
-        ngx_http_orbis_call_act(st);
+        ngx_http_orbis_call_carry_out(st, rc);
     }
 
     st->feeding = 1;
@@ -343,8 +328,7 @@ ngx_http_orbis_call_feed(ngx_http_orbis_call_t *st, u_char *data,
                            ? ORBIS_SESSION_END_ERROR
                            : ORBIS_SESSION_END_CLIENT_PROTOCOL,
                            ngx_http_orbis_call_now(), &st->actions);
-    ngx_http_orbis_call_checked(st, rc);
-    ngx_http_orbis_call_act(st);
+    ngx_http_orbis_call_carry_out(st, rc);
 }
 
 
@@ -377,23 +361,31 @@ ngx_http_orbis_call_browser_flush(ngx_http_orbis_call_t *st)
 void
 ngx_http_orbis_call_client_lost(ngx_http_orbis_call_t *st)
 {
-    orbis_rc_t  rc;
-
     if (st->client_eof) {
         return;
     }
 
     st->client_eof = 1;
 
+    ngx_http_orbis_call_caller_closed(st, ORBIS_CLOSE_ABNORMAL);
+}
+
+
+/* the browser's side is closed (with code): the session is told */
+
+static void
+ngx_http_orbis_call_caller_closed(ngx_http_orbis_call_t *st, uint16_t code)
+{
+    orbis_rc_t  rc;
+
     if (st->session == NULL) {
         return;
     }
 
-    rc = orbis_session_on_caller_close(st->session, ORBIS_CLOSE_ABNORMAL,
+    rc = orbis_session_on_caller_close(st->session, code,
                                        ngx_http_orbis_call_now(),
                                        &st->actions);
-    ngx_http_orbis_call_checked(st, rc);
-    ngx_http_orbis_call_act(st);
+    ngx_http_orbis_call_carry_out(st, rc);
 }
 
 
@@ -407,8 +399,7 @@ ngx_http_orbis_call_shutdown(ngx_http_orbis_call_t *st)
     if (st->session != NULL) {
         rc = orbis_session_end(st->session, ORBIS_SESSION_END_SHUTDOWN,
                                ngx_http_orbis_call_now(), &st->actions);
-        ngx_http_orbis_call_checked(st, rc);
-        ngx_http_orbis_call_act(st);
+        ngx_http_orbis_call_carry_out(st, rc);
 
     } else if (orbis_ws_state(st->ws) == ORBIS_WS_OPEN) {
         (void) orbis_ws_send_close(st->ws, ORBIS_CLOSE_GOING_AWAY,
@@ -515,8 +506,7 @@ ngx_http_orbis_call_on_message(void *userdata, orbis_ws_opcode_t opcode,
                                   now, &st->actions);
     }
 
-    ngx_http_orbis_call_checked(st, rc);
-    ngx_http_orbis_call_act(st);
+    ngx_http_orbis_call_carry_out(st, rc);
 }
 
 
@@ -526,21 +516,11 @@ ngx_http_orbis_call_on_close(void *userdata, uint16_t code,
 {
     ngx_http_orbis_call_t  *st = userdata;
 
-    orbis_rc_t  rc;
-
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, st->log, 0,
                    "orbis stream: client closed with %d \"%*s\"",
                    (int) code, len, reason);
 
-    if (st->session == NULL) {
-        return;
-    }
-
-    rc = orbis_session_on_caller_close(st->session, code,
-                                       ngx_http_orbis_call_now(),
-                                       &st->actions);
-    ngx_http_orbis_call_checked(st, rc);
-    ngx_http_orbis_call_act(st);
+    ngx_http_orbis_call_caller_closed(st, code);
 }
 
 

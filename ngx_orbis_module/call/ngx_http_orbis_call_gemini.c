@@ -141,8 +141,7 @@ ngx_http_orbis_call_up_open(void *data)
     rc = orbis_session_on_peer_open(st->session,
                                         ngx_http_orbis_call_now(),
                                         &st->actions);
-    ngx_http_orbis_call_checked(st, rc);
-    ngx_http_orbis_call_act(st);
+    ngx_http_orbis_call_carry_out(st, rc);
 
     ngx_post_event(&st->posted, &ngx_posted_events);
 }
@@ -164,8 +163,7 @@ ngx_http_orbis_call_up_message(void *data, u_char *msg, size_t len)
                       "not understood and dropped", st->id, len);
     }
 
-    ngx_http_orbis_call_checked(st, rc);
-    ngx_http_orbis_call_act(st);
+    ngx_http_orbis_call_carry_out(st, rc);
 
     if (!st->posted.posted) {
         ngx_post_event(&st->posted, &ngx_posted_events);
@@ -201,8 +199,7 @@ ngx_http_orbis_call_up_close(void *data, ngx_uint_t code, u_char *reason,
         rc = orbis_gemini_on_close(st->session, (uint16_t) code,
                                    (const char *) text,
                                    ngx_http_orbis_call_now(), &st->actions);
-        ngx_http_orbis_call_checked(st, rc);
-        ngx_http_orbis_call_act(st);
+        ngx_http_orbis_call_carry_out(st, rc);
     }
 
     ngx_http_orbis_call_after(st);

@@ -292,55 +292,17 @@ static char *
 ngx_http_orbis_call_read_key(ngx_conf_t *cf,
     ngx_http_orbis_gemini_conf_t *g)
 {
-    u_char           *p, *last;
-    ssize_t           n;
-    ngx_str_t         path;
-    ngx_file_t        file;
-    ngx_file_info_t   fi;
+    u_char     *p, *last;
+    ngx_str_t   text;
 
-    path = g->key_file;
-
-    if (ngx_conf_full_name(cf->cycle, &path, 0) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_memzero(&file, sizeof(ngx_file_t));
-
-    file.name = path;
-    file.log = cf->log;
-    file.fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-
-    if (file.fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_open_file_n " \"%V\" failed", &path);
-        return NGX_CONF_ERROR;
-    }
-
-    if (ngx_fd_info(file.fd, &fi) == NGX_FILE_ERROR
-        || ngx_file_size(&fi) > 4096)
+    if (ngx_http_orbis_read_conf_file(cf, &g->key_file, &text, 4096)
+        != NGX_CONF_OK)
     {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "orbis_gemini_key_file \"%V\" is unreadable or "
-                           "too large", &path);
-        ngx_close_file(file.fd);
         return NGX_CONF_ERROR;
     }
 
-    p = ngx_pnalloc(cf->pool, (size_t) ngx_file_size(&fi) + 1);
-    if (p == NULL) {
-        ngx_close_file(file.fd);
-        return NGX_CONF_ERROR;
-    }
-
-    n = ngx_read_file(&file, p, (size_t) ngx_file_size(&fi), 0);
-    ngx_close_file(file.fd);
-
-    if (n != (ssize_t) ngx_file_size(&fi)) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "cannot read \"%V\"", &path);
-        return NGX_CONF_ERROR;
-    }
-
-    last = p + n;
+    p = text.data;
+    last = p + text.len;
 
     while (last > p && (last[-1] == '\n' || last[-1] == '\r'
                         || last[-1] == ' ' || last[-1] == '\t'))
@@ -358,14 +320,15 @@ ngx_http_orbis_call_read_key(ngx_conf_t *cf,
         if (*p < 0x21 || *p > 0x7e) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "orbis_gemini_key_file \"%V\" must hold one "
-                               "key of printable characters", &path);
+                               "key of printable characters", &g->key_file);
             return NGX_CONF_ERROR;
         }
     }
 
     if (g->key.len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "orbis_gemini_key_file \"%V\" is empty", &path);
+                           "orbis_gemini_key_file \"%V\" is empty",
+                           &g->key_file);
         return NGX_CONF_ERROR;
     }
 

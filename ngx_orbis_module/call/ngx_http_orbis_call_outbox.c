@@ -344,7 +344,6 @@ ngx_http_orbis_outbox_forget(ngx_http_orbis_call_worker_t *w,
 
     /* Redis is down: the sweeper finds the call written and drops it */
     ngx_http_orbis_outbox_done(w, it);
-    ngx_http_orbis_outbox_run(w);
 }
 
 
@@ -364,7 +363,6 @@ ngx_http_orbis_outbox_forgotten(void *data, redisReply *reply,
     }
 
     ngx_http_orbis_outbox_done(w, it);
-    ngx_http_orbis_outbox_run(w);
 }
 
 
@@ -434,7 +432,6 @@ ngx_http_orbis_outbox_parked(void *data, redisReply *reply,
                   "sweeper", it->id);
 
     ngx_http_orbis_outbox_done(w, it);
-    ngx_http_orbis_outbox_run(w);
 }
 
 
@@ -475,6 +472,8 @@ ngx_http_orbis_outbox_retry(ngx_http_orbis_call_worker_t *w,
 }
 
 
+/* the call left the outbox (saved, parked or forgotten): the next goes */
+
 static void
 ngx_http_orbis_outbox_done(ngx_http_orbis_call_worker_t *w,
     ngx_http_orbis_outbox_item_t *it)
@@ -487,6 +486,8 @@ ngx_http_orbis_outbox_done(ngx_http_orbis_call_worker_t *w,
     orbis_free(it->text);
     orbis_free(it->norm);
     ngx_free(it);
+
+    ngx_http_orbis_outbox_run(w);
 }
 
 

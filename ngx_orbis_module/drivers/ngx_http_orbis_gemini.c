@@ -97,6 +97,8 @@ static void ngx_http_orbis_gemini_open(ngx_http_orbis_gemini_t *g,
 static void ngx_http_orbis_gemini_feed(ngx_http_orbis_gemini_t *g,
     u_char *data, size_t len);
 static void ngx_http_orbis_gemini_read(ngx_http_orbis_gemini_t *g);
+static void ngx_http_orbis_gemini_wait(ngx_http_orbis_gemini_t *g,
+    ngx_event_t *ev);
 static ngx_int_t ngx_http_orbis_gemini_flush(ngx_http_orbis_gemini_t *g);
 static void ngx_http_orbis_gemini_fail(ngx_http_orbis_gemini_t *g,
     ngx_uint_t level, ngx_uint_t code, const char *fmt, ...);
@@ -808,12 +810,7 @@ ngx_http_orbis_gemini_request(ngx_http_orbis_gemini_t *g)
         n = c->send(c, g->hbuf + g->hsent, g->hlen - g->hsent);
 
         if (n == NGX_AGAIN) {
-            if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
-                ngx_http_orbis_gemini_fail(g, NGX_LOG_ERR,
-                                           NGX_HTTP_ORBIS_GEMINI_LOST,
-                                           "cannot wait to write");
-            }
-
+            ngx_http_orbis_gemini_wait(g, c->write);
             return;
         }
 
@@ -836,10 +833,7 @@ ngx_http_orbis_gemini_request(ngx_http_orbis_gemini_t *g)
         return;
     }
 
-    if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
-        ngx_http_orbis_gemini_fail(g, NGX_LOG_ERR, NGX_HTTP_ORBIS_GEMINI_LOST,
-                                   "cannot wait to read");
-    }
+    ngx_http_orbis_gemini_wait(g, c->read);
 }
 
 
@@ -866,12 +860,7 @@ ngx_http_orbis_gemini_response(ngx_http_orbis_gemini_t *g)
                     NGX_HTTP_ORBIS_GEMINI_HEADER_MAX - g->hlen);
 
         if (n == NGX_AGAIN) {
-            if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
-                ngx_http_orbis_gemini_fail(g, NGX_LOG_ERR,
-                                           NGX_HTTP_ORBIS_GEMINI_LOST,
-                                           "cannot wait to read");
-            }
-
+            ngx_http_orbis_gemini_wait(g, c->read);
             return;
         }
 
@@ -1168,9 +1157,24 @@ ngx_http_orbis_gemini_read(ngx_http_orbis_gemini_t *g)
         return;
     }
 
-    if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
+    ngx_http_orbis_gemini_wait(g, c->read);
+}
+
+
+/* the connection waits for ev (its read or its write event), or fails */
+
+static void
+ngx_http_orbis_gemini_wait(ngx_http_orbis_gemini_t *g, ngx_event_t *ev)
+{
+    ngx_int_t  rc;
+
+    rc = ev->write ? ngx_handle_write_event(ev, 0)
+                   : ngx_handle_read_event(ev, 0);
+
+    if (rc != NGX_OK) {
         ngx_http_orbis_gemini_fail(g, NGX_LOG_ERR, NGX_HTTP_ORBIS_GEMINI_LOST,
-                                   "cannot wait to read");
+                                   "cannot wait to %s",
+                                   ev->write ? "write" : "read");
     }
 }
 

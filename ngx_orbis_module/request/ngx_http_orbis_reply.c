@@ -194,6 +194,19 @@ ngx_int_t
 ngx_http_orbis_header_out(ngx_http_request_t *r, const char *key,
     const char *value)
 {
+    ngx_str_t  v;
+
+    v.data = (u_char *) value;
+    v.len = ngx_strlen(value);
+
+    return ngx_http_orbis_header_out_str(r, key, &v);
+}
+
+
+ngx_int_t
+ngx_http_orbis_header_out_str(ngx_http_request_t *r, const char *key,
+    ngx_str_t *value)
+{
     ngx_table_elt_t  *h;
 
     h = ngx_list_push(&r->headers_out.headers);
@@ -204,8 +217,7 @@ ngx_http_orbis_header_out(ngx_http_request_t *r, const char *key,
     h->hash = 1;
     h->key.data = (u_char *) key;
     h->key.len = ngx_strlen(key);
-    h->value.data = (u_char *) value;
-    h->value.len = ngx_strlen(value);
+    h->value = *value;
 
     return NGX_OK;
 }
@@ -216,7 +228,7 @@ ngx_http_orbis_cors_headers(ngx_http_request_t *r, ngx_uint_t preflight)
 {
     ngx_str_t                   *o;
     ngx_uint_t                   i;
-    ngx_table_elt_t             *origin, *h;
+    ngx_table_elt_t             *origin;
     ngx_http_orbis_main_conf_t  *omcf;
 
     omcf = ngx_http_get_module_main_conf(r, ngx_http_orbis_module);
@@ -242,16 +254,10 @@ ngx_http_orbis_cors_headers(ngx_http_request_t *r, ngx_uint_t preflight)
         return NGX_OK;
     }
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Access-Control-Allow-Origin");
-    h->value = origin->value;
-
-    if (ngx_http_orbis_header_out(r, "Access-Control-Allow-Credentials",
+    if (ngx_http_orbis_header_out_str(r, "Access-Control-Allow-Origin",
+                                      &origin->value)
+        != NGX_OK
+        || ngx_http_orbis_header_out(r, "Access-Control-Allow-Credentials",
                                   "true") != NGX_OK
         || ngx_http_orbis_header_out(r, "Vary", "Origin") != NGX_OK)
     {

@@ -178,6 +178,9 @@ void ngx_http_orbis_finalize(ngx_http_request_t *r, ngx_int_t rc);
 json_t *ngx_http_orbis_json_str(ngx_str_t *s);
 ngx_int_t ngx_http_orbis_header_out(ngx_http_request_t *r, const char *key,
     const char *value);
+/* the value is kept as it is: it must live as long as the request */
+ngx_int_t ngx_http_orbis_header_out_str(ngx_http_request_t *r,
+    const char *key, ngx_str_t *value);
 /* NGX_OK (with no header for an origin not allowed) or NGX_ERROR */
 ngx_int_t ngx_http_orbis_cors_headers(ngx_http_request_t *r,
     ngx_uint_t preflight);

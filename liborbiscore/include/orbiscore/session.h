@@ -315,6 +315,9 @@ orbis_rc_t orbis_session_end(orbis_session_t *s, orbis_session_end_t reason,
 
 
 orbis_session_state_t orbis_session_state(const orbis_session_t *s);
+
+/* 1 once the session is ENDING or ENDED: what arrives then is dropped */
+int orbis_session_is_over(const orbis_session_t *s);
 orbis_session_end_t orbis_session_end_reason(const orbis_session_t *s);
 unsigned orbis_session_resumptions(const orbis_session_t *s);
 

@@ -2,12 +2,15 @@
  * Copyright (C) Orbis
  */
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
 #include <orbiscore/alloc.h>
+
+#include "base/base_int.h"
 
 
 static orbis_allocators_t  orbis_allocators = {
@@ -86,6 +89,52 @@ orbis_strndup(const char *s, size_t n)
 
     memcpy(p, s, n);
     p[n] = '\0';
+
+    return p;
+}
+
+
+char *
+orbis_strdup_or_flag(const char *s, int *failed)
+{
+    char  *d;
+
+    if (s == NULL) {
+        return NULL;
+    }
+
+    d = orbis_strdup(s);
+    if (d == NULL) {
+        *failed = 1;
+    }
+
+    return d;
+}
+
+
+void *
+orbis_array_room(void *items, size_t n, size_t *cap, size_t first,
+    size_t size)
+{
+    size_t   c;
+    void    *p;
+
+    if (n < *cap) {
+        return items;
+    }
+
+    c = (*cap == 0) ? first : *cap * 2;
+
+    if (c < *cap || c > SIZE_MAX / size) {
+        return NULL;
+    }
+
+    p = orbis_realloc(items, c * size);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    *cap = c;
 
     return p;
 }

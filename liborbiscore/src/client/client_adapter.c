@@ -98,16 +98,10 @@ orbis_client_on_text(orbis_session_t *s, const char *msg, size_t len,
     orbis_caller_in_t   ev;
     orbis_client_msg_t  m;
 
-    switch (orbis_session_state(s)) {
-
-    case ORBIS_SESSION_ENDING:
-    case ORBIS_SESSION_ENDED:
+    if (orbis_session_is_over(s)) {
         /* not even parsed: a flood after its close costs nothing */
         a->n = 0;
         return ORBIS_OK;
-
-    default:
-        break;
     }
 
     rc = orbis_client_to_event(msg, len, &m, &ev, &err);

@@ -12,6 +12,8 @@
 #include <orbiscore/alloc.h>
 #include <orbiscore/gemini.h>
 
+#include "base/base_int.h"
+
 
 struct orbis_gemini_peer_s {
     orbis_gemini_setup_t  setup;   /* strings and array owned */
@@ -22,9 +24,6 @@ const orbis_peer_codec_t  orbis_gemini_codec = {
     "gemini",
     orbis_gemini_render
 };
-
-
-static char *orbis_gemini_dup(const char *p, int *failed);
 
 
 orbis_gemini_peer_t *
@@ -52,10 +51,11 @@ orbis_gemini_peer_new(const orbis_gemini_setup_t *setup, orbis_err_t *err)
 
     failed = 0;
 
-    p->setup.model = orbis_gemini_dup(setup->model, &failed);
-    p->setup.system_prompt = orbis_gemini_dup(setup->system_prompt, &failed);
-    p->setup.voice = orbis_gemini_dup(setup->voice, &failed);
-    p->setup.language = orbis_gemini_dup(setup->language, &failed);
+    p->setup.model = orbis_strdup_or_flag(setup->model, &failed);
+    p->setup.system_prompt = orbis_strdup_or_flag(setup->system_prompt,
+                                                  &failed);
+    p->setup.voice = orbis_strdup_or_flag(setup->voice, &failed);
+    p->setup.language = orbis_strdup_or_flag(setup->language, &failed);
     p->setup.input_transcription = setup->input_transcription;
     p->setup.output_transcription = setup->output_transcription;
 
@@ -198,15 +198,9 @@ orbis_gemini_on_message(orbis_session_t *s, const char *msg, size_t len,
     orbis_gemini_msg_t       m;
     orbis_peer_tool_call_t   one[4], *calls;
 
-    switch (orbis_session_state(s)) {
-
-    case ORBIS_SESSION_ENDING:
-    case ORBIS_SESSION_ENDED:
+    if (orbis_session_is_over(s)) {
         a->n = 0;
         return ORBIS_OK;
-
-    default:
-        break;
     }
 
     rc = orbis_gemini_parse(msg, len, &m, NULL);
@@ -247,22 +241,4 @@ orbis_gemini_on_close(orbis_session_t *s, uint16_t code, const char *reason,
     return orbis_session_on_peer_close(s,
                orbis_gemini_close_class(code, reason)
                == ORBIS_GEMINI_CLOSE_RETRYABLE, now_ms, a);
-}
-
-
-static char *
-orbis_gemini_dup(const char *p, int *failed)
-{
-    char  *d;
-
-    if (p == NULL) {
-        return NULL;
-    }
-
-    d = orbis_strdup(p);
-    if (d == NULL) {
-        *failed = 1;
-    }
-
-    return d;
 }

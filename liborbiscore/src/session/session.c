@@ -11,6 +11,7 @@
 #include <orbiscore/audio.h>
 #include <orbiscore/utf8.h>
 
+#include "base/base_int.h"
 #include "session/session_int.h"
 
 
@@ -144,17 +145,17 @@ orbis_session_create(const orbis_session_conf_t *conf, orbis_err_t *err)
     failed = 0;
 
     s->echo = (conf->echo != 0);
-    s->session_id = orbis_session_strdup(conf->session_id, &failed);
-    s->tenant_id = orbis_session_strdup(conf->tenant_id, &failed);
-    s->agent_id = orbis_session_strdup(conf->agent_id, &failed);
-    s->greeting = orbis_session_strdup(conf->greeting, &failed);
+    s->session_id = orbis_strdup_or_flag(conf->session_id, &failed);
+    s->tenant_id = orbis_strdup_or_flag(conf->tenant_id, &failed);
+    s->agent_id = orbis_strdup_or_flag(conf->agent_id, &failed);
+    s->greeting = orbis_strdup_or_flag(conf->greeting, &failed);
 
     if (conf->greeting != NULL && conf->greeting[0] == '\0') {
         orbis_free(s->greeting);
         s->greeting = NULL;
     }
 
-    s->model = s->echo ? NULL : orbis_session_strdup(conf->model, &failed);
+    s->model = s->echo ? NULL : orbis_strdup_or_flag(conf->model, &failed);
 
     if (failed) {
         orbis_session_free(s);
@@ -429,6 +430,13 @@ orbis_session_state_t
 orbis_session_state(const orbis_session_t *s)
 {
     return s->state;
+}
+
+
+int
+orbis_session_is_over(const orbis_session_t *s)
+{
+    return s->state == ORBIS_SESSION_ENDING || s->state == ORBIS_SESSION_ENDED;
 }
 
 
@@ -919,8 +927,7 @@ orbis_session_do_tool_result(orbis_session_t *s, const char *id, int ok,
     json_t                *resp, *v;
     orbis_session_tool_t  *t;
 
-    if (s->state == ORBIS_SESSION_ENDING || s->state == ORBIS_SESSION_ENDED)
-    {
+    if (orbis_session_is_over(s)) {
         return ORBIS_OK;
     }
 
@@ -1371,7 +1378,7 @@ orbis_session_finish(orbis_session_t *s, orbis_session_end_t reason,
     const char              *text;
     orbis_session_action_t  *act;
 
-    if (s->state == ORBIS_SESSION_ENDING || s->state == ORBIS_SESSION_ENDED) {
+    if (orbis_session_is_over(s)) {
         return ORBIS_OK;
     }
 
@@ -1588,24 +1595,6 @@ orbis_session_drop_buffers(orbis_session_t *s)
 
 
 /* transcript */
-
-
-char *
-orbis_session_strdup(const char *p, int *failed)
-{
-    char  *d;
-
-    if (p == NULL) {
-        return NULL;
-    }
-
-    d = orbis_strdup(p);
-    if (d == NULL) {
-        *failed = 1;
-    }
-
-    return d;
-}
 
 
 static uint32_t

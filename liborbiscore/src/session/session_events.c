@@ -14,6 +14,7 @@
 
 #include <orbiscore/alloc.h>
 
+#include "base/base_int.h"
 #include "session/session_int.h"
 
 
@@ -223,20 +224,15 @@ orbis_rc_t
 orbis_session_push(orbis_session_actions_t *a, orbis_session_act_type_t type,
     orbis_session_action_t **act)
 {
-    size_t                   cap;
     orbis_session_action_t  *items;
 
-    if (a->n == a->cap) {
-        cap = (a->cap == 0) ? 16 : a->cap * 2;
-
-        items = orbis_realloc(a->items, cap * sizeof(orbis_session_action_t));
-        if (items == NULL) {
-            return ORBIS_ERR_NOMEM;
-        }
-
-        a->items = items;
-        a->cap = cap;
+    items = orbis_array_room(a->items, a->n, &a->cap, 16,
+                             sizeof(orbis_session_action_t));
+    if (items == NULL) {
+        return ORBIS_ERR_NOMEM;
     }
+
+    a->items = items;
 
     *act = &a->items[a->n++];
     memset(*act, 0, sizeof(orbis_session_action_t));
@@ -622,20 +618,15 @@ orbis_session_arena_add(orbis_session_actions_t *a, const void *p,
 static orbis_rc_t
 orbis_session_hold(orbis_session_actions_t *a, const json_t *j)
 {
-    size_t    cap;
     json_t  **held;
 
-    if (a->n_held == a->cap_held) {
-        cap = (a->cap_held == 0) ? 8 : a->cap_held * 2;
-
-        held = orbis_realloc(a->held, cap * sizeof(json_t *));
-        if (held == NULL) {
-            return ORBIS_ERR_NOMEM;
-        }
-
-        a->held = held;
-        a->cap_held = cap;
+    held = orbis_array_room(a->held, a->n_held, &a->cap_held, 8,
+                            sizeof(json_t *));
+    if (held == NULL) {
+        return ORBIS_ERR_NOMEM;
     }
+
+    a->held = held;
 
     a->held[a->n_held++] = json_incref((json_t *) j);
 

@@ -248,9 +248,5 @@ ORBIS_SESSION_HIDDEN orbis_rc_t orbis_session_echo_turn(orbis_session_t *s,
     orbis_client_role_t role, const char *text, int64_t now,
     orbis_session_actions_t *a);
 
-/* session.c */
-ORBIS_SESSION_HIDDEN char *orbis_session_strdup(const char *p,
-    int *failed);
-
 
 #endif /* ORBIS_SESSION_INT_H */

@@ -11,6 +11,7 @@
 
 #include <orbiscore/alloc.h>
 
+#include "base/base_int.h"
 #include "session/session_int.h"
 
 
@@ -24,7 +25,7 @@ orbis_session_start_tool(orbis_session_t *s,
 {
     int                          failed;
     char                         id[32];
-    size_t                       cap, cost;
+    size_t                       cost;
     json_t                      *resp;
     orbis_rc_t                   rc;
     orbis_session_tool_t        *tools, *t;
@@ -51,17 +52,13 @@ orbis_session_start_tool(orbis_session_t *s,
         return rc;
     }
 
-    if (s->n_tools == s->cap_tools) {
-        cap = (s->cap_tools == 0) ? 8 : s->cap_tools * 2;
-
-        tools = orbis_realloc(s->tools, cap * sizeof(orbis_session_tool_t));
-        if (tools == NULL) {
-            return ORBIS_ERR_NOMEM;
-        }
-
-        s->tools = tools;
-        s->cap_tools = cap;
+    tools = orbis_array_room(s->tools, s->n_tools, &s->cap_tools, 8,
+                             sizeof(orbis_session_tool_t));
+    if (tools == NULL) {
+        return ORBIS_ERR_NOMEM;
     }
+
+    s->tools = tools;
 
     t = &s->tools[s->n_tools];
     memset(t, 0, sizeof(orbis_session_tool_t));
@@ -69,16 +66,16 @@ orbis_session_start_tool(orbis_session_t *s,
     failed = 0;
 
     if (call->id != NULL) {
-        t->id = orbis_session_strdup(call->id, &failed);
+        t->id = orbis_strdup_or_flag(call->id, &failed);
         t->id_given = 1;
 
     } else {
         /* the module needs a key to answer with */
         snprintf(id, sizeof(id), "orbis-call-%zu", s->n_tools + 1);
-        t->id = orbis_session_strdup(id, &failed);
+        t->id = orbis_strdup_or_flag(id, &failed);
     }
 
-    t->name = orbis_session_strdup(call->name, &failed);
+    t->name = orbis_strdup_or_flag(call->name, &failed);
     t->args = (call->args != NULL) ? json_deep_copy(call->args)
                                    : json_object();
 

@@ -10,6 +10,7 @@
 
 #include <orbiscore/alloc.h>
 
+#include "base/base_int.h"
 #include "session/session_int.h"
 
 
@@ -27,7 +28,7 @@ orbis_rc_t
 orbis_session_new_turn(orbis_session_t *s, orbis_client_role_t role,
     int64_t now, const char *text, size_t len, int *idx)
 {
-    size_t                 cap, cost;
+    size_t                 cost;
     orbis_rc_t             rc;
     orbis_session_turn_t  *turns, *t;
 
@@ -46,17 +47,13 @@ orbis_session_new_turn(orbis_session_t *s, orbis_client_role_t role,
         return ORBIS_OK;
     }
 
-    if (s->n_turns == s->cap_turns) {
-        cap = (s->cap_turns == 0) ? 16 : s->cap_turns * 2;
-
-        turns = orbis_realloc(s->turns, cap * sizeof(orbis_session_turn_t));
-        if (turns == NULL) {
-            return ORBIS_ERR_NOMEM;
-        }
-
-        s->turns = turns;
-        s->cap_turns = cap;
+    turns = orbis_array_room(s->turns, s->n_turns, &s->cap_turns, 16,
+                             sizeof(orbis_session_turn_t));
+    if (turns == NULL) {
+        return ORBIS_ERR_NOMEM;
     }
+
+    s->turns = turns;
 
     t = &s->turns[s->n_turns];
     memset(t, 0, sizeof(orbis_session_turn_t));

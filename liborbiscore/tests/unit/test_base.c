@@ -19,6 +19,8 @@
 #include <orbiscore/strbuf.h>
 #include <orbiscore/utf8.h>
 
+#include "base/base_int.h"
+
 
 typedef struct {
     const char  *plain;
@@ -845,6 +847,64 @@ test_strbuf_growth_and_failure(void **state)
 }
 
 
+static void
+test_array_room_and_strdup_or_flag(void **state)
+{
+    int                  failed;
+    int                 *v, *w;
+    char                *d;
+    size_t               cap;
+    orbis_allocators_t   a, prev;
+
+    (void) state;
+
+    /* from nothing to first, then twice as much each time it is full */
+    cap = 0;
+    v = orbis_array_room(NULL, 0, &cap, 4, sizeof(int));
+    assert_non_null(v);
+    assert_int_equal(cap, 4);
+
+    v[0] = 7;
+    assert_ptr_equal(orbis_array_room(v, 3, &cap, 4, sizeof(int)), v);
+    assert_int_equal(cap, 4);
+
+    v = orbis_array_room(v, 4, &cap, 4, sizeof(int));
+    assert_non_null(v);
+    assert_int_equal(cap, 8);
+    assert_int_equal(v[0], 7);
+
+    /* out of memory: NULL, and the array and its room are as they were */
+    a.malloc_fn = malloc;
+    a.calloc_fn = calloc;
+    a.realloc_fn = failing_realloc;
+    a.free_fn = free;
+    prev = orbis_set_allocators(&a);
+
+    strbuf_fail = 1;
+    w = orbis_array_room(v, 8, &cap, 4, sizeof(int));
+    strbuf_fail = 0;
+    orbis_set_allocators(&prev);
+
+    assert_null(w);
+    assert_int_equal(cap, 8);
+    assert_int_equal(v[0], 7);
+    orbis_free(v);
+
+    /* a size that would overflow is refused */
+    cap = SIZE_MAX / 2 + 1;
+    assert_null(orbis_array_room(NULL, cap, &cap, 4, 1));
+    assert_int_equal(cap, SIZE_MAX / 2 + 1);
+
+    /* NULL copies as NULL; a copy made does not set failed */
+    failed = 0;
+    assert_null(orbis_strdup_or_flag(NULL, &failed));
+    d = orbis_strdup_or_flag("abc", &failed);
+    assert_string_equal(d, "abc");
+    assert_int_equal(failed, 0);
+    orbis_free(d);
+}
+
+
 int
 main(void)
 {
@@ -868,6 +928,7 @@ main(void)
         cmocka_unit_test(test_utf8_cut),
         cmocka_unit_test(test_strbuf),
         cmocka_unit_test(test_strbuf_growth_and_failure),
+        cmocka_unit_test(test_array_room_and_strdup_or_flag),
     };
 
     return cmocka_run_group_tests_name("base", tests, NULL, NULL);

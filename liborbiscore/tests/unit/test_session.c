@@ -293,6 +293,7 @@ go_live(fx_t *f, int64_t now)
                      ORBIS_OK);
     up(f, setup_complete, now);
     assert_int_equal(orbis_session_state(f->s), ORBIS_SESSION_LIVE);
+    assert_false(orbis_session_is_over(f->s));
 }
 
 
@@ -463,12 +464,14 @@ test_happy_path(void **state)
     assert_int_equal(f->a.items[2].end_reason,
                      ORBIS_SESSION_END_CLIENT_CLOSED);
     assert_int_equal(orbis_session_state(f->s), ORBIS_SESSION_ENDING);
+    assert_true(orbis_session_is_over(f->s));
     assert_int_equal(orbis_session_next_deadline(f->s), -1);
 
     assert_int_equal(orbis_session_on_caller_close(f->s, 1000, 5050, &f->a),
                      ORBIS_OK);
     assert_int_equal(f->a.n, 0);
     assert_int_equal(orbis_session_state(f->s), ORBIS_SESSION_ENDED);
+    assert_true(orbis_session_is_over(f->s));
 
     /* the record */
     rec = orbis_session_record_json(f->s);
