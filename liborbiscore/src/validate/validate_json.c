@@ -38,6 +38,11 @@ orbis_vjson_load(const char *body, size_t len, json_t **root,
                    &jerr);
 
     if (j == NULL) {
+        /* a 503 for the server's trouble, not a 400 for the client's */
+        if (json_error_code(&jerr) == json_error_out_of_memory) {
+            return orbis_err_set(err, ORBIS_ERR_NOMEM, "out of memory");
+        }
+
         if (json_error_code(&jerr) == json_error_duplicate_key) {
             return orbis_err_set(err, ORBIS_ERR_INVALID,
                                  "body: duplicate member at line %d "
