@@ -595,6 +595,69 @@ chaos_tool_lookup(const orbis_tool_t *tool, const json_t *args,
 
 
 static int
+chaos_tool_slow(const orbis_tool_t *tool, const json_t *args,
+    orbis_tool_ctx_t *ctx, json_t **result, orbis_err_t *err)
+{
+    return ORBIS_TOOL_PENDING;
+}
+
+
+/* a pending call finished by complete (0), fail (1), timeout or cancel */
+static int
+chaos_tool_pending(orbis_tools_t *tools, orbis_tool_ctx_conf_t *conf,
+    int how)
+{
+    json_t            *res;
+    orbis_rc_t         rc;
+    orbis_err_t        err;
+    orbis_tool_ctx_t  *ctx;
+
+    ctx = orbis_tool_ctx_new(conf, &err);
+    if (ctx == NULL) {
+        return chaos_rc(err.code, &err);
+    }
+
+    res = NULL;
+    rc = ORBIS_OK;
+
+    if (orbis_tools_call(tools, ctx, "slow", NULL, 5, &res)
+        != ORBIS_TOOL_PENDING)
+    {
+        rc = orbis_tool_ctx_audit(ctx)->error_code;
+        if (rc == ORBIS_OK) {
+            rc = ORBIS_ERR_INTERNAL;
+        }
+
+        json_decref(res);
+        orbis_tool_ctx_release(ctx);
+        return rc;
+    }
+
+    switch (how) {
+    case 0:
+        rc = orbis_tool_complete(ctx, json_pack("{s:s}", "ok", "yes"), 10);
+        break;
+    case 1:
+        rc = orbis_tool_fail(ctx, ORBIS_ERR_INTERNAL, "backend down", 10);
+        break;
+    case 2:
+        res = orbis_tool_timeout(ctx, 10);
+        rc = res != NULL ? ORBIS_OK : ORBIS_ERR_NOMEM;
+        json_decref(res);
+        break;
+    default:
+        rc = orbis_tool_cancel(ctx, 10);
+        break;
+    }
+
+    json_decref(orbis_tool_audit_json(orbis_tool_ctx_audit(ctx)));
+    orbis_tool_ctx_release(ctx);
+
+    return rc;
+}
+
+
+static int
 chaos_tool_call(orbis_tools_t *tools, orbis_tool_ctx_conf_t *conf,
     const char *name, const json_t *args)
 {
@@ -648,6 +711,7 @@ chaos_tool_call(orbis_tools_t *tools, orbis_tool_ctx_conf_t *conf,
 static int
 chaos_tools(void)
 {
+    int             i;
     json_t         *tone, *lead, *order, *decl;
     orbis_rc_t      rc;
     orbis_err_t     err;
@@ -705,6 +769,18 @@ chaos_tools(void)
 
     if (rc == ORBIS_OK) {
         rc = chaos_tool_call(tools, &conf, "lookup", order);
+    }
+
+    if (rc == ORBIS_OK) {
+        memset(&def, 0, sizeof(def));
+        def.name = "slow";
+        def.description = "Answers later";
+        def.run = chaos_tool_slow;
+        rc = chaos_rc(orbis_tools_register(tools, &def, &err), &err);
+    }
+
+    for (i = 0; rc == ORBIS_OK && i < 4; i++) {
+        rc = chaos_tool_pending(tools, &conf, i);
     }
 
     chaos_arm(0);
@@ -774,6 +850,59 @@ chaos_ws(void)
 
     if (rc == ORBIS_OK) {
         rc = orbis_ws_send_close(ws, 1000, "done", 4);
+    }
+
+    orbis_ws_pending_output(ws, &p, &out);
+    orbis_ws_consume_output(ws, out);
+
+    orbis_ws_free(ws);
+
+    return rc;
+}
+
+
+static int
+chaos_ws_random(void *ud, uint8_t *buf, size_t len)
+{
+    memset(buf, 0x5a, len);
+
+    return 0;
+}
+
+
+/* the client role (to Gemini): masked sends, unmasked frames received */
+static int
+chaos_ws_client(void)
+{
+    size_t              out;
+    orbis_rc_t          rc;
+    orbis_ws_t         *ws;
+    const uint8_t      *p;
+    orbis_ws_config_t   cfg = { 0 };
+
+    static const uint8_t  in[] = {
+        0x01, 0x02, '{', '"', 0x80, 0x01, '}',
+        0x88, 0x02, 0x03, 0xe8
+    };
+
+    cfg.random = chaos_ws_random;
+
+    chaos_arm(1);
+
+    ws = orbis_ws_new(ORBIS_WS_CLIENT, &cfg, NULL);
+    if (ws == NULL) {
+        return ORBIS_ERR_NOMEM;
+    }
+
+    rc = orbis_ws_send(ws, ORBIS_WS_TEXT, (const uint8_t *) "{\"setup\":{}}",
+                       12);
+
+    if (rc == ORBIS_OK) {
+        rc = orbis_ws_send(ws, ORBIS_WS_BINARY, in, sizeof(in));
+    }
+
+    if (rc == ORBIS_OK) {
+        rc = orbis_ws_feed(ws, in, sizeof(in));
     }
 
     orbis_ws_pending_output(ws, &p, &out);
@@ -1052,14 +1181,34 @@ chaos_session(void)
         }
     }
 
+    /* goAway while idle: resume with the handle, audio kept meanwhile */
+    chaos_first(&rc, orbis_session_on_upstream_message(s,
+                         "{\"goAway\":{\"timeLeft\":\"50s\"}}", 29, 900,
+                         &a));
+    chaos_first(&rc, orbis_session_on_client_audio(s, pcm, sizeof(pcm), 910,
+                                                   &a));
+    chaos_first(&rc, orbis_session_on_upstream_open(s, 920, &a));
+    chaos_first(&rc, orbis_session_on_upstream_message(s, up[0],
+                         strlen(up[0]), 930, &a));
+
     chaos_first(&rc, orbis_session_on_client_text(s, "{\"type\":\"end\"}",
                                                   14, 1000, &a));
     chaos_first(&rc, orbis_session_on_upstream_close(s, 1000, NULL, 1100,
                                                      &a));
+    chaos_first(&rc, orbis_session_on_client_close(s, 1000, 1200, &a));
     chaos_first(&rc, orbis_session_tick(s, 5000, &a));
 
     rec = orbis_session_record_json(s);
     hb = orbis_session_heartbeat_json(s, 5000);
+
+    /* without failures the call went through every step */
+    if (chaos_failed == 0) {
+        assert_int_equal(rc, ORBIS_OK);
+        assert_int_equal(orbis_session_resumptions(s), 1);
+        assert_int_equal(orbis_session_state(s), ORBIS_SESSION_ENDED);
+        assert_int_equal(json_array_size(json_object_get(rec, "toolCalls")),
+                         1);
+    }
 
     if (rc == ORBIS_OK && (rec == NULL || hb == NULL)) {
         rc = ORBIS_ERR_NOMEM;
@@ -1127,6 +1276,7 @@ static const chaos_scenario_t  scenarios[] = {
     { "tenants file",                    chaos_tenants,   CHAOS_NOMEM },
     { "tools: registry and calls",       chaos_tools,     CHAOS_PARSE },
     { "ws: codec send and receive",      chaos_ws,        CHAOS_NOMEM },
+    { "ws: client role",                 chaos_ws_client, CHAOS_NOMEM },
     { "gemini: build and parse",         chaos_gemini,
       CHAOS_NOMEM | CHAOS_PROTOCOL },
     { "client: events and messages",     chaos_client,    CHAOS_PARSE },
