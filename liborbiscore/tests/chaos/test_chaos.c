@@ -586,6 +586,85 @@ chaos_tenants(void)
 }
 
 
+/*
+ * Refusals late in the input, after much was allocated: the expected
+ * refusal counts as success, so that failures are injected all along the
+ * path that frees a half-built result.
+ */
+static int
+chaos_refusals(void)
+{
+    unsigned                    line;
+    orbis_rc_t                  rc;
+    orbis_err_t                 err;
+    orbis_tenants_t            *t;
+    orbis_req_agent_t           ag;
+    orbis_req_apikey_t          ak;
+    orbis_req_tenant_update_t   tu;
+
+    static const char  file[] =
+        "tenant a { name A; agent x { name X; voice Kore; prompt \"p\";\n"
+        "  tools score_lead; } api_key k { kind secret; hash "
+        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef; "
+        "agents x; } }\n"
+        "tenant b { name B; agent y { name Y; voice Puck; prompt \"q\";\n"
+        "  tools launch_rocket; } }\n";
+    static const char  agent[] =
+        "{\"name\":\"Front\",\"systemPrompt\":\"You are nice\","
+        "\"voice\":\"Kore\",\"tools\":[\"score_lead\",\"end_call\","
+        "\"launch_rocket\"]}";
+    static const char  key[] =
+        "{\"name\":\"widget\",\"kind\":\"publishable\","
+        "\"allowedOrigins\":[\"https://a.example\",\"https://b.example\","
+        "\"ftp://c.example\"]}";
+    static const char  tenant[] =
+        "{\"name\":\"Acme\",\"allowedOrigins\":[\"https://a.example\","
+        "\"https://a.example\"],\"billingEmail\":\"nope\"}";
+
+    t = NULL;
+
+    chaos_arm(1);
+
+    rc = orbis_tenants_parse(file, sizeof(file) - 1, known_tools, 3, &t,
+                             &line, &err);
+    assert_null(t);
+
+    if (rc == ORBIS_ERR_INVALID) {
+        /* (a failed allocation may also have been refused as bad input) */
+        if (chaos_failed == 0
+            && (line != 4 || strstr(err.msg, "launch_rocket") == NULL))
+        {
+            fail_msg("tenants: line %u: %s", line, err.msg);
+        }
+
+        rc = orbis_req_agent_parse(agent, sizeof(agent) - 1, 0,
+                                   known_tools, 3, &ag, &err);
+        orbis_req_agent_free(&ag);
+    }
+
+    if (rc == ORBIS_ERR_INVALID) {
+        if (chaos_failed == 0 && strstr(err.msg, "launch_rocket") == NULL) {
+            fail_msg("agent: %s", err.msg);
+        }
+
+        rc = orbis_req_apikey_parse(key, sizeof(key) - 1, &ak, &err);
+        orbis_req_apikey_free(&ak);
+    }
+
+    if (rc == ORBIS_ERR_INVALID) {
+        rc = orbis_req_tenant_update_parse(tenant, sizeof(tenant) - 1, &tu,
+                                           &err);
+        orbis_req_tenant_update_free(&tu);
+    }
+
+    if (rc == ORBIS_ERR_INVALID) {
+        return ORBIS_OK;
+    }
+
+    return rc == ORBIS_OK ? ORBIS_ERR_INTERNAL : chaos_rc(rc, &err);
+}
+
+
 /* tools: the registry, declarations, and calls of the built-in tools */
 
 static int
@@ -1283,6 +1362,7 @@ static const chaos_scenario_t  scenarios[] = {
     { "ratelimit",                       chaos_ratelimit, CHAOS_NOMEM },
     { "validate: every request body",    chaos_validate,  CHAOS_PARSE },
     { "tenants file",                    chaos_tenants,   CHAOS_NOMEM },
+    { "tenants and bodies refused late", chaos_refusals,  CHAOS_NOMEM },
     { "tools: registry and calls",       chaos_tools,     CHAOS_PARSE },
     { "ws: codec send and receive",      chaos_ws,        CHAOS_NOMEM },
     { "ws: client role",                 chaos_ws_client, CHAOS_NOMEM },
