@@ -45,16 +45,20 @@ check-style:
 unit: $(CORE)
 	$(MAKE) -C liborbiscore check
 
+# every file of the fuzz corpora once, under ASan and UBSan (clang)
+fuzz-replay: deps
+	$(MAKE) -C liborbiscore fuzz-replay
+
 # playwright-core drives Debian's chromium; it downloads no browser
 browser-deps: t/browser/node_modules/playwright-core/package.json
 
 t/browser/node_modules/playwright-core/package.json: t/browser/package.json
 	npm ci --prefix t/browser --no-audit --no-fund
 
-test: build check-style unit browser-deps
+test: build check-style unit fuzz-replay browser-deps
 	prove $(PROVE_ARGS)
 
 clean:
 	rm -rf build liborbiscore/build
 
-.PHONY: all deps build run test unit check-style browser-deps clean
+.PHONY: all deps build run test unit fuzz-replay check-style browser-deps clean

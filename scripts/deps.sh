@@ -1,5 +1,7 @@
 #!/bin/sh
-# Installs the Debian 12 packages Orbis needs to build, run and test, and
+# Installs the Debian 12 packages Orbis needs to build, run and test (clang
+# and its libFuzzer/sanitizer runtimes, libclang-rt-dev, for the fuzz
+# corpus replay; it is only recommended by clang, so it is named), and
 # the unprivileged user the local services run as.  Idempotent: does
 # nothing when everything is there.
 set -eu
@@ -8,7 +10,8 @@ PKGS="build-essential pkg-config nginx nginx-dev libpq-dev postgresql
       libhiredis-dev libjansson-dev libcurl4-openssl-dev libssl-dev
       libwslay-dev libspeexdsp-dev libcmocka-dev redis-server
       libmojolicious-perl libio-socket-ssl-perl openssl wrk
-      espeak-ng sox chromium chromium-driver nodejs procps curl ${ORBIS_EXTRA_PKGS:-}"
+      espeak-ng sox chromium chromium-driver nodejs procps curl
+      clang libclang-rt-dev ${ORBIS_EXTRA_PKGS:-}"
 
 missing=""
 for p in $PKGS; do

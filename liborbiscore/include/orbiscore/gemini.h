@@ -58,7 +58,7 @@ orbis_rc_t orbis_gemini_append_setup(orbis_strbuf_t *out,
 char *orbis_gemini_build_setup(const orbis_gemini_setup_t *s, size_t *len,
     orbis_err_t *err);
 
-/* releases what orbis_gemini_build_setup() returned (plain free()) */
+/* releases what orbis_gemini_build_setup() returned (orbis_free()) */
 void orbis_gemini_free(void *p);
 
 /*

@@ -246,9 +246,9 @@ uint32_t orbis_tool_ctx_timeout_ms(const orbis_tool_ctx_t *ctx);
 
 /*
  * Audio a tool produced for the caller to play (mono PCM16 at rate).
- * set takes ownership of samples (malloc'd), replacing earlier audio.
- * take hands it over: returns 1 and the caller free()s *samples, or 0 when
- * there is none.
+ * set takes ownership of samples (from orbis_malloc()), replacing earlier
+ * audio.  take hands it over: returns 1 and the caller orbis_free()s
+ * *samples, or 0 when there is none.
  */
 void orbis_tool_ctx_set_audio(orbis_tool_ctx_t *ctx, int16_t *samples,
     size_t n, uint32_t rate);

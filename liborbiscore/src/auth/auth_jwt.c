@@ -38,11 +38,12 @@ orbis_rc_t
 orbis_jwt_sign(const orbis_jwt_claims_t *c, const uint8_t *secret,
     size_t secretlen, char *out, size_t outsz, orbis_err_t *err)
 {
-    char        json[1024];
-    size_t      n, pos, enc;
-    json_t     *payload;
-    uint8_t     mac[ORBIS_JWT_SIG_LEN];
-    orbis_rc_t  rc;
+    char          json[1024];
+    size_t        n, pos, enc;
+    json_t       *payload;
+    json_error_t  jerr;
+    uint8_t       mac[ORBIS_JWT_SIG_LEN];
+    orbis_rc_t    rc;
 
     if (secret == NULL || secretlen < ORBIS_JWT_MIN_SECRET) {
         return orbis_err_set(err, ORBIS_ERR_INVALID,
@@ -71,13 +72,26 @@ orbis_jwt_sign(const orbis_jwt_claims_t *c, const uint8_t *secret,
                              "characters", ORBIS_JWT_JTI_MAX);
     }
 
-    /* json_pack refuses strings that are not UTF-8; "s*" omits a NULL */
-    payload = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s*}",
-                        "sub", c->sub, "tid", c->tid, "role", c->role,
-                        "iat", (json_int_t) c->iat,
-                        "exp", (json_int_t) c->exp,
-                        "jti", n != 0 ? c->jti : NULL);
+    /*
+     * json_pack refuses strings that are not UTF-8.  Not "s*" for the jti:
+     * it also omits a value whose allocation failed, which would sign a
+     * token that cannot be revoked.
+     */
+    payload = n != 0
+              ? json_pack_ex(&jerr, 0, "{s:s, s:s, s:s, s:I, s:I, s:s}",
+                             "sub", c->sub, "tid", c->tid, "role", c->role,
+                             "iat", (json_int_t) c->iat,
+                             "exp", (json_int_t) c->exp, "jti", c->jti)
+              : json_pack_ex(&jerr, 0, "{s:s, s:s, s:s, s:I, s:I}",
+                             "sub", c->sub, "tid", c->tid, "role", c->role,
+                             "iat", (json_int_t) c->iat,
+                             "exp", (json_int_t) c->exp);
     if (payload == NULL) {
+        /* the strings are checked: anything else is an allocation */
+        if (json_error_code(&jerr) != json_error_invalid_utf8) {
+            return orbis_err_set(err, ORBIS_ERR_NOMEM, "out of memory");
+        }
+
         return orbis_err_set(err, ORBIS_ERR_INVALID,
                              "token: claims are not valid UTF-8");
     }
@@ -85,7 +99,12 @@ orbis_jwt_sign(const orbis_jwt_claims_t *c, const uint8_t *secret,
     n = json_dumpb(payload, json, sizeof(json), JSON_COMPACT);
     json_decref(payload);
 
-    if (n == 0 || n > sizeof(json)) {
+    /* claims never dump to nothing: 0 is jansson out of memory */
+    if (n == 0) {
+        return orbis_err_set(err, ORBIS_ERR_NOMEM, "out of memory");
+    }
+
+    if (n > sizeof(json)) {
         return orbis_err_set(err, ORBIS_ERR_RANGE, "token: claims too long");
     }
 

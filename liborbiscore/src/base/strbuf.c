@@ -124,8 +124,11 @@ orbis_strbuf_append_json(orbis_strbuf_t *b, const json_t *j, orbis_err_t *err)
         }
 
         if (d.rc == ORBIS_OK) {
-            /* jansson refused the value itself (e.g. a NaN real) */
-            return orbis_err_set(err, ORBIS_ERR_INVALID,
+            /*
+             * jansson failed inside: its own allocations (it cannot make
+             * a NaN real, and our values have no cycles)
+             */
+            return orbis_err_set(err, ORBIS_ERR_NOMEM,
                                  "value cannot be encoded as JSON");
         }
 

@@ -120,7 +120,8 @@ orbis_tparse_key_directive(orbis_tparse_t *ctx, orbis_tenant_key_t *k,
             return rc;
         }
 
-        for (i = 0; i < v->len; i++) {
+        /* the length first: k->hash holds 64 digits and the NUL */
+        for (i = 0; i < v->len && v->len == ORBIS_APIKEY_HASH_LEN; i++) {
             if (!((v->value[i] >= '0' && v->value[i] <= '9')
                   || (v->value[i] >= 'a' && v->value[i] <= 'f')
                   || (v->value[i] >= 'A' && v->value[i] <= 'F')))

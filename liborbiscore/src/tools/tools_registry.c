@@ -51,12 +51,14 @@ orbis_tools_register(orbis_tools_t *tools, const orbis_tool_t *def,
     orbis_err_t *err)
 {
     size_t                cap;
+    orbis_rc_t            rc;
     const char          **names;
     json_error_t          jerr;
     orbis_tools_entry_t  *e, **entries;
 
-    if (orbis_tools_check_def(tools, def, err) != ORBIS_OK) {
-        return ORBIS_ERR_INVALID;
+    rc = orbis_tools_check_def(tools, def, err);
+    if (rc != ORBIS_OK) {
+        return rc;
     }
 
     e = orbis_calloc(1, sizeof(orbis_tools_entry_t));
@@ -84,15 +86,21 @@ orbis_tools_register(orbis_tools_t *tools, const orbis_tool_t *def,
 
         if (e->schema == NULL) {
             orbis_tools_entry_free(e);
+
+            if (json_error_code(&jerr) == json_error_out_of_memory) {
+                return orbis_err_set(err, ORBIS_ERR_NOMEM, "out of memory");
+            }
+
             return orbis_err_set(err, ORBIS_ERR_INVALID,
                                  "tool %s: parameters: %s at %d:%d",
                                  def->name, jerr.text, jerr.line,
                                  jerr.column);
         }
 
-        if (orbis_tools_schema_check(e->schema, err) != ORBIS_OK) {
+        rc = orbis_tools_schema_check(e->schema, err);
+        if (rc != ORBIS_OK) {
             orbis_tools_entry_free(e);
-            return ORBIS_ERR_INVALID;
+            return rc;
         }
     }
 

@@ -41,10 +41,12 @@ static const char  *orbis_tools_types[] = {
 orbis_rc_t
 orbis_tools_schema_check(json_t *schema, orbis_err_t *err)
 {
-    json_t  *type;
+    json_t      *type;
+    orbis_rc_t   rc;
 
-    if (orbis_tools_schema_node(schema, "parameters", 0, err) != ORBIS_OK) {
-        return ORBIS_ERR_INVALID;
+    rc = orbis_tools_schema_node(schema, "parameters", 0, err);
+    if (rc != ORBIS_OK) {
+        return rc;
     }
 
     type = json_object_get(schema, "type");
@@ -64,6 +66,7 @@ orbis_tools_schema_node(json_t *node, const char *path, int depth,
 {
     char         sub[ORBIS_TOOLS_PATH_LEN];
     json_t      *v;
+    orbis_rc_t   rc;
     const char  *type;
 
     type = "";
@@ -78,10 +81,13 @@ orbis_tools_schema_node(json_t *node, const char *path, int depth,
                              "%s: a schema must be an object", path);
     }
 
-    if (orbis_tools_schema_type(node, path, &type, err) != ORBIS_OK
-        || orbis_tools_schema_keys(node, path, type, err) != ORBIS_OK)
-    {
-        return ORBIS_ERR_INVALID;
+    rc = orbis_tools_schema_type(node, path, &type, err);
+    if (rc == ORBIS_OK) {
+        rc = orbis_tools_schema_keys(node, path, type, err);
+    }
+
+    if (rc != ORBIS_OK) {
+        return rc;
     }
 
     if (strcmp(type, "OBJECT") == 0) {
@@ -224,6 +230,7 @@ orbis_tools_schema_object(json_t *node, const char *path, int depth,
     char         sub[ORBIS_TOOLS_PATH_LEN];
     size_t       i;
     json_t      *props, *req, *v;
+    orbis_rc_t   rc;
     const char  *key;
 
     props = json_object_get(node, "properties");
@@ -236,8 +243,9 @@ orbis_tools_schema_object(json_t *node, const char *path, int depth,
     json_object_foreach(props, key, v) {
         snprintf(sub, sizeof(sub), "%s.%s", path, key);
 
-        if (orbis_tools_schema_node(v, sub, depth + 1, err) != ORBIS_OK) {
-            return ORBIS_ERR_INVALID;
+        rc = orbis_tools_schema_node(v, sub, depth + 1, err);
+        if (rc != ORBIS_OK) {
+            return rc;
         }
     }
 

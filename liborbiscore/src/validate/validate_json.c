@@ -43,6 +43,17 @@ orbis_vjson_load(const char *body, size_t len, const char *const *known,
                    &jerr);
 
     if (j == NULL) {
+        /*
+         * a 503 for the server's trouble, not a 400 for the client's; a
+         * parser that could not even start (no text, no position) ran out
+         * of memory too
+         */
+        if (json_error_code(&jerr) == json_error_out_of_memory
+            || (jerr.text[0] == '\0' && jerr.line == -1))
+        {
+            return orbis_err_set(err, ORBIS_ERR_NOMEM, "out of memory");
+        }
+
         if (json_error_code(&jerr) == json_error_duplicate_key) {
             return orbis_err_set(err, ORBIS_ERR_INVALID,
                                  "body: duplicate member at line %d "

@@ -416,6 +416,31 @@ parse(const char *text, orbis_tenants_t **t, unsigned *line,
 }
 
 
+/* found by fuzz_tenants: extra hex digits were written past the hash */
+static void
+test_key_hash_too_long(void **state)
+{
+    char    text[4096];
+    size_t  n;
+
+    (void) state;
+
+    n = (size_t) snprintf(text, sizeof(text),
+                          "tenant a {\n name A;\n api_key k {\n"
+                          "  kind secret;\n  hash ");
+    memset(text + n, 'c', 3000);
+    n += 3000;
+    snprintf(text + n, sizeof(text) - n, ";\n }\n}\n");
+
+    expect_error(text, 5, "line 5: hash: must be 64 hex digits (the SHA-256 "
+                 "of the key)");
+    expect_error("tenant a {\n name A;\n api_key k {\n  kind secret;\n"
+                 "  hash " HASH1 "0;\n }\n}\n", 5,
+                 "line 5: hash: must be 64 hex digits (the SHA-256 of the "
+                 "key)");
+}
+
+
 static void
 expect_error(const char *text, unsigned line, const char *msg)
 {
@@ -450,6 +475,7 @@ main(void)
         cmocka_unit_test(test_structure_errors),
         cmocka_unit_test(test_agent_errors),
         cmocka_unit_test(test_key_errors),
+        cmocka_unit_test(test_key_hash_too_long),
         cmocka_unit_test(test_error_line_in_voice_message),
     };
 
