@@ -1184,6 +1184,8 @@ chaos_session(void)
     orbis_err_t               err;
     orbis_session_t          *s;
     orbis_session_conf_t      c;
+    orbis_gemini_setup_t      g;
+    orbis_gemini_peer_t      *peer;
     orbis_session_actions_t   a;
 
     static const char *const  up[] = {
@@ -1215,26 +1217,43 @@ chaos_session(void)
     c.session_id = "sess-1";
     c.tenant_id = "tenant-9";
     c.agent_id = "agent-3";
-    c.setup.model = "gemini-2.5-flash";
-    c.setup.system_prompt = "You are a concierge.";
-    c.setup.voice = "Kore";
-    c.setup.language = "en-US";
-    c.setup.function_declarations = fd;
-    c.setup.input_transcription = 1;
-    c.setup.output_transcription = 1;
+    c.model = "gemini-2.5-flash";
     c.greeting = "Greet the caller.";
+
+    /* the model's side is the Gemini peer, as the module sets it up */
+    memset(&g, 0, sizeof(g));
+    g.model = c.model;
+    g.system_prompt = "You are a concierge.";
+    g.voice = "Kore";
+    g.language = "en-US";
+    g.function_declarations = fd;
+    g.input_transcription = 1;
+    g.output_transcription = 1;
 
     orbis_session_actions_init(&a);
 
     chaos_arm(1);
 
-    s = orbis_session_create(&c, &err);
-    if (s == NULL) {
+    peer = orbis_gemini_peer_new(&g, &err);
+    if (peer == NULL) {
         chaos_arm(0);
         json_decref(fd);
         json_decref(res);
         return chaos_rc(err.code, &err);
     }
+
+    s = orbis_session_create(&c, &err);
+    if (s == NULL) {
+        chaos_arm(0);
+        orbis_gemini_peer_free(peer);
+        json_decref(fd);
+        json_decref(res);
+        return chaos_rc(err.code, &err);
+    }
+
+    a.caller_codec = &orbis_client_codec;
+    a.peer_codec = &orbis_gemini_codec;
+    a.peer_ctx = peer;
 
     /* the session keeps its own copy */
     /*
@@ -1242,19 +1261,19 @@ chaos_session(void)
      * session must stay consistent whatever step lost an allocation
      */
     rc = orbis_session_start(s, 0, &a);
-    chaos_first(&rc, orbis_session_on_upstream_open(s, 10, &a));
+    chaos_first(&rc, orbis_session_on_peer_open(s, 10, &a));
 
     for (i = 0; i < 8; i++) {
-        chaos_first(&rc, orbis_session_on_upstream_message(s, up[i],
+        chaos_first(&rc, orbis_gemini_on_message(s, up[i],
                              strlen(up[i]), 100 + i * 100, &a));
 
         if (i == 1) {
-            chaos_first(&rc, orbis_session_on_client_audio(s, pcm,
+            chaos_first(&rc, orbis_client_on_audio(s, pcm,
                                  sizeof(pcm), 150, &a));
         }
 
         if (i == 2) {
-            chaos_first(&rc, orbis_session_on_client_text(s,
+            chaos_first(&rc, orbis_client_on_text(s,
                      "{\"type\":\"text\",\"text\":\"Open the gate\"}", 38,
                      250, &a));
         }
@@ -1270,20 +1289,20 @@ chaos_session(void)
     }
 
     /* goAway while idle: resume with the handle, audio kept meanwhile */
-    chaos_first(&rc, orbis_session_on_upstream_message(s,
+    chaos_first(&rc, orbis_gemini_on_message(s,
                          "{\"goAway\":{\"timeLeft\":\"50s\"}}", 29, 900,
                          &a));
-    chaos_first(&rc, orbis_session_on_client_audio(s, pcm, sizeof(pcm), 910,
+    chaos_first(&rc, orbis_client_on_audio(s, pcm, sizeof(pcm), 910,
                                                    &a));
-    chaos_first(&rc, orbis_session_on_upstream_open(s, 920, &a));
-    chaos_first(&rc, orbis_session_on_upstream_message(s, up[0],
+    chaos_first(&rc, orbis_session_on_peer_open(s, 920, &a));
+    chaos_first(&rc, orbis_gemini_on_message(s, up[0],
                          strlen(up[0]), 930, &a));
 
-    chaos_first(&rc, orbis_session_on_client_text(s, "{\"type\":\"end\"}",
+    chaos_first(&rc, orbis_client_on_text(s, "{\"type\":\"end\"}",
                                                   14, 1000, &a));
-    chaos_first(&rc, orbis_session_on_upstream_close(s, 1000, NULL, 1100,
+    chaos_first(&rc, orbis_gemini_on_close(s, 1000, NULL, 1100,
                                                      &a));
-    chaos_first(&rc, orbis_session_on_client_close(s, 1000, 1200, &a));
+    chaos_first(&rc, orbis_session_on_caller_close(s, 1000, 1200, &a));
     chaos_first(&rc, orbis_session_tick(s, 5000, &a));
 
     rec = orbis_session_record_json(s);
@@ -1308,6 +1327,7 @@ chaos_session(void)
     json_decref(hb);
     orbis_session_actions_free(&a);
     orbis_session_free(s);
+    orbis_gemini_peer_free(peer);
     json_decref(fd);
     json_decref(res);
 
