@@ -7,6 +7,9 @@
 
 #include <orbiscore/alloc.h>
 #include <orbiscore/strbuf.h>
+#include <orbiscore/utf8.h>
+
+#include "base/base_int.h"
 
 
 #define ORBIS_STRBUF_MIN  256
@@ -19,6 +22,7 @@ typedef struct {
 
 
 static int orbis_strbuf_dump_cb(const char *buffer, size_t size, void *data);
+static int orbis_strbuf_json_encodable(const json_t *j, unsigned depth);
 
 
 void
@@ -125,10 +129,17 @@ orbis_strbuf_append_json(orbis_strbuf_t *b, const json_t *j, orbis_err_t *err)
 
         if (d.rc == ORBIS_OK) {
             /*
-             * jansson failed inside: its own allocations (it cannot make
-             * a NaN real, and our values have no cycles)
+             * jansson failed inside: on a value it refuses (a string or
+             * key that is not UTF-8, made with a _nocheck constructor;
+             * it cannot make a NaN real and our values have no cycles),
+             * else on one of its own allocations
              */
-            return orbis_err_set(err, ORBIS_ERR_NOMEM,
+            if (orbis_strbuf_json_encodable(j, 0)) {
+                return orbis_err_set(err, ORBIS_ERR_NOMEM,
+                                     "out of memory encoding JSON");
+            }
+
+            return orbis_err_set(err, ORBIS_ERR_INVALID,
                                  "value cannot be encoded as JSON");
         }
 
@@ -150,4 +161,51 @@ orbis_strbuf_dump_cb(const char *buffer, size_t size, void *data)
     d->rc = orbis_strbuf_append(d->buf, buffer, size);
 
     return (d->rc == ORBIS_OK) ? 0 : -1;
+}
+
+
+/* every string and key is UTF-8 (and not deeper than Jansson would go) */
+
+static int
+orbis_strbuf_json_encodable(const json_t *j, unsigned depth)
+{
+    size_t       i;
+    const char  *key;
+    json_t      *v;
+
+    if (depth > 2048) {
+        return 0;
+    }
+
+    switch (json_typeof(j)) {
+
+    case JSON_STRING:
+        return orbis_utf8_valid(json_string_value(j), json_string_length(j),
+                                0);
+
+    case JSON_ARRAY:
+        for (i = 0; i < json_array_size(j); i++) {
+            if (!orbis_strbuf_json_encodable(json_array_get(j, i),
+                                             depth + 1))
+            {
+                return 0;
+            }
+        }
+
+        return 1;
+
+    case JSON_OBJECT:
+        json_object_foreach((json_t *) j, key, v) {
+            if (!orbis_utf8_valid(key, strlen(key), 0)
+                || !orbis_strbuf_json_encodable(v, depth + 1))
+            {
+                return 0;
+            }
+        }
+
+        return 1;
+
+    default:
+        return 1;
+    }
 }

@@ -24,6 +24,7 @@
 #include <openssl/hmac.h>
 
 #include <orbiscore/auth.h>
+#include <orbiscore/base64.h>
 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -148,7 +149,7 @@ fuzz_signed(const uint8_t *data, size_t size)
         memcpy(token, "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9", 36);
         pos = 36;
 
-    } else if (orbis_b64url_encode(data, hlen, token, sizeof(token), &n)
+    } else if (orbis_base64url_encode(data, hlen, token, sizeof(token), &n)
                == ORBIS_OK)
     {
         pos = n;
@@ -159,7 +160,7 @@ fuzz_signed(const uint8_t *data, size_t size)
 
     token[pos++] = '.';
 
-    if (orbis_b64url_encode(bar != NULL ? bar + 1 : data, plen, token + pos,
+    if (orbis_base64url_encode(bar != NULL ? bar + 1 : data, plen, token + pos,
                             sizeof(token) - pos, &n)
         != ORBIS_OK)
     {
@@ -179,7 +180,7 @@ fuzz_signed(const uint8_t *data, size_t size)
 
     token[pos++] = '.';
 
-    if (orbis_b64url_encode(mac, sizeof(mac), token + pos,
+    if (orbis_base64url_encode(mac, sizeof(mac), token + pos,
                             sizeof(token) - pos, &n)
         != ORBIS_OK)
     {
@@ -296,14 +297,14 @@ fuzz_strings(const uint8_t *data, size_t size)
         return;
     }
 
-    if (orbis_b64url_decode(s, size, dec, size + 1, &n) == ORBIS_OK) {
-        if (n > ORBIS_B64URL_DECODED_MAX(size)) {
+    if (orbis_base64url_decode(s, size, dec, size + 1, &n) == ORBIS_OK) {
+        if (n > ORBIS_BASE64URL_DECODED_MAX(size)) {
             abort();
         }
 
         if (size <= sizeof(out) / 2
-            && (orbis_b64url_encode(dec, n, out, sizeof(out), &m) != ORBIS_OK
-                || m != ORBIS_B64URL_ENCODED_LEN(n)))
+            && (orbis_base64url_encode(dec, n, out, sizeof(out), &m) != ORBIS_OK
+                || m != ORBIS_BASE64URL_ENCODED_LEN(n)))
         {
             abort();
         }
