@@ -100,6 +100,7 @@ static orbis_rc_t orbis_session_finish_tool(orbis_session_t *s,
     json_t *response, int notify, int64_t now, orbis_session_actions_t *a);
 static orbis_rc_t orbis_session_cancel_tools(orbis_session_t *s,
     int notify, int64_t now, orbis_session_actions_t *a);
+static void orbis_session_add_tokens(int64_t *sum, int64_t n);
 static orbis_session_tool_t *orbis_session_find_tool(orbis_session_t *s,
     const char *id);
 
@@ -1452,9 +1453,9 @@ orbis_session_content(orbis_session_t *s, const orbis_gemini_msg_t *m,
     }
 
     if (m->usage) {
-        s->prompt_tokens += m->prompt_tokens;
-        s->response_tokens += m->response_tokens;
-        s->total_tokens += m->total_tokens;
+        orbis_session_add_tokens(&s->prompt_tokens, m->prompt_tokens);
+        orbis_session_add_tokens(&s->response_tokens, m->response_tokens);
+        orbis_session_add_tokens(&s->total_tokens, m->total_tokens);
     }
 
     if (m->resumption_update && m->resumable && m->new_handle != NULL
@@ -2225,4 +2226,19 @@ static int
 orbis_session_utf8_or_null(const char *p)
 {
     return p == NULL || orbis_gemini_utf8_valid_str(p);
+}
+
+
+/*
+ * Token counts from the model: negative ones are ignored and the sums
+ * saturate (found by fuzz_gemini: two huge counts overflowed int64_t)
+ */
+static void
+orbis_session_add_tokens(int64_t *sum, int64_t n)
+{
+    if (n <= 0) {
+        return;
+    }
+
+    *sum = (*sum > INT64_MAX - n) ? INT64_MAX : *sum + n;
 }
