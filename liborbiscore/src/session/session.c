@@ -64,6 +64,7 @@ static orbis_rc_t orbis_session_ring_push(orbis_session_t *s,
     const uint8_t *pcm, size_t len);
 static void orbis_session_drop_buffers(orbis_session_t *s);
 
+static void orbis_session_add_tokens(int64_t *sum, int64_t n);
 static uint32_t orbis_session_or(uint32_t v, uint32_t dflt);
 static int orbis_session_utf8_or_null(const char *p);
 
@@ -1237,9 +1238,9 @@ orbis_session_content(orbis_session_t *s, const orbis_peer_in_t *m,
     }
 
     if (m->usage) {
-        s->prompt_tokens += m->prompt_tokens;
-        s->response_tokens += m->response_tokens;
-        s->total_tokens += m->total_tokens;
+        orbis_session_add_tokens(&s->prompt_tokens, m->prompt_tokens);
+        orbis_session_add_tokens(&s->response_tokens, m->response_tokens);
+        orbis_session_add_tokens(&s->total_tokens, m->total_tokens);
     }
 
     if (m->resume_handle != NULL && m->resume_handle[0] != '\0') {
@@ -1608,4 +1609,19 @@ static int
 orbis_session_utf8_or_null(const char *p)
 {
     return p == NULL || orbis_utf8_valid_str(p);
+}
+
+
+/*
+ * Token counts from the model: negative ones are ignored and the sums
+ * saturate (found by fuzz_gemini: two huge counts overflowed int64_t)
+ */
+static void
+orbis_session_add_tokens(int64_t *sum, int64_t n)
+{
+    if (n <= 0) {
+        return;
+    }
+
+    *sum = (*sum > INT64_MAX - n) ? INT64_MAX : *sum + n;
 }
