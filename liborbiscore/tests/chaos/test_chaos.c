@@ -1004,6 +1004,21 @@ chaos_ws_client(void)
 
 /* Gemini: build every message, parse every kind */
 
+
+/* the agent both Gemini scenarios set up: a concierge with one tool */
+static void
+chaos_gemini_setup(orbis_gemini_setup_t *g, json_t *declarations)
+{
+    memset(g, 0, sizeof(*g));
+    g->model = "gemini-2.5-flash";
+    g->system_prompt = "You are a concierge.";
+    g->voice = "Kore";
+    g->language = "en-US";
+    g->function_declarations = declarations;
+    g->input_transcription = 1;
+    g->output_transcription = 1;
+}
+
 static int
 chaos_gemini(void)
 {
@@ -1048,15 +1063,8 @@ chaos_gemini(void)
     assert_non_null(fd);
     assert_non_null(resp);
 
-    memset(&s, 0, sizeof(s));
-    s.model = "gemini-2.5-flash";
-    s.system_prompt = "You are a concierge.";
-    s.voice = "Kore";
-    s.language = "en-US";
-    s.function_declarations = fd;
+    chaos_gemini_setup(&s, fd);
     s.resume_handle = "h0";
-    s.input_transcription = 1;
-    s.output_transcription = 1;
 
     r.id = "c1";
     r.name = "open_gate";
@@ -1221,14 +1229,7 @@ chaos_session(void)
     c.greeting = "Greet the caller.";
 
     /* the model's side is the Gemini peer, as the module sets it up */
-    memset(&g, 0, sizeof(g));
-    g.model = c.model;
-    g.system_prompt = "You are a concierge.";
-    g.voice = "Kore";
-    g.language = "en-US";
-    g.function_declarations = fd;
-    g.input_transcription = 1;
-    g.output_transcription = 1;
+    chaos_gemini_setup(&g, fd);
 
     orbis_session_actions_init(&a);
 
