@@ -262,17 +262,17 @@ ngx_http_orbis_add_variables(ngx_conf_t *cf)
 
 
 /*
- * The API's Strict-Transport-Security value under TLS, else nothing (an
- * empty add_header value sends no header): HSTS received over plain HTTP
- * means nothing, and the API and the pages should say the same.
+ * The API's Strict-Transport-Security value under TLS (here, or at an
+ * orbis_trusted_proxies proxy that says so), else nothing (an empty
+ * add_header value sends no header): HSTS received over plain HTTP means
+ * nothing, and the API and the pages should say the same.
  */
 
 static ngx_int_t
 ngx_http_orbis_hsts_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
-#if (NGX_HTTP_SSL)
-    if (r->connection->ssl) {
+    if (ngx_http_orbis_client_https(r)) {
         v->len = sizeof(NGX_HTTP_ORBIS_HSTS) - 1;
         v->valid = 1;
         v->no_cacheable = 0;
@@ -281,7 +281,6 @@ ngx_http_orbis_hsts_variable(ngx_http_request_t *r,
 
         return NGX_OK;
     }
-#endif
 
     v->not_found = 1;
 

@@ -51,11 +51,16 @@ my $res = login('proxy', 'X-Forwarded-Proto' => 'https',
 is $res->code, 200, 'login through the proxy';
 like $res->headers->header('Set-Cookie'), qr/; Secure(;|$)/,
     'the proxy says https: the cookie is Secure';
+is $res->headers->header('Strict-Transport-Security'),
+    'max-age=31536000; includeSubDomains',
+    'the proxy says https: HSTS as over TLS';
 my ($cookie) = $res->headers->header('Set-Cookie') =~ /^(orbis_session=[^;]+)/;
 
 $res = login('proxy', 'X-Forwarded-For' => '198.51.100.1');
 unlike $res->headers->header('Set-Cookie'), qr/Secure/,
     'the proxy says nothing: plain http, no Secure';
+is $res->headers->header('Strict-Transport-Security'), undef,
+    'the proxy says nothing: no HSTS';
 $res = login('proxy', 'X-Forwarded-Proto' => 'http',
              'X-Forwarded-For' => '198.51.100.1');
 unlike $res->headers->header('Set-Cookie'), qr/Secure/,
@@ -65,6 +70,8 @@ $res = login('direct', 'X-Forwarded-Proto' => 'https');
 is $res->code, 200, 'login from the direct client';
 unlike $res->headers->header('Set-Cookie'), qr/Secure/,
     'a forged X-Forwarded-Proto from an untrusted address is ignored';
+is $res->headers->header('Strict-Transport-Security'), undef,
+    'and gets no HSTS';
 
 # ---- the CSRF check's idea of our own origin
 my $n = 0;

@@ -161,11 +161,5 @@ ngx_int_t ngx_http_orbis_revocation(ngx_http_request_t *r, ngx_str_t *token,
  */
 ngx_int_t ngx_http_orbis_csrf(ngx_http_request_t *r);
 
-/*
- * 1 when the client reached us over TLS: this connection is TLS, or it
- * comes from an orbis_trusted_proxies address whose X-Forwarded-Proto
- * says https.
- */
-ngx_uint_t ngx_http_orbis_client_https(ngx_http_request_t *r);
 
 #endif /* _NGX_HTTP_ORBIS_ACCESS_H_INCLUDED_ */

@@ -171,15 +171,14 @@ ngx_http_orbis_add_security_headers(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
-#if (NGX_HTTP_SSL)
-    if (r->connection->ssl
+    /* over TLS, here or at a trusted proxy in front of us */
+    if (ngx_http_orbis_client_https(r)
         && ngx_http_orbis_header_out(r, "Strict-Transport-Security",
                                      NGX_HTTP_ORBIS_HSTS)
            != NGX_OK)
     {
         return NGX_ERROR;
     }
-#endif
 
     if (r->method == NGX_HTTP_OPTIONS) {
         /* the preflight added its own */

@@ -20,6 +20,7 @@
 static void ngx_http_orbis_query_done(void *data, PGresult *res,
     ngx_uint_t status);
 static void ngx_http_orbis_request_redis_cleanup(void *data);
+static ngx_uint_t ngx_http_orbis_from_trusted_proxy(ngx_http_request_t *r);
 
 
 ngx_int_t
@@ -374,4 +375,92 @@ ngx_http_orbis_request_redis_cleanup(void *data)
         ngx_http_orbis_redis_cancel(ctx->redis_cmd);
         ctx->redis_cmd = NULL;
     }
+}
+
+
+/*
+ * The client's scheme.  X-Forwarded-Proto is anyone's to send, so it is
+ * believed only from a trusted proxy; the first value is the one the
+ * client-facing proxy set.
+ */
+
+ngx_uint_t
+ngx_http_orbis_client_https(ngx_http_request_t *r)
+{
+    u_char           *p, *last;
+    ngx_table_elt_t  *h;
+
+#if (NGX_HTTP_SSL)
+    if (r->connection->ssl) {
+        return 1;
+    }
+#endif
+
+    h = ngx_http_orbis_header_in(r, "X-Forwarded-Proto");
+
+    if (h == NULL || !ngx_http_orbis_from_trusted_proxy(r)) {
+        return 0;
+    }
+
+    p = h->value.data;
+    last = p + h->value.len;
+
+    while (p < last && *p == ' ') {
+        p++;
+    }
+
+    return last - p >= 5 && ngx_strncasecmp(p, (u_char *) "https", 5) == 0
+           && (last - p == 5 || p[5] == ',' || p[5] == ' ');
+}
+
+
+/*
+ * Whether the peer that sent this request is an orbis_trusted_proxies
+ * address.  With nginx's realip module in use, the connection's address
+ * may already be the client's; $realip_remote_addr is the peer's.
+ */
+
+static ngx_uint_t
+ngx_http_orbis_from_trusted_proxy(ngx_http_request_t *r)
+{
+    ngx_addr_t                    addr;
+    struct sockaddr               unix_peer;
+    ngx_http_variable_value_t    *v;
+    ngx_http_orbis_main_conf_t   *omcf;
+
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_orbis_module);
+
+    if (omcf->trusted_proxies == NULL) {
+        return 0;
+    }
+
+    addr.sockaddr = r->connection->sockaddr;
+    addr.socklen = r->connection->socklen;
+
+    if (omcf->realip_index != NGX_ERROR) {
+        v = ngx_http_get_indexed_variable(r, omcf->realip_index);
+
+        if (v == NULL || v->not_found) {
+            return 0;
+        }
+
+        if (v->len != r->connection->addr_text.len
+            || ngx_strncmp(v->data, r->connection->addr_text.data, v->len)
+               != 0)
+        {
+            /* realip replaced the address: parse the peer's */
+            if (v->len >= 5 && ngx_strncmp(v->data, "unix:", 5) == 0) {
+                ngx_memzero(&unix_peer, sizeof(struct sockaddr));
+                unix_peer.sa_family = AF_UNIX;
+                addr.sockaddr = &unix_peer;
+
+            } else if (ngx_parse_addr(r->pool, &addr, v->data, v->len)
+                       != NGX_OK)
+            {
+                return 0;
+            }
+        }
+    }
+
+    return ngx_cidr_match(addr.sockaddr, omcf->trusted_proxies) == NGX_OK;
 }

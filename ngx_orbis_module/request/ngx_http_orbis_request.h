@@ -167,6 +167,13 @@ ngx_int_t ngx_http_orbis_request_redis(ngx_http_request_t *r,
     ngx_http_orbis_ctx_t *ctx, ngx_http_orbis_redis_handler_pt handler,
     int argc, const char **argv, const size_t *lens);
 
+/*
+ * 1 when the client reached us over TLS: this connection is TLS, or it
+ * comes from an orbis_trusted_proxies address whose X-Forwarded-Proto
+ * says https.
+ */
+ngx_uint_t ngx_http_orbis_client_https(ngx_http_request_t *r);
+
 /* ngx_http_orbis_reply.c: answering */
 ngx_int_t ngx_http_orbis_send_text(ngx_http_request_t *r, ngx_uint_t status,
     u_char *text, size_t len);
