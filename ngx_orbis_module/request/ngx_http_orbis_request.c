@@ -387,14 +387,22 @@ ngx_http_orbis_request_redis_cleanup(void *data)
 ngx_uint_t
 ngx_http_orbis_client_https(ngx_http_request_t *r)
 {
-    u_char           *p, *last;
-    ngx_table_elt_t  *h;
+    u_char                      *p, *last;
+    ngx_table_elt_t             *h;
+    ngx_http_orbis_main_conf_t  *omcf;
 
 #if (NGX_HTTP_SSL)
     if (r->connection->ssl) {
         return 1;
     }
 #endif
+
+    /* every API answer asks: most servers have no proxy to believe */
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_orbis_module);
+
+    if (omcf->trusted_proxies == NULL) {
+        return 0;
+    }
 
     h = ngx_http_orbis_header_in(r, "X-Forwarded-Proto");
 

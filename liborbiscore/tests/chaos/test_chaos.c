@@ -1005,6 +1005,18 @@ chaos_ws_client(void)
 /* Gemini: build every message, parse every kind */
 
 
+/* the concierge's one tool: its declarations and a result to answer with */
+static void
+chaos_concierge_tool(json_t **declarations, json_t **result)
+{
+    *declarations = json_pack("[{s:s,s:s}]", "name", "open_gate",
+                              "description", "Gate");
+    *result = json_pack("{s:s}", "result", "opened");
+    assert_non_null(*declarations);
+    assert_non_null(*result);
+}
+
+
 /* the agent both Gemini scenarios set up: a concierge with one tool */
 static void
 chaos_gemini_setup(orbis_gemini_setup_t *g, json_t *declarations)
@@ -1058,10 +1070,7 @@ chaos_gemini(void)
     memset(pcm, 1, sizeof(pcm));
 
     chaos_arm(0);
-    fd = json_pack("[{s:s,s:s}]", "name", "open_gate", "description", "Gate");
-    resp = json_pack("{s:s}", "result", "opened");
-    assert_non_null(fd);
-    assert_non_null(resp);
+    chaos_concierge_tool(&fd, &resp);
 
     chaos_gemini_setup(&s, fd);
     s.resume_handle = "h0";
@@ -1216,10 +1225,7 @@ chaos_session(void)
     memset(pcm, 2, sizeof(pcm));
 
     chaos_arm(0);
-    fd = json_pack("[{s:s,s:s}]", "name", "open_gate", "description", "Gate");
-    res = json_pack("{s:s}", "result", "opened");
-    assert_non_null(fd);
-    assert_non_null(res);
+    chaos_concierge_tool(&fd, &res);
 
     memset(&c, 0, sizeof(c));
     c.session_id = "sess-1";
